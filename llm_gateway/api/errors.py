@@ -1,0 +1,51 @@
+"""Errors every door raises, and the two shapes they are rendered in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+         404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
+                 type: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+        self.type = type or TYPES.get(status, "api_error")
+        self.headers = headers or {}
+
+    def openai_body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError that says what is wrong with it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
+    try:
+        value = json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "request body must be a JSON object", code="invalid_json")
+    return value
+
+
+def require_text(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ApiError(400, f"missing '{field}'", param=field, code="missing_field")
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{field}' must be a string", param=field, code="invalid_type")
+    return value.strip()

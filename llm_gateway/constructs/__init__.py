@@ -1,0 +1,11 @@
+"""Reusable L3 constructs. Import them into any CDK app after ``pip install llm-gateway``::
+
+    from llm_gateway.constructs import EvalLoop, GuardedEndpoint, SemanticCache
+"""
+
+from llm_gateway.constructs.eval_loop import EvalLoop
+from llm_gateway.constructs.guarded_endpoint import GuardedEndpoint, GuardrailPolicy
+from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.semantic_cache import SemanticCache
+
+__all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "SemanticCache"]

@@ -1,0 +1,96 @@
+"""``EvalLoop``: answer events -> EventBridge -> SQS (with DLQ) -> judge Lambda -> scores table + metric."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
+from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.core.records import ANSWER_EVENT, EVENT_SOURCE
+
+JUDGE_SERVICE = "llm-gateway-judge"
+
+
+class EvalLoop(Construct):
+    """Scores every answer the gateway gives, off the hot path.
+
+    :param sample_rate: share of answers judged (1.0 judges all; lower it to bound the judge's bill).
+    :param max_receive_count: deliveries before a message goes to the dead-letter queue.
+    :param score_alarm_threshold: the average ``JudgeScore`` below which ``score_alarm`` fires.
+    :param alarm_topic: where both alarms notify, if anywhere.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, model: ModelAccess | None = None,
+                 sample_rate: float = 1.0, max_receive_count: int = 3, batch_size: int = 10,
+                 score_alarm_threshold: float = 0.6, alarm_topic: sns.ITopic | None = None,
+                 removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
+        super().__init__(scope, id)
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ValueError("sample_rate must be between 0 and 1")
+        model = model or ModelAccess()
+        self.bus = events.EventBus(self, "Bus")
+        self.dead_letter_queue = sqs.Queue(
+            self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14))
+        judge_timeout = cdk.Duration.seconds(60)
+        self.queue = sqs.Queue(
+            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(judge_timeout.to_seconds() * 6),  # AWS guidance for SQS->Lambda
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue,
+                                                  max_receive_count=max_receive_count))
+        self.rule = events.Rule(
+            self, "AnswerRule", event_bus=self.bus,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT]),
+            targets=[targets.SqsQueue(self.queue)])
+        self.scores_table = ddb.Table(
+            self, "Scores", partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
+            **encrypted_table_defaults(removal_policy))
+        self.judge_function = python_function(
+            self, "Judge", handler="llm_gateway.lambdas.judge.handler", timeout=judge_timeout,
+            description="Scores gateway answers with a second model call",
+            removal_policy=removal_policy,
+            environment={"SCORES_TABLE": self.scores_table.table_name, "SAMPLE_RATE": str(sample_rate),
+                         "POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment})
+        self.judge_function.add_event_source(sources.SqsEventSource(
+            self.queue, batch_size=batch_size, report_batch_item_failures=True))
+        allow(self.judge_function, self.scores_table, "PutItem")
+        model.grant_invoke(self.judge_function)
+
+        self.dlq_alarm = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=cdk.Duration.minutes(1), statistic="Maximum",
+        ).create_alarm(self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
+                       comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                       treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                       alarm_description="Answer events the judge could not score are in the dead-letter queue")
+        self.score_alarm = self.metric_score().create_alarm(
+            self, "ScoreAlarm", threshold=score_alarm_threshold, evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Average judge score of gateway answers dropped")
+        if alarm_topic:
+            for alarm in (self.dlq_alarm, self.score_alarm):
+                alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a function publishing answer events needs in its environment."""
+        return {"EVENT_BUS_NAME": self.bus.event_bus_name}
+
+    def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.bus.grant_put_events_to(grantee)
+
+    def metric_score(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """The judge's ``JudgeScore`` (EMF, emitted by Powertools Metrics), averaged."""
+        return cloudwatch.Metric(namespace="LLMGateway", metric_name="JudgeScore",
+                                 dimensions_map={"service": JUDGE_SERVICE}, statistic="Average",
+                                 period=period or cdk.Duration.minutes(5))

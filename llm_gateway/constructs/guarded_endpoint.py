@@ -1,0 +1,189 @@
+"""``GuardedEndpoint``: the REST API, the gateway function behind it, its Bedrock Guardrail and
+incidents table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
+from llm_gateway.constructs.eval_loop import EvalLoop
+from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.semantic_cache import SemanticCache
+
+WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
+WEB_ADAPTER_LAYER_VERSION = 27
+GATEWAY_SERVICE = "llm-gateway"
+
+
+@dataclass(frozen=True)
+class GuardrailPolicy:
+    """The Bedrock Guardrail's policies. Strengths: NONE | LOW | MEDIUM | HIGH.
+
+    ``content_filters`` maps a filter type to (input strength, output strength); PROMPT_ATTACK only
+    applies to input. ``pii_anonymized`` entity types are masked in answers ({EMAIL}, {PHONE}, ...);
+    ``pii_blocked`` ones make the guardrail refuse.
+    """
+
+    content_filters: dict[str, tuple[str, str]] = field(default_factory=lambda: {
+        "HATE": ("HIGH", "HIGH"), "INSULTS": ("HIGH", "HIGH"), "SEXUAL": ("HIGH", "HIGH"),
+        "VIOLENCE": ("HIGH", "HIGH"), "MISCONDUCT": ("HIGH", "HIGH"), "PROMPT_ATTACK": ("HIGH", "NONE")})
+    pii_anonymized: tuple[str, ...] = ("EMAIL", "PHONE")
+    pii_blocked: tuple[str, ...] = ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD")
+    blocked_input_message: str = "Blocked by input guardrail."
+    blocked_output_message: str = "I cannot help with that, policy violation."
+
+
+class GuardedEndpoint(Construct):
+    """The gateway's front door.
+
+    An API Gateway REST API (access logs, tracing, throttling) proxies every route to one Lambda
+    function: the ASGI app run by the Lambda Web Adapter in ``response_stream`` mode, with the
+    integration in STREAM transfer mode, so SSE reaches clients as it is produced.
+
+    :param cache: the ``SemanticCache`` the pipeline reads and writes.
+    :param eval_loop: the ``EvalLoop`` answers are published to.
+    :param authorizer: guards every route (``TenantAuthorizer.authorizer``); without one the API is
+        open and every caller is the ``default`` tenant.
+    :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here) or
+        ``builtin`` (the rule engine in the package).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, cache: SemanticCache, eval_loop: EvalLoop,
+                 model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
+                 guardrail_backend: str = "bedrock", authorizer: apigw.IAuthorizer | None = None,
+                 system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 1024,
+                 timeout: cdk.Duration | None = None, throttling_rate_limit: int = 100,
+                 throttling_burst_limit: int = 200, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 environment: dict[str, str] | None = None,
+                 removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
+        super().__init__(scope, id)
+        model = model or ModelAccess()
+        stack = cdk.Stack.of(self)
+        self.guardrail = self._guardrail(guardrail_policy or GuardrailPolicy())
+        self.guardrail_version = bedrock.CfnGuardrailVersion(
+            self, "GuardrailVersion", guardrail_identifier=self.guardrail.attr_guardrail_id,
+            description="Pinned by the gateway")
+        self.incidents_table = ddb.Table(
+            self, "Incidents",
+            partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name="stage", type=ddb.AttributeType.STRING),
+            **encrypted_table_defaults(removal_policy))
+        self.incidents_table.add_global_secondary_index(
+            index_name="by_tenant",
+            partition_key=ddb.Attribute(name="tenant_id", type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name="created_at", type=ddb.AttributeType.NUMBER))
+
+        web_adapter = lambda_.LayerVersion.from_layer_version_arn(
+            self, "WebAdapter",
+            f"arn:{stack.partition}:lambda:{stack.region}:{WEB_ADAPTER_ACCOUNT}"
+            f":layer:LambdaAdapterLayerArm64:{WEB_ADAPTER_LAYER_VERSION}")
+        settings = {
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+            "AWS_LWA_INVOKE_MODE": "response_stream",
+            "AWS_LWA_PORT": "8080",
+            "AWS_LWA_READINESS_CHECK_PATH": "/health",
+            "GATEWAY_ASGI_APP": "llm_gateway.lambdas.gateway:app",
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "POWERTOOLS_SERVICE_NAME": GATEWAY_SERVICE,
+            "GUARDRAIL_BACKEND": guardrail_backend,
+            "GUARDRAIL_ID": self.guardrail.attr_guardrail_id,
+            "GUARDRAIL_VERSION": self.guardrail_version.attr_version,
+            "INCIDENTS_TABLE": self.incidents_table.table_name,
+            **model.environment, **cache.environment, **eval_loop.environment,
+        }
+        if system_prompt is not None:
+            settings["SYSTEM_PROMPT"] = system_prompt
+        self.function = python_function(
+            self, "Gateway", handler="run.sh", memory_size=memory_size,
+            timeout=timeout or cdk.Duration.seconds(120), log_retention=log_retention,
+            removal_policy=removal_policy, layers=[web_adapter],
+            description="LLM gateway: guardrails, semantic cache, routing (ASGI behind the Web Adapter)",
+            environment={**settings, **(environment or {})})
+        cache.grant_read_write(self.function)
+        eval_loop.grant_put_events(self.function)
+        allow(self.function, self.incidents_table, "PutItem")
+        model.grant_invoke(self.function)
+        self.function.add_to_role_policy(iam.PolicyStatement(
+            actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.attr_guardrail_arn]))
+
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention,
+                                         removal_policy=removal_policy)
+        method_options = apigw.MethodOptions(
+            authorizer=authorizer,
+            authorization_type=apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE)
+        integration = apigw.LambdaIntegration(
+            self.function, proxy=True, response_transfer_mode=apigw.ResponseTransferMode.STREAM,
+            timeout=timeout or cdk.Duration.seconds(120))
+        self.api = apigw.RestApi(
+            self, "Api", description="Guardrailed LLM gateway", cloud_watch_role=True,
+            cloud_watch_role_removal_policy=removal_policy,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name, tracing_enabled=True, metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR, data_trace_enabled=False,  # never log prompts
+                throttling_rate_limit=throttling_rate_limit, throttling_burst_limit=throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False)),
+            default_integration=integration, default_method_options=method_options)
+        self.api.root.add_proxy(any_method=True)
+        self._acknowledge(authorizer is not None)
+
+    def _guardrail(self, policy: GuardrailPolicy) -> bedrock.CfnGuardrail:
+        filters = [bedrock.CfnGuardrail.ContentFilterConfigProperty(
+            type=kind, input_strength=strengths[0], output_strength=strengths[1])
+            for kind, strengths in policy.content_filters.items()]
+        # Anonymise PII in answers only: the user's own email in a question is theirs to send.
+        pii = [bedrock.CfnGuardrail.PiiEntityConfigProperty(
+            type=kind, action="ANONYMIZE", input_enabled=False, output_enabled=True)
+            for kind in policy.pii_anonymized]
+        pii += [bedrock.CfnGuardrail.PiiEntityConfigProperty(type=kind, action="BLOCK")
+                for kind in policy.pii_blocked]
+        return bedrock.CfnGuardrail(
+            self, "Guardrail", name=cdk.Names.unique_resource_name(self, max_length=50),
+            description="LLM gateway guardrail: prompt attacks on input, harmful content and PII on output",
+            blocked_input_messaging=policy.blocked_input_message,
+            blocked_outputs_messaging=policy.blocked_output_message,
+            content_policy_config=bedrock.CfnGuardrail.ContentPolicyConfigProperty(filters_config=filters),
+            sensitive_information_policy_config=bedrock.CfnGuardrail.SensitiveInformationPolicyConfigProperty(
+                pii_entities_config=pii) if pii else None)
+
+    def _acknowledge(self, has_authorizer: bool) -> None:
+        reasons = {
+            "AwsSolutions-APIG2": "The gateway app validates every body and answers OpenAI-shaped 4xx errors; "
+                                  "an API Gateway model would duplicate it with worse messages.",
+            "AwsSolutions-APIG3": "WAF is account policy: associate your web ACL with the stage "
+                                  "(api.deployment_stage.stage_arn); per-tenant quotas are enforced in the app.",
+        }
+        if not has_authorizer:
+            reasons["AwsSolutions-APIG4"] = "No authorizer was passed: compose TenantAuthorizer to require API keys."
+            reasons["AwsSolutions-COG4"] = "No authorizer was passed: compose TenantAuthorizer to require API keys."
+        else:
+            reasons["AwsSolutions-COG4"] = "Tenants authenticate with API keys through a Lambda TOKEN authorizer."
+        for rule, reason in reasons.items():
+            cdk.Validations.of(self.api).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
+        cdk.Validations.of(self.api.node.find_child("CloudWatchRole")).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+               "AmazonAPIGatewayPushToCloudWatchLogs]",
+            reason="API Gateway's account-level logging role; the AWS managed policy is the documented one."))
+
+    def metric_latency(self) -> cloudwatch.Metric:
+        return self.api.metric_latency(statistic="p99", period=cdk.Duration.minutes(5))
+
+    def metric_server_errors(self) -> cloudwatch.Metric:
+        return self.api.metric_server_error(period=cdk.Duration.minutes(5))
+
+    @property
+    def url(self) -> str:
+        return self.api.url

@@ -1,0 +1,45 @@
+"""``ModelAccess``: which models a function calls, and the least IAM that lets it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+
+INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "global.")
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """``llm_mode="local"`` deploys the JSONL stand-in (useful for a smoke stack with no Bedrock access)."""
+
+    llm_mode: str = "bedrock"
+    model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    embed_model_id: str = "amazon.titan-embed-text-v2:0"
+    judge_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {"LLM_MODE": self.llm_mode, "MODEL_ID": self.model_id,
+                "EMBED_MODEL_ID": self.embed_model_id, "JUDGE_MODEL_ID": self.judge_model_id}
+
+    def grant_invoke(self, function: lambda_.IFunction) -> None:
+        """bedrock:InvokeModel* on exactly these models (Converse is authorised as InvokeModel)."""
+        if self.llm_mode != "bedrock":
+            return
+        stack = cdk.Stack.of(function)
+        resources: set[str] = set()
+        for model_id in (self.model_id, self.embed_model_id, self.judge_model_id):
+            if model_id.startswith(INFERENCE_PROFILE_PREFIXES):
+                # A cross-region profile routes to the base model in any of its regions.
+                base = model_id.split(".", 1)[1]
+                resources.add(f"arn:{stack.partition}:bedrock:*::foundation-model/{base}")
+                resources.add(f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}"
+                              f":inference-profile/{model_id}")
+            else:
+                resources.add(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}")
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            resources=sorted(resources)))

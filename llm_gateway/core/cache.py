@@ -1,0 +1,152 @@
+"""Semantic cache on DynamoDB (DESIGN.md section 6): correctness before hit rate, no scans.
+
+An entry is only ever compared with entries of the same *scope* (tenant, model alias, system
+prompt, earlier turns), so no answer crosses tenants or contexts. Within a scope, random-hyperplane
+LSH puts each embedding in one bucket per band; a lookup queries those buckets (newest first,
+``candidates`` at most each), so its cost stays flat however large the table grows. A candidate is
+served only if its cosine similarity reaches the threshold *and* it passes ``same_question``, which
+catches what embeddings miss: swapped operands, other numbers, negation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+import time
+from array import array
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant_id: str
+    model_alias: str
+    system_prompt: str = ""
+    history: tuple[tuple[str, str], ...] = field(default=())  # earlier turns: (role, content)
+
+    @property
+    def key(self) -> str:
+        canonical = json.dumps([self.tenant_id, self.model_alias, self.system_prompt, self.history])
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    answer: str
+    similarity: float
+    question: str
+    request_id: str
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    if len(a) != len(b) or not a:
+        return 0.0
+    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(math.fsum(x * x for x in a)) * math.sqrt(math.fsum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+STOPWORDS = frozenset("""
+    a an the to of in on for with by from at as and or is are was were be been do does did how what which
+    who whom whose when where why can could should would will shall may might i me my we our you your it
+    its this that these those there here into about way please""".split())  # noqa: SIM905
+NEGATIONS = frozenset("not no never without cannot can't don't doesn't isn't aren't won't shouldn't".split())  # noqa: SIM905
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9_.+#'-]+", text.lower())
+
+
+def same_question(a: str, b: str) -> bool:
+    """The verification step beyond cosine: reject pairs that differ in what embeddings blur."""
+    ta, tb = _tokens(a), _tokens(b)
+    if {t for t in ta if t in NEGATIONS} != {t for t in tb if t in NEGATIONS}:
+        return False
+    if {t for t in ta if any(c.isdigit() for c in t)} != {t for t in tb if any(c.isdigit() for c in t)}:
+        return False
+    ca = [t for t in ta if t not in STOPWORDS and t not in NEGATIONS]
+    cb = [t for t in tb if t not in STOPWORDS and t not in NEGATIONS]
+    # Words both questions use exactly once must come in the same order: "string to int" is not
+    # "int to string", although every sentence encoder puts them side by side.
+    shared = {t for t in ca if ca.count(t) == 1 and cb.count(t) == 1}
+    return [t for t in ca if t in shared] == [t for t in cb if t in shared]
+
+
+@cache
+def _hyperplanes(dim: int, band: int, bits: int) -> tuple[tuple[float, ...], ...]:
+    rng = random.Random(f"llm-gateway-lsh:{dim}:{band}")  # fixed: buckets must survive restarts
+    return tuple(tuple(rng.gauss(0.0, 1.0) for _ in range(dim)) for _ in range(bits))
+
+
+def buckets(embedding: Sequence[float], bands: int, bits: int) -> list[str]:
+    signatures = []
+    for band in range(bands):
+        sig = 0
+        for plane in _hyperplanes(len(embedding), band, bits):
+            sig = (sig << 1) | (sum(x * p for x, p in zip(embedding, plane, strict=True)) >= 0.0)
+        signatures.append(f"{band}.{sig:x}")
+    return signatures
+
+
+class SemanticCache:
+    def __init__(self, table_name: str, client: Any, *, threshold: float = 0.92,
+                 ttl_seconds: int = 7 * 24 * 3600, bands: int = 2, bits: int = 4,
+                 candidates: int = 20) -> None:
+        self._table, self._ddb = table_name, client
+        self.threshold, self._ttl = threshold, ttl_seconds
+        self._bands, self._bits, self._candidates = bands, bits, candidates
+        self._pool = ThreadPoolExecutor(max_workers=bands, thread_name_prefix="cache")
+
+    def _keys(self, scope: Scope, embedding: Sequence[float]) -> list[str]:
+        return [f"{scope.key}#{b}" for b in buckets(embedding, self._bands, self._bits)]
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        reply = self._ddb.query(
+            TableName=self._table, KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}}, ScanIndexForward=False, Limit=self._candidates)
+        return list(reply.get("Items", []))
+
+    def lookup(self, scope: Scope, question: str, embedding: Sequence[float]) -> CacheHit | None:
+        now = int(time.time())
+        best: CacheHit | None = None
+        for items in self._pool.map(self._query, self._keys(scope, embedding)):  # one round trip
+            for item in items:
+                if int(item["expires_at"]["N"]) <= now:  # TTL deletion lags; expired is expired
+                    continue
+                similarity = cosine(embedding, array("f", item["embedding"]["B"]))
+                if similarity < self.threshold or (best and similarity <= best.similarity):
+                    continue
+                if same_question(question, item["question"]["S"]):
+                    best = CacheHit(answer=item["answer"]["S"], similarity=similarity,
+                                    question=item["question"]["S"], request_id=item["request_id"]["S"])
+        return best
+
+    def store(self, scope: Scope, question: str, answer: str, embedding: Sequence[float], *,
+              request_id: str) -> None:
+        now = time.time()
+        entry = {
+            "sk": {"S": f"{int(now * 1000):013d}#{request_id}"},
+            "tenant_id": {"S": scope.tenant_id},
+            "model_alias": {"S": scope.model_alias},
+            "question": {"S": question},
+            "answer": {"S": answer},
+            "embedding": {"B": array("f", embedding).tobytes()},
+            "request_id": {"S": request_id},
+            "created_at": {"N": str(int(now))},
+            "expires_at": {"N": str(int(now) + self._ttl)},
+        }
+        pending = {self._table: [{"PutRequest": {"Item": {"pk": {"S": pk}, **entry}}}
+                                 for pk in self._keys(scope, embedding)]}
+        for attempt in range(4):  # BatchWriteItem may hand back what it throttled
+            pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError("semantic cache write throttled")

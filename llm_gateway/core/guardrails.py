@@ -1,0 +1,122 @@
+"""Guardrails: input checks before any model is paid for, output checks before anything is cached.
+
+``builtin`` (the local default) is a rule engine: a few well-known rules in code plus whatever the
+model client's ``classify`` says (the answers file, locally). ``bedrock`` calls ApplyGuardrail on
+the Bedrock Guardrail the ``GuardedEndpoint`` construct creates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import boto3
+
+from llm_gateway.core.llm import LLMClient, LLMError
+from llm_gateway.core.settings import Settings
+
+Stage = Literal["input", "output"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flagged: bool
+    reason: str | None = None
+    text: str | None = None  # the text to use instead (PII anonymised), when it changed
+
+    @property
+    def status(self) -> str:
+        if self.flagged:
+            return "blocked"
+        return "anonymized" if self.text is not None else "allowed"
+
+
+ALLOWED = Verdict(flagged=False)
+
+
+class Guardrail(Protocol):
+    def check(self, text: str, *, stage: Stage) -> Verdict: ...
+
+
+# (stage, reason, pattern): refusals a gateway should make whatever the model or answers file says.
+BLOCK_RULES: list[tuple[Stage, str, re.Pattern[str]]] = [
+    ("input", "prompt_injection", re.compile(
+        r"(?i)\b(ignore|disregard|forget)\b.{0,30}\b(previous|prior|above|earlier)\b.{0,20}"
+        r"\b(instructions|prompts?|rules)\b|\b(reveal|print|show|leak)\b.{0,20}\bsystem prompt\b")),
+    ("output", "secret_leak", re.compile(
+        r"\b(AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+]
+# Anonymised on output, as the Bedrock Guardrail's ANONYMIZE action does, with the same placeholders.
+PII_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("{EMAIL}", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
+    ("{PHONE}", re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.])")),
+]
+
+
+class BuiltinGuardrail:
+    def __init__(self, llm: LLMClient) -> None:
+        self._llm = llm
+
+    def check(self, text: str, *, stage: Stage) -> Verdict:
+        for rule_stage, reason, pattern in BLOCK_RULES:
+            if rule_stage == stage and pattern.search(text):
+                return Verdict(flagged=True, reason=reason)
+        verdict = self._llm.classify(text, rubric=f"guardrail_{stage}")
+        if verdict.get("flagged"):
+            return Verdict(flagged=True, reason=str(verdict.get("reason") or "policy_violation"))
+        if stage == "output":
+            masked = text
+            for placeholder, pattern in PII_RULES:
+                masked = pattern.sub(placeholder, masked)
+            if masked != text:
+                return Verdict(flagged=False, text=masked)
+        return ALLOWED
+
+
+# Bedrock assessment names -> the reasons this gateway reports (same vocabulary as the builtin).
+BEDROCK_REASONS = {"PROMPT_ATTACK": "prompt_injection", "MISCONDUCT": "misconduct", "HATE": "hate",
+                   "INSULTS": "insults", "SEXUAL": "sexual", "VIOLENCE": "violence"}
+
+
+class BedrockGuardrail:
+    def __init__(self, guardrail_id: str, version: str, client: Any | None = None) -> None:
+        self._id, self._version = guardrail_id, version
+        self._client = client or boto3.client("bedrock-runtime")
+
+    def check(self, text: str, *, stage: Stage) -> Verdict:
+        try:
+            reply = self._client.apply_guardrail(
+                guardrailIdentifier=self._id, guardrailVersion=self._version,
+                source=stage.upper(), content=[{"text": {"text": text}}])
+        except Exception as exc:
+            raise LLMError(f"bedrock guardrail failed: {exc}") from exc
+        if reply.get("action") != "GUARDRAIL_INTERVENED":
+            return ALLOWED
+        reason = _blocking_reason(reply.get("assessments", []))
+        if reason:
+            return Verdict(flagged=True, reason=reason)
+        outputs = reply.get("outputs") or []
+        return Verdict(flagged=False, text="".join(o.get("text", "") for o in outputs) or None)
+
+
+def _blocking_reason(assessments: list[dict[str, Any]]) -> str | None:
+    for assessment in assessments:
+        for content_filter in assessment.get("contentPolicy", {}).get("filters", []):
+            if content_filter.get("action") == "BLOCKED":
+                return BEDROCK_REASONS.get(content_filter.get("type", ""), "policy_violation")
+        for policy in ("topicPolicy", "wordPolicy"):
+            if assessment.get(policy):
+                return "denied_topic" if policy == "topicPolicy" else "denied_word"
+        pii = assessment.get("sensitiveInformationPolicy", {})
+        if any(e.get("action") == "BLOCKED" for e in pii.get("piiEntities", []) + pii.get("regexes", [])):
+            return "sensitive_information"
+    return None
+
+
+def get_guardrail(settings: Settings, llm: LLMClient) -> Guardrail:
+    if settings.guardrail_backend == "builtin":
+        return BuiltinGuardrail(llm)
+    if settings.guardrail_backend == "bedrock":
+        return BedrockGuardrail(settings.guardrail_id, settings.guardrail_version)
+    raise ValueError(f"unknown GUARDRAIL_BACKEND: {settings.guardrail_backend!r}")

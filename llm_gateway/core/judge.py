@@ -1,0 +1,44 @@
+"""The eval loop's judge: a second model call grades each answer; the score is kept in DynamoDB."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llm_gateway.core.llm import LLMClient
+
+RUBRIC = "helpfulness_accuracy"
+
+
+@dataclass(frozen=True)
+class Score:
+    request_id: str
+    score: float
+    rubric: str
+
+
+class Judge:
+    def __init__(self, llm: LLMClient, scores_table: str, client: Any, *, sample_rate: float = 1.0,
+                 sample: Callable[[], float] = random.random) -> None:
+        self._llm, self._table, self._ddb = llm, scores_table, client
+        self._sample_rate, self._sample = sample_rate, sample
+
+    def score(self, detail: dict[str, Any]) -> Score | None:
+        """Grade one answer event; None when it is not to be graded (refused, or not sampled)."""
+        if detail.get("refused") or self._sample() >= self._sample_rate:
+            return None
+        verdict = self._llm.judge(query=detail["question"], response=detail["answer"], rubric=RUBRIC)
+        score = Score(detail["request_id"], float(verdict["score"]), str(verdict["rubric"]))
+        # Keyed on request_id: SQS delivers at least once, and a redelivery rewrites the same row.
+        self._ddb.put_item(TableName=self._table, Item={
+            "request_id": {"S": score.request_id},
+            "score": {"N": repr(score.score)},
+            "rubric": {"S": score.rubric},
+            "tenant_id": {"S": str(detail.get("tenant_id", ""))},
+            "model_id": {"S": str(detail.get("model_id", ""))},
+            "created_at": {"N": str(int(time.time()))},
+        })
+        return score

@@ -1,0 +1,54 @@
+"""Durable records the pipeline writes besides the cache: guardrail incidents and eval events."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+EXCERPT_CHARS = 2000
+EVENT_SOURCE = "llm-gateway"
+ANSWER_EVENT = "answer.generated"
+
+
+class IncidentLog:
+    """One row per guardrail block: pk ``request_id``, sk ``stage``; a ``by_tenant`` index lists them."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self._table, self._ddb = table_name, client
+
+    def record(self, *, request_id: str, tenant_id: str, stage: str, reason: str, text: str) -> None:
+        self._ddb.put_item(TableName=self._table, Item={
+            "request_id": {"S": request_id},
+            "stage": {"S": stage},
+            "tenant_id": {"S": tenant_id},
+            "reason": {"S": reason},
+            "excerpt": {"S": text[:EXCERPT_CHARS]},
+            "created_at": {"N": str(int(time.time()))},
+        })
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    request_id: str
+    tenant_id: str
+    model_alias: str
+    model_id: str
+    question: str
+    answer: str
+
+
+class EvalEvents:
+    """Publishes every fresh answer to the eval bus (EventBridge -> SQS -> judge)."""
+
+    def __init__(self, bus_name: str, client: Any) -> None:
+        self._bus, self._events = bus_name, client
+
+    def answer_generated(self, event: AnswerEvent) -> None:
+        reply = self._events.put_events(Entries=[{
+            "EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,
+            "Detail": json.dumps(asdict(event)),
+        }])
+        if reply.get("FailedEntryCount"):
+            raise RuntimeError(f"eval event rejected: {reply['Entries'][0].get('ErrorMessage')}")

@@ -1,0 +1,6 @@
+"""The local runner (``make dev``): the synthesized stack on an in-process AWS emulator, without an
+AWS account (DESIGN.md section 4)."""
+
+from llm_gateway.local.runner import LocalGateway
+
+__all__ = ["LocalGateway"]

@@ -1,0 +1,229 @@
+"""Just enough CloudFormation to stand a synthesized template up on the emulator.
+
+Resources are created from the template itself, so the local stack cannot drift from the deployed
+one: tables with their keys, indexes and TTL, queues with their redrive policies, the bus, its rules
+and targets, secrets. Functions, authorizers and event source mappings are recorded for the runner
+to emulate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class Unresolved(LookupError):
+    """A value depends on something the emulator does not create (e.g. a Bedrock guardrail)."""
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    name: str
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory_size: int
+
+
+@dataclass
+class QueueTrigger:
+    function: str  # logical id
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+@dataclass
+class TokenAuthorizer:
+    function: str  # logical id
+    identity_header: str
+    ttl_seconds: int
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    triggers: list[QueueTrigger] = field(default_factory=list)
+    authorizers: list[TokenAuthorizer] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def of_type(self, template: dict[str, Any], type_: str) -> dict[str, str]:
+        return {k: self.physical[k] for k, r in template["Resources"].items()
+                if r["Type"] == type_ and k in self.physical}
+
+
+class Provisioner:
+    def __init__(self, template: dict[str, Any], stack_name: str, clients: dict[str, Any]) -> None:
+        self.template, self.clients = template, clients
+        self.deployment = Deployment(stack_name)
+        self._attrs: dict[tuple[str, str], str] = {}
+
+    # -- intrinsic functions ------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":
+                return self._ref(arg)
+            if fn == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                if (logical, attr) not in self._attrs:
+                    raise Unresolved(f"{logical}.{attr}")
+                return self._attrs[(logical, attr)]
+            if fn == "Fn::Join":
+                sep, parts = arg
+                return sep.join(str(self.resolve(p)) for p in parts)
+            if fn == "Fn::Sub":
+                text, names = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(
+                    names[m.group(1)] if m.group(1) in names else self.resolve(
+                        {"Fn::GetAtt": m.group(1).split(".", 1)} if "." in m.group(1) else {"Ref": m.group(1)})),
+                    text)
+            if fn == "Fn::Select":
+                return self.resolve(arg[1])[int(arg[0])]
+            if fn == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                  "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.deployment.stack_name,
+                  "AWS::NoValue": ""}
+        if name in pseudo:
+            return pseudo[name]
+        if name not in self.deployment.physical:
+            raise Unresolved(name)
+        return self.deployment.physical[name]
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+    def _name(self, logical_id: str, limit: int = 80) -> str:
+        return f"{self.deployment.stack_name}-{logical_id}"[:limit]
+
+    # -- resources ----------------------------------------------------------------------------
+    def provision(self) -> Deployment:
+        pending = dict(self.template["Resources"])
+        while pending:
+            progressed = False
+            for logical_id, resource in list(pending.items()):
+                create = getattr(self, "_" + resource["Type"].replace("::", "_"), None)
+                try:
+                    if create:
+                        create(logical_id, resource.get("Properties", {}))
+                except Unresolved:
+                    continue  # depends on something created later in this pass, or never
+                del pending[logical_id]
+                progressed = True
+            if not progressed:
+                break  # what is left depends on resources the emulator does not create
+        for name, output in self.template.get("Outputs", {}).items():
+            with contextlib.suppress(Unresolved):  # an output of something not emulated
+                self.deployment.outputs[name] = str(self.resolve(output["Value"]))
+        return self.deployment
+
+    def _AWS_DynamoDB_Table(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("TableName") or self._name(logical_id, 255)
+        request: dict[str, Any] = {
+            "TableName": name, "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"], "BillingMode": "PAY_PER_REQUEST"}
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in gsi.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for gsi in props["GlobalSecondaryIndexes"]]
+        ddb = self.clients["dynamodb"]
+        ddb.create_table(**request)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": ttl["AttributeName"]})
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = self._arn("dynamodb", f"table/{name}")
+
+    def _AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("QueueName") or self._name(logical_id)
+        attributes: dict[str, str] = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod",
+                                                  "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+                      if k in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(self.resolve(props["RedrivePolicy"]))
+        url = self.clients["sqs"].create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.deployment.physical[logical_id] = url
+        self._attrs[(logical_id, "Arn")] = self._arn("sqs", name)
+        self._attrs[(logical_id, "QueueName")] = name
+        self._attrs[(logical_id, "QueueUrl")] = url
+
+    def _AWS_Events_EventBus(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or self._name(logical_id, 256)
+        arn = self.clients["events"].create_event_bus(Name=name)["EventBusArn"]
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = arn
+        self._attrs[(logical_id, "Name")] = name
+
+    def _AWS_Events_Rule(self, logical_id: str, props: dict[str, Any]) -> None:
+        bus = self.resolve(props.get("EventBusName", "default"))
+        targets = [{"Id": t["Id"], "Arn": self.resolve(t["Arn"])} for t in props.get("Targets", [])]
+        name = props.get("Name") or self._name(logical_id, 64)
+        events = self.clients["events"]
+        arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]),
+                              State=props.get("State", "ENABLED"))["RuleArn"]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = arn
+
+    def _AWS_SecretsManager_Secret(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("Name") or self._name(logical_id, 256)
+        request: dict[str, Any] = {"Name": name}
+        if "SecretString" in props:
+            request["SecretString"] = self.resolve(props["SecretString"])
+        arn = self.clients["secretsmanager"].create_secret(**request)["ARN"]
+        self.deployment.physical[logical_id] = arn
+
+    def _AWS_Lambda_Function(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("FunctionName") or self._name(logical_id, 64)
+        environment = {}
+        for key, value in props.get("Environment", {}).get("Variables", {}).items():
+            with contextlib.suppress(Unresolved):  # e.g. the Bedrock guardrail id: unused locally
+                environment[key] = str(self.resolve(value))
+        self.deployment.functions[logical_id] = LocalFunction(
+            logical_id, name, props["Handler"], environment, int(props.get("Timeout", 3)),
+            int(props.get("MemorySize", 128)))
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
+
+    def _AWS_Lambda_EventSourceMapping(self, logical_id: str, props: dict[str, Any]) -> None:
+        function = self._function_logical_id(props["FunctionName"])
+        self.deployment.triggers.append(QueueTrigger(
+            function, self.resolve(props["EventSourceArn"]), int(props.get("BatchSize", 10)),
+            "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+
+    def _AWS_ApiGateway_Authorizer(self, logical_id: str, props: dict[str, Any]) -> None:
+        if props.get("Type") != "TOKEN":
+            return
+        uri = json.dumps(props["AuthorizerUri"])
+        function = next((k for k in self.deployment.functions if k in uri), None)
+        if function is None:
+            raise Unresolved(f"authorizer {logical_id}: function")
+        source = props.get("IdentitySource", "method.request.header.Authorization")
+        self.deployment.authorizers.append(TokenAuthorizer(
+            function, source.rsplit(".", 1)[-1], int(props.get("AuthorizerResultTtlInSeconds", 300))))
+
+    def _function_logical_id(self, ref: Any) -> str:
+        name = self.resolve(ref)
+        for logical_id, function in self.deployment.functions.items():
+            if name in (function.name, self._attrs.get((logical_id, "Arn"))):
+                return logical_id
+        raise Unresolved(f"function {name}")

@@ -1,0 +1,161 @@
+"""``LocalGateway``: the synthesized stack, served on loopback with AWS emulated in-process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import uvicorn
+from moto.server import ThreadedMotoServer
+
+from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
+from llm_gateway.local.lambda_emulation import ApiGateway, QueuePoller, load
+
+EMULATED_SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "cloudwatch")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def synthesize(app_command: str, context: dict[str, Any], stack: str | None = None,
+               cwd: str | Path = ".") -> tuple[str, dict[str, Any]]:
+    """Run the CDK app as the CDK CLI does (bundling skipped) and return the gateway stack's template."""
+    outdir = tempfile.mkdtemp(prefix="llm-gateway-synth-")
+    program, _, rest = app_command.partition(" ")
+    if program in ("python", "python3"):  # the interpreter running us, venv and all
+        app_command = f"{sys.executable} {rest}"
+    env = {**os.environ, "CDK_OUTDIR": outdir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []})}
+    subprocess.run(app_command, shell=True, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] != "aws:cloudformation:stack" or (stack and name != stack):
+            continue
+        template = json.loads((Path(outdir) / artifact["properties"]["templateFile"]).read_text())
+        if stack or any("GATEWAY_ASGI_APP" in json.dumps(r) for r in template["Resources"].values()):
+            return name, template
+    raise SystemExit(f"no stack with a GuardedEndpoint found in {app_command!r} (use --stack)")
+
+
+class LocalGateway:
+    """Start the emulator, create the stack's resources, serve the gateway app, run the pollers."""
+
+    def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
+                 port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
+                 quiet: bool = False) -> None:
+        self.template, self.stack_name = template, stack_name
+        self.host, self.port = host, port if port is not None else free_port()
+        self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
+        self.aws_endpoint = ""
+        self.deployment = Deployment(stack_name)
+        self._moto: ThreadedMotoServer | None = None
+        self._server: uvicorn.Server | None = None
+        self._pollers: list[QueuePoller] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[local] {message}", file=sys.stderr, flush=True)
+
+    def _start_emulator(self) -> None:
+        port = free_port()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's access log is noise
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._moto.start()
+        self.aws_endpoint = f"http://127.0.0.1:{port}"
+        # moto keeps its state per process, not per server: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"))
+        # Every boto3 client of the process, the functions' included, reaches the emulator.
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+
+    def start(self, *, serve: bool = True) -> LocalGateway:
+        self._start_emulator()
+        clients = {service: self.client(service) for service in EMULATED_SERVICES}
+        self.deployment = Provisioner(self.template, self.stack_name, clients).provision()
+        overrides = {"LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin"}
+        if self.answers_path:
+            overrides["LLM_LOCAL_ANSWERS_PATH"] = self.answers_path
+
+        functions = self.deployment.functions
+        gateway = next((f for f in functions.values() if "GATEWAY_ASGI_APP" in f.environment), None)
+        if gateway is None:
+            raise SystemExit("the template has no gateway function (GuardedEndpoint)")
+        authorizer = None
+        if self.deployment.authorizers:
+            spec = self.deployment.authorizers[0]
+            function = functions[spec.function]
+            authorizer = (function, load(function, overrides, function.handler), spec.identity_header,
+                          spec.ttl_seconds)
+        app = ApiGateway(load(gateway, overrides, gateway.environment["GATEWAY_ASGI_APP"]),
+                         authorizer=authorizer)
+
+        sqs = clients["sqs"]
+        queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
+                  if r["Type"] == "AWS::SQS::Queue"}
+        for trigger in self.deployment.triggers:
+            function = functions[trigger.function]
+            url = next(u for u in queues if u.endswith("/" + trigger.queue_arn.rsplit(":", 1)[-1]))
+            poller = QueuePoller(sqs, url, trigger.queue_arn, function, load(function, overrides, function.handler),
+                                 batch_size=trigger.batch_size, report_failures=trigger.report_batch_item_failures,
+                                 retry_delay=self.retry_delay, log=self.log)
+            poller.start()
+            self._pollers.append(poller)
+
+        self._server = uvicorn.Server(uvicorn.Config(
+            app, host=self.host, port=self.port, log_level="warning", access_log=not self.quiet,
+            lifespan="off"))
+        if serve:
+            threading.Thread(target=self._server.run, daemon=True, name="gateway-http").start()
+            deadline = time.monotonic() + 10
+            while not self._server.started:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the gateway did not start on {self.url}")
+                time.sleep(0.02)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl-C (uvicorn handles the signal)."""
+        assert self._server is not None
+        self._server.run()
+        self.stop()
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stopping.set()
+        for poller in self._pollers:
+            poller.join(timeout=5)
+        if self._server:
+            self._server.should_exit = True
+        if self._moto:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""This app's stacks: composition per environment, no logic of their own."""

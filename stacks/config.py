@@ -1,0 +1,44 @@
+"""Per-environment settings, from ``cdk.json`` context (``-c env=prod`` picks one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+
+from llm_gateway.constructs import ModelAccess
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    stage_name: str
+    model: ModelAccess
+    sample_rate: float
+    cache_ttl_days: int
+    log_retention: logs.RetentionDays
+    removal_policy: cdk.RemovalPolicy
+    guardrail_backend: str
+
+    @classmethod
+    def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
+        name = scope.node.try_get_context("env") or "dev"
+        environments: dict[str, dict[str, Any]] = scope.node.try_get_context("environments") or {}
+        if name not in environments:
+            raise ValueError(f"unknown env {name!r}: cdk.json defines {sorted(environments)}")
+        c = environments[name]
+        return cls(
+            name=name,
+            stage_name=c.get("stageName", "v1"),
+            model=ModelAccess(llm_mode=c.get("llmMode", "bedrock"),
+                              model_id=c.get("modelId", ModelAccess.model_id),
+                              embed_model_id=c.get("embedModelId", ModelAccess.embed_model_id),
+                              judge_model_id=c.get("judgeModelId", ModelAccess.judge_model_id)),
+            sample_rate=float(c.get("sampleRate", 1.0)),
+            cache_ttl_days=int(c.get("cacheTtlDays", 7)),
+            log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
+            removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
+            guardrail_backend=c.get("guardrailBackend", "bedrock"),
+        )

@@ -1,0 +1,27 @@
+"""The gateway, composed: semantic cache + eval loop behind a guarded endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from llm_gateway.constructs import EvalLoop, GuardedEndpoint, SemanticCache
+from stacks.config import EnvironmentConfig
+
+
+class GatewayStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        cache = SemanticCache(self, "Cache", ttl=cdk.Duration.days(config.cache_ttl_days),
+                              removal_policy=config.removal_policy)
+        eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate,
+                             removal_policy=config.removal_policy)
+        endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
+                                   guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
+                                   log_retention=config.log_retention, removal_policy=config.removal_policy)
+        cdk.CfnOutput(self, "ApiUrl", value=endpoint.url)
+        cdk.CfnOutput(self, "CacheTable", value=cache.table.table_name)
+        cdk.CfnOutput(self, "IncidentsTable", value=endpoint.incidents_table.table_name)
+        cdk.CfnOutput(self, "ScoresTable", value=eval_loop.scores_table.table_name)

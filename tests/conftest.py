@@ -1,0 +1,72 @@
+"""Shared fixtures: one synthesis of the app per session, a local gateway per test module."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import httpx
+import pytest
+
+from llm_gateway.core.settings import DEFAULT_ANSWERS
+from llm_gateway.local import LocalGateway
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
+
+
+def cdk_context(env: str = "dev") -> dict[str, Any]:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return {**context, "env": env, "aws:cdk:bundling-stacks": []}  # bundling skipped, same asset hash
+
+
+def synth(env: str) -> dict[str, Any]:
+    from app import build_app
+
+    app = build_app(cdk.App(context=cdk_context(env), outdir=tempfile.mkdtemp(prefix=f"synth-{env}-")))
+    stack = app.synth().get_stack_by_name(f"LlmGateway-{env}")
+    return dict(stack.template)
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict[str, Any]]:
+    """The app synthesized for each environment, cdk-nag included (a finding fails the synth)."""
+    return {env: synth(env) for env in ("dev", "prod")}
+
+
+@pytest.fixture(scope="module")
+def gateway(templates: dict[str, dict[str, Any]]) -> Iterator[LocalGateway]:
+    local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
+                         answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True)
+    with local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def http(gateway: LocalGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def tables(gateway: LocalGateway) -> dict[str, str]:
+    """Physical table names by their stack output / role."""
+    return {"cache": gateway.deployment.outputs["CacheTable"],
+            "incidents": gateway.deployment.outputs["IncidentsTable"],
+            "scores": gateway.deployment.outputs["ScoresTable"]}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.2) -> Any:
+    """Poll until ``check`` returns something truthy (async paths: events, queues, judges)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

@@ -1,0 +1,76 @@
+"""Judge failures: retried by SQS, dead-lettered in the end; the rest of the batch is scored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from llm_gateway.core.records import ANSWER_EVENT, EVENT_SOURCE
+from tests.conftest import eventually
+
+
+def answer_event(question: str, answer: str = "An answer.") -> dict[str, Any]:
+    """What the EvalLoop rule delivers to the queue: the EventBridge envelope."""
+    return {"version": "0", "id": str(uuid.uuid4()), "source": EVENT_SOURCE, "detail-type": ANSWER_EVENT,
+            "detail": {"request_id": uuid.uuid4().hex, "tenant_id": "t1", "model_alias": "default",
+                       "model_id": "local-jsonl", "question": question, "answer": answer}}
+
+
+def queue_urls(gateway) -> tuple[str, str]:
+    sqs = gateway.client("sqs")
+    urls = sqs.list_queues()["QueueUrls"]
+    main = next(u for u in urls if "EvalLoopQueue" in u)
+    dlq = next(u for u in urls if "EvalLoopDeadLetterQueue" in u)
+    return main, dlq
+
+
+def score_of(gateway, table: str, request_id: str) -> dict[str, Any] | None:
+    return gateway.client("dynamodb").get_item(
+        TableName=table, Key={"request_id": {"S": request_id}}).get("Item")
+
+
+def test_partial_batch_response_reports_only_the_failure(gateway, tables):
+    from llm_gateway.lambdas import judge
+    from llm_gateway.local.lambda_emulation import LambdaContext
+
+    good, bad = answer_event("How do I rotate an IAM session?"), answer_event("judge-breaker")
+    event = {"Records": [
+        {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": json.dumps(body), "attributes": {},
+         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+        for i, body in enumerate((good, bad))]}
+
+    result = judge.handler(event, LambdaContext("judge", 512, 60))
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    row = score_of(gateway, tables["scores"], good["detail"]["request_id"])
+    assert row and row["score"]["N"] == "0.92"
+    assert score_of(gateway, tables["scores"], bad["detail"]["request_id"]) is None
+
+
+def test_failing_message_ends_in_dlq_and_others_are_scored(gateway, tables):
+    sqs = gateway.client("sqs")
+    main, dlq = queue_urls(gateway)
+    good, bad = answer_event("How do I append to a list?"), answer_event("judge-breaker again")
+    sqs.send_message_batch(QueueUrl=main, Entries=[
+        {"Id": "good", "MessageBody": json.dumps(good)}, {"Id": "bad", "MessageBody": json.dumps(bad)}])
+
+    assert eventually(lambda: score_of(gateway, tables["scores"], good["detail"]["request_id"]))
+
+    def dead_lettered() -> list[dict[str, Any]]:
+        return sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                   AttributeNames=["All"]).get("Messages", [])
+
+    messages = eventually(dead_lettered, timeout=20)
+    assert [json.loads(m["Body"])["detail"]["request_id"] for m in messages] == [bad["detail"]["request_id"]]
+    assert int(messages[0]["Attributes"]["ApproximateReceiveCount"]) >= 3  # retried before giving up
+    assert score_of(gateway, tables["scores"], bad["detail"]["request_id"]) is None
+
+
+def test_refused_answers_are_not_judged(gateway, tables):
+    from llm_gateway.lambdas import judge
+
+    detail = {**answer_event("How do I rotate an IAM session?")["detail"], "refused": True}
+    assert judge.judge.score(detail) is None
+    assert score_of(gateway, tables["scores"], detail["request_id"]) is None
