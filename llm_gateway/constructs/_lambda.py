@@ -50,7 +50,8 @@ def lambda_code(scope: Construct) -> lambda_.Code:
         existing = lambda_.Code.from_asset(
             str(PACKAGE_DIR), exclude=NOT_IN_ASSET,
             bundling=cdk.BundlingOptions(image=cdk.DockerImage.from_registry("unused-local-bundling"),
-                                         local=PipBundler()))
+                                         # jsii passes (output_dir, options) positionally
+                                         local=PipBundler()))  # type: ignore[arg-type]
         stack._llm_gateway_code = existing  # type: ignore[attr-defined]
     return existing
 
