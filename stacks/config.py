@@ -21,6 +21,9 @@ class EnvironmentConfig:
     log_retention: logs.RetentionDays
     removal_policy: cdk.RemovalPolicy
     guardrail_backend: str
+    requests_per_minute: int
+    requests_per_day: int
+    tokens_per_minute: int | None
 
     @classmethod
     def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
@@ -41,4 +44,7 @@ class EnvironmentConfig:
             log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
             removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
             guardrail_backend=c.get("guardrailBackend", "bedrock"),
+            requests_per_minute=int(c.get("requestsPerMinute", 60)),
+            requests_per_day=int(c.get("requestsPerDay", 1000)),
+            tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,
         )

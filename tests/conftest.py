@@ -43,14 +43,16 @@ def templates() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def gateway(templates: dict[str, dict[str, Any]]) -> Iterator[LocalGateway]:
     local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
-                         answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True)
+                         answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
+                         environment={"KEYS_REFRESH_SECONDS": "0"})
     with local:
         yield local
 
 
 @pytest.fixture(scope="module")
 def http(gateway: LocalGateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+    with httpx.Client(base_url=gateway.url, timeout=10,
+                      headers={"Authorization": f"Bearer {gateway.dev_key}"}) as client:
         yield client
 
 

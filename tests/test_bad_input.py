@@ -61,4 +61,4 @@ def test_client_cannot_forge_tenant(http, gateway, tables):
     incident = gateway.client("dynamodb").get_item(
         TableName=tables["incidents"],
         Key={"request_id": {"S": response.json()["request_id"]}, "stage": {"S": "input_guardrail"}})["Item"]
-    assert incident["tenant_id"]["S"] == "default"
+    assert incident["tenant_id"]["S"] == "t_dev"

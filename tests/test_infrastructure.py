@@ -81,12 +81,23 @@ def test_guardrail_policies(templates):
 
 def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates):
     t = Template.from_json(templates["prod"])
-    for table in t.find_resources("AWS::DynamoDB::Table").values():
+    for logical_id, table in t.find_resources("AWS::DynamoDB::Table").items():
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-        assert table["DeletionPolicy"] == "Retain"  # prod keeps data
+        # prod keeps its data; quota counters are disposable
+        assert table["DeletionPolicy"] == ("Delete" if logical_id.startswith("RateLimiter") else "Retain")
     t.has_resource_properties("AWS::DynamoDB::Table", {
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
+
+
+def test_every_route_requires_the_tenant_authorizer(templates):
+    t = Template.from_json(templates["dev"])
+    t.has_resource_properties("AWS::ApiGateway::Authorizer", {
+        "Type": "TOKEN", "IdentitySource": "method.request.header.Authorization",
+        "AuthorizerResultTtlInSeconds": 300})
+    for method in t.find_resources("AWS::ApiGateway::Method").values():
+        assert method["Properties"]["AuthorizationType"] == "CUSTOM"
+    t.has_resource_properties("AWS::SecretsManager::Secret", {"SecretString": '{"keys": {}, "version": 1}'})
 
 
 def test_functions_get_least_privilege(templates):

@@ -40,7 +40,7 @@ def test_novel_query_writes_cache(http, gateway, tables):
     assert without_request_id(body) == {"answer": IAM_ANSWER, "cache_hit": False}
     entries = cache_entries(gateway, tables["cache"], question)
     assert entries and {e["answer"]["S"] for e in entries} == {IAM_ANSWER}
-    assert {e["tenant_id"]["S"] for e in entries} == {"default"}
+    assert {e["tenant_id"]["S"] for e in entries} == {"t_dev"}
 
 
 def test_semantic_cache_hit(http):
@@ -58,7 +58,7 @@ def test_input_guardrail_blocks_injection(http, gateway, tables):
         TableName=tables["incidents"],
         Key={"request_id": {"S": body["request_id"]}, "stage": {"S": "input_guardrail"}}).get("Item")
     assert incident and incident["reason"]["S"] == "prompt_injection"
-    assert incident["tenant_id"]["S"] == "default"
+    assert incident["tenant_id"]["S"] == "t_dev"
 
 
 def test_output_guardrail_blocks_unsafe_generation(http, gateway, tables):

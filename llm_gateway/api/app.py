@@ -22,8 +22,10 @@ from starlette.routing import Route
 
 from llm_gateway.api.errors import ApiError, read_json_object, require_text
 from llm_gateway.core.llm import LLMError
-from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
+from llm_gateway.core.pipeline import ModelNotAllowed, Outcome, Pipeline, Query, build_pipeline
+from llm_gateway.core.ratelimit import RateLimited
 from llm_gateway.core.settings import Settings
+from llm_gateway.core.tenants import Quotas
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools("llm-gateway")
@@ -42,6 +44,8 @@ class Caller:
     tenant_id: str
     request_id: str
     upstream_request_id: str | None = None
+    quotas: Quotas | None = None
+    allowed_models: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, request: Request) -> Caller:
@@ -50,8 +54,15 @@ class Caller:
         except json.JSONDecodeError:
             context = {}
         authorizer = context.get("authorizer") or {}
+
+        def number(name: str) -> int | None:
+            value = str(authorizer.get(name) or "")
+            return int(value) if value.isdigit() else None
+
         return cls(tenant_id=str(authorizer.get("tenantId") or DEFAULT_TENANT),
-                   request_id=uuid.uuid4().hex, upstream_request_id=context.get("requestId"))
+                   request_id=uuid.uuid4().hex, upstream_request_id=context.get("requestId"),
+                   quotas=Quotas(rpm=number("rpm"), rpd=number("rpd"), tpm=number("tpm")),
+                   allowed_models=tuple(m for m in str(authorizer.get("models") or "").split(",") if m))
 
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
@@ -66,19 +77,32 @@ def openai_error(error: ApiError, caller: Caller) -> Response:
 
 
 def seed_error(error: ApiError, caller: Caller) -> Response:
+    """``/ask``'s own contract for bad requests; gateway-wide errors (quotas, permissions, upstream
+    failures) keep OpenAI's shape on every door, because clients' retry logic reads it."""
+    if error.status not in (400, 413):
+        return openai_error(error, caller)
     body: dict[str, Any] = {"error": error.message, "request_id": caller.request_id}
-    return JSONResponse(body, error.status, headers={"x-gateway-request-id": caller.request_id})
+    return JSONResponse(body, error.status, headers={"x-gateway-request-id": caller.request_id, **error.headers})
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     pipeline = pipeline or build_pipeline(settings)
 
-    async def answer(caller: Caller, text: str, door: str) -> Outcome:
+    async def answer(request: Request, caller: Caller, text: str, door: str) -> Outcome:
         query = Query(tenant_id=caller.tenant_id, text=text, model_alias=settings.default_model_alias,
-                      system_prompt=settings.system_prompt)
+                      system_prompt=settings.system_prompt, quotas=caller.quotas,
+                      allowed_models=caller.allowed_models)
         try:
             outcome = await run_in_threadpool(pipeline.run, query, caller.request_id)
+        except RateLimited as exc:
+            headers = {**exc.admission.headers(), "retry-after": str(exc.retry_after)}
+            if not exc.retryable:
+                headers["x-should-retry"] = "false"
+            raise ApiError(429, str(exc), code="rate_limit_exceeded", headers=headers) from exc
+        except ModelNotAllowed as exc:
+            raise ApiError(403, f"this API key may not use the model '{exc}'", param="model",
+                           code="model_not_allowed") from exc
         except LLMError as exc:
             logger.error("model call failed", extra={"door": door, "error": str(exc)})
             raise ApiError(502, "the model is unavailable, try again", code="upstream_error") from exc
@@ -88,11 +112,12 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="PipelineLatency", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
         metrics.flush_metrics()
+        request.state.admission = outcome.admission
         return outcome
 
     async def ask(request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, settings.max_body_bytes)
-        outcome = await answer(caller, require_text(body, "question"), "ask")
+        outcome = await answer(request, caller, require_text(body, "question"), "ask")
         if outcome.kind == "blocked":
             return JSONResponse({"error": "blocked by input guardrail", "reason": outcome.reason,
                                  "request_id": caller.request_id}, 400, headers={"x-should-retry": "false"})
@@ -107,7 +132,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     async def invoke(request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, settings.max_body_bytes)
-        outcome = await answer(caller, require_text(body, "prompt"), "invoke")
+        outcome = await answer(request, caller, require_text(body, "prompt"), "invoke")
         if outcome.kind == "blocked":
             raise ApiError(400, f"blocked by input guardrail: {outcome.reason}", param="prompt",
                            code="guardrail_blocked")
@@ -125,6 +150,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             logger.set_correlation_id(caller.request_id)
             try:
                 response = await handler(request, caller)
+                admission = getattr(request.state, "admission", None)
+                if admission:
+                    response.headers.update(admission.headers())
             except ApiError as error:
                 logger.info("request rejected", extra={"status": error.status, "code": error.code})
                 response = render_error(error, caller)

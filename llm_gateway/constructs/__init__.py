@@ -6,6 +6,9 @@
 from llm_gateway.constructs.eval_loop import EvalLoop
 from llm_gateway.constructs.guarded_endpoint import GuardedEndpoint, GuardrailPolicy
 from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
+from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
 
-__all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "SemanticCache"]
+__all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "RateLimiter", "SemanticCache",
+           "TenantAuthorizer"]

@@ -18,7 +18,9 @@ from constructs import Construct
 from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
 from llm_gateway.constructs.eval_loop import EvalLoop
 from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
+from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
 
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
 WEB_ADAPTER_LAYER_VERSION = 27
@@ -52,15 +54,17 @@ class GuardedEndpoint(Construct):
 
     :param cache: the ``SemanticCache`` the pipeline reads and writes.
     :param eval_loop: the ``EvalLoop`` answers are published to.
-    :param authorizer: guards every route (``TenantAuthorizer.authorizer``); without one the API is
-        open and every caller is the ``default`` tenant.
+    :param tenants: a ``TenantAuthorizer`` guarding every route; without one the API is open and
+        every caller is the ``default`` tenant.
+    :param rate_limiter: a ``RateLimiter`` whose per-tenant quotas the gateway enforces.
     :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here) or
         ``builtin`` (the rule engine in the package).
     """
 
     def __init__(self, scope: Construct, id: str, *, cache: SemanticCache, eval_loop: EvalLoop,
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
-                 guardrail_backend: str = "bedrock", authorizer: apigw.IAuthorizer | None = None,
+                 guardrail_backend: str = "bedrock", tenants: TenantAuthorizer | None = None,
+                 rate_limiter: RateLimiter | None = None,
                  system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 1024,
                  timeout: cdk.Duration | None = None, throttling_rate_limit: int = 100,
                  throttling_burst_limit: int = 200, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -100,6 +104,7 @@ class GuardedEndpoint(Construct):
             "GUARDRAIL_VERSION": self.guardrail_version.attr_version,
             "INCIDENTS_TABLE": self.incidents_table.table_name,
             **model.environment, **cache.environment, **eval_loop.environment,
+            **(rate_limiter.environment if rate_limiter else {}),
         }
         if system_prompt is not None:
             settings["SYSTEM_PROMPT"] = system_prompt
@@ -113,11 +118,14 @@ class GuardedEndpoint(Construct):
         eval_loop.grant_put_events(self.function)
         allow(self.function, self.incidents_table, "PutItem")
         model.grant_invoke(self.function)
+        if rate_limiter:
+            rate_limiter.grant_count(self.function)
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.attr_guardrail_arn]))
 
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention,
                                          removal_policy=removal_policy)
+        authorizer = tenants.authorizer if tenants else None
         method_options = apigw.MethodOptions(
             authorizer=authorizer,
             authorization_type=apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE)

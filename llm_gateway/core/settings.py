@@ -31,6 +31,13 @@ class Settings:
     max_body_bytes: int = 32 * 1024
     max_output_tokens: int = 1024
     sample_rate: float = 1.0
+    rate_limits_table: str = ""
+    default_rpm: int = 60
+    default_rpd: int = 1000
+    default_tpm: int | None = None
+    keys_secret_id: str = ""
+    keys_cache_seconds: int = 60
+    keys_refresh_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,4 +63,11 @@ class Settings:
             max_body_bytes=int(env.get("MAX_BODY_BYTES", d.max_body_bytes)),
             max_output_tokens=int(env.get("MAX_OUTPUT_TOKENS", d.max_output_tokens)),
             sample_rate=float(env.get("SAMPLE_RATE", d.sample_rate)),
+            rate_limits_table=env.get("RATE_LIMITS_TABLE", d.rate_limits_table),
+            default_rpm=int(env.get("RPM_LIMIT", d.default_rpm)),
+            default_rpd=int(env.get("RPD_LIMIT", d.default_rpd)),
+            default_tpm=int(env["TPM_LIMIT"]) if env.get("TPM_LIMIT") else d.default_tpm,
+            keys_secret_id=env.get("KEYS_SECRET_ID", d.keys_secret_id),
+            keys_cache_seconds=int(env.get("KEYS_CACHE_SECONDS", d.keys_cache_seconds)),
+            keys_refresh_seconds=float(env.get("KEYS_REFRESH_SECONDS", d.keys_refresh_seconds)),
         )

@@ -17,9 +17,10 @@ from typing import Any
 
 import boto3
 import uvicorn
-from moto.server import ThreadedMotoServer
 
+from llm_gateway.core.tenants import KeyStore
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
+from llm_gateway.local.emulator import Emulator
 from llm_gateway.local.lambda_emulation import ApiGateway, QueuePoller, load
 
 EMULATED_SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "cloudwatch")
@@ -56,15 +57,18 @@ class LocalGateway:
 
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, environment: dict[str, str] | None = None) -> None:
         self.template, self.stack_name = template, stack_name
         self.host, self.port = host, port if port is not None else free_port()
         self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
+        self.environment = environment or {}  # extra function environment (tests shorten caches)
         self.aws_endpoint = ""
         self.deployment = Deployment(stack_name)
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: Emulator | None = None
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
+        self.keys_secret_id: str | None = None
+        self.dev_key: str | None = None
 
     @property
     def url(self) -> str:
@@ -78,11 +82,10 @@ class LocalGateway:
             print(f"[local] {message}", file=sys.stderr, flush=True)
 
     def _start_emulator(self) -> None:
-        port = free_port()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's access log is noise
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._moto = Emulator()
         self._moto.start()
-        self.aws_endpoint = f"http://127.0.0.1:{port}"
+        self.aws_endpoint = self._moto.endpoint
         # moto keeps its state per process, not per server: start from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"))
         # Every boto3 client of the process, the functions' included, reaches the emulator.
@@ -97,7 +100,7 @@ class LocalGateway:
         self._start_emulator()
         clients = {service: self.client(service) for service in EMULATED_SERVICES}
         self.deployment = Provisioner(self.template, self.stack_name, clients).provision()
-        overrides = {"LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin"}
+        overrides = {"LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin", **self.environment}
         if self.answers_path:
             overrides["LLM_LOCAL_ANSWERS_PATH"] = self.answers_path
 
@@ -109,6 +112,10 @@ class LocalGateway:
         if self.deployment.authorizers:
             spec = self.deployment.authorizers[0]
             function = functions[spec.function]
+            self.keys_secret_id = function.environment.get("KEYS_SECRET_ID")
+            if self.keys_secret_id:  # a dev tenant to call with (GATEWAY_DEV_KEY fixes its key)
+                self.dev_key, _ = KeyStore(self.keys_secret_id, clients["secretsmanager"]).create(
+                    "t_dev", "dev", key=os.environ.get("GATEWAY_DEV_KEY") or None)
             authorizer = (function, load(function, overrides, function.handler), spec.identity_header,
                           spec.ttl_seconds)
         app = ApiGateway(load(gateway, overrides, gateway.environment["GATEWAY_ASGI_APP"]),

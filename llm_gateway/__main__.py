@@ -1,0 +1,19 @@
+"""``python -m llm_gateway`` (or the ``llm-gateway`` script): operator commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from llm_gateway import keys_cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="llm-gateway")
+    commands = parser.add_subparsers(dest="group", required=True)
+    keys_cli.add_parser(commands)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

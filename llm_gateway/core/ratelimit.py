@@ -1,0 +1,117 @@
+"""Per-tenant quotas on DynamoDB atomic counters.
+
+Two counter items per tenant: this minute's (requests and tokens) and today's (requests). Both are
+bumped with one conditional UpdateItem each, sent concurrently: one round trip on the hot path, and
+exact under any concurrency because DynamoDB applies each conditional update atomically. A request
+that one window refuses is given back to the other, so refused requests never count.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from llm_gateway.core.tenants import Quotas
+
+DEFAULT_QUOTAS = Quotas(rpm=60, rpd=1000, tpm=None)
+
+
+@dataclass(frozen=True)
+class Admission:
+    limit: int
+    remaining: int
+    reset_seconds: int
+    token_limit: int | None = None
+    tokens_remaining: int | None = None
+
+    def headers(self) -> dict[str, str]:
+        """OpenAI's rate-limit headers, for the requests-per-minute window (and tokens, if limited)."""
+        headers = {"x-ratelimit-limit-requests": str(self.limit),
+                   "x-ratelimit-remaining-requests": str(max(0, self.remaining)),
+                   "x-ratelimit-reset-requests": f"{self.reset_seconds}s"}
+        if self.token_limit is not None:
+            headers |= {"x-ratelimit-limit-tokens": str(self.token_limit),
+                        "x-ratelimit-remaining-tokens": str(max(0, self.tokens_remaining or 0)),
+                        "x-ratelimit-reset-tokens": f"{self.reset_seconds}s"}
+        return headers
+
+
+class RateLimited(Exception):
+    def __init__(self, window: str, limit: int, retry_after: int, admission: Admission) -> None:
+        unit = {"minute": "requests per minute", "day": "requests per day", "tokens": "tokens per minute"}[window]
+        super().__init__(f"Rate limit reached for {unit} (limit {limit}). Retry after {retry_after}s.")
+        self.window, self.limit, self.retry_after, self.admission = window, limit, retry_after, admission
+
+    @property
+    def retryable(self) -> bool:
+        """A per-minute limit clears soon; an exhausted daily quota does not."""
+        return self.window != "day"
+
+
+class RateLimiter:
+    def __init__(self, table_name: str, client: Any, defaults: Quotas = DEFAULT_QUOTAS) -> None:
+        self._table, self._ddb, self.defaults = table_name, client, defaults
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ratelimit")
+
+    def _bump(self, pk: str, limit: int, expires_at: int, token_limit: int | None = None) -> dict[str, Any] | None:
+        """Count one request in a window: the counter item after it, or None when the window is full."""
+        condition = "(attribute_not_exists(requests) OR requests < :limit)"
+        values = {":one": {"N": "1"}, ":exp": {"N": str(expires_at)}, ":limit": {"N": str(limit)}}
+        if token_limit is not None:
+            condition += " AND (attribute_not_exists(tokens) OR tokens < :tlimit)"
+            values[":tlimit"] = {"N": str(token_limit)}
+        try:
+            return dict(self._ddb.update_item(
+                TableName=self._table, Key={"pk": {"S": pk}}, ConditionExpression=condition,
+                UpdateExpression="ADD requests :one SET expires_at = if_not_exists(expires_at, :exp)",
+                ExpressionAttributeValues=values, ReturnValues="ALL_NEW")["Attributes"])
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+
+    def _give_back(self, pk: str) -> None:
+        self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}}, UpdateExpression="ADD requests :minus",
+                              ExpressionAttributeValues={":minus": {"N": "-1"}})
+
+    def admit(self, tenant_id: str, overrides: Quotas | None = None, now: float | None = None) -> Admission:
+        """Count the request against the tenant's quotas, or raise RateLimited."""
+        quotas = (overrides or Quotas()).over(self.defaults)
+        rpm, rpd = quotas.rpm or 0, quotas.rpd or 0
+        now = time.time() if now is None else now
+        minute, day = int(now // 60), int(now // 86400)
+        minute_pk, day_pk = f"{tenant_id}#m#{minute}", f"{tenant_id}#d#{day}"
+        minute_reset, day_reset = (minute + 1) * 60 - int(now), (day + 1) * 86400 - int(now)
+        in_minute = self._pool.submit(self._bump, minute_pk, rpm, (minute + 2) * 60, quotas.tpm)
+        in_day = self._pool.submit(self._bump, day_pk, rpd, (day + 2) * 86400)
+        minute_item, day_item = in_minute.result(), in_day.result()
+
+        used = int(minute_item["requests"]["N"]) if minute_item else rpm
+        tokens = int(minute_item.get("tokens", {}).get("N", "0")) if minute_item else (quotas.tpm or 0)
+        admission = Admission(limit=rpm, remaining=rpm - used, reset_seconds=minute_reset, token_limit=quotas.tpm,
+                              tokens_remaining=(quotas.tpm - tokens) if quotas.tpm else None)
+        if minute_item and day_item:
+            return admission
+        if minute_item:  # refused by the other window: this request never happened
+            self._give_back(minute_pk)
+        if day_item:
+            self._give_back(day_pk)
+        if day_item is None:
+            raise RateLimited("day", rpd, day_reset, admission)
+        if quotas.tpm is not None and self._tokens_used(minute_pk) >= quotas.tpm:
+            raise RateLimited("tokens", quotas.tpm, minute_reset, admission)
+        raise RateLimited("minute", rpm, minute_reset, admission)
+
+    def _tokens_used(self, minute_pk: str) -> int:
+        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": minute_pk}}).get("Item", {})
+        return int(item.get("tokens", {}).get("N", "0"))
+
+    def record_tokens(self, tenant_id: str, tokens: int, now: float | None = None) -> None:
+        """Add a request's tokens to this minute's count (after the model answered)."""
+        if tokens <= 0:
+            return
+        minute = int((time.time() if now is None else now) // 60)
+        self._ddb.update_item(
+            TableName=self._table, Key={"pk": {"S": f"{tenant_id}#m#{minute}"}},
+            UpdateExpression="ADD tokens :n SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeValues={":n": {"N": str(tokens)}, ":exp": {"N": str((minute + 2) * 60)}})
