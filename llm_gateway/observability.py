@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import EphemeralMetrics
 
 NAMESPACE = "LLMGateway"
 
 
-def powertools(service: str) -> tuple[Logger, Metrics, Tracer]:
+def powertools(service: str) -> tuple[Logger, EphemeralMetrics, Tracer]:
     """Structured JSON logs (the core's stdlib loggers included), EMF metrics, X-Ray traces.
 
     ``POWERTOOLS_SERVICE_NAME`` / ``POWERTOOLS_METRICS_NAMESPACE`` override the names given here.
+    EphemeralMetrics keeps each function's metrics to itself, also when the local runner hosts
+    several functions in one process.
     """
     logger = Logger(service=service)
     copy_config_to_registered_loggers(source_logger=logger, include={"llm_gateway"})
-    return logger, Metrics(namespace=NAMESPACE, service=service), Tracer(service=service)
+    return logger, EphemeralMetrics(namespace=NAMESPACE, service=service), Tracer(service=service)
