@@ -1,16 +1,14 @@
 """The gateway's ASGI app: thin doors that parse, call the one pipeline, and render.
 
-``/ask`` keeps the seed contract ({"question"} -> {"answer", "cache_hit", ...}, errors as
-{"error": "...", "request_id"}); ``/invoke`` keeps seed 001's; every other door answers errors in
-OpenAI's shape.
+``/ask`` keeps the seed contract ({"question"} -> {"answer", "cache_hit", ...}, its bad requests
+as {"error": "...", "request_id"}); ``/invoke`` keeps seed 001's; ``/v1/...`` is OpenAI's API.
+Every other error is rendered in OpenAI's shape, on every door.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,58 +18,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from llm_gateway.api.errors import ApiError, read_json_object, require_text
-from llm_gateway.core.llm import LLMError
-from llm_gateway.core.pipeline import ModelNotAllowed, Outcome, Pipeline, Query, build_pipeline
-from llm_gateway.core.ratelimit import RateLimited
+from llm_gateway.api import openai_doors
+from llm_gateway.api.context import Caller
+from llm_gateway.api.errors import ApiError, api_error, read_json_object, require_text
+from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
 from llm_gateway.core.settings import Settings
-from llm_gateway.core.tenants import Quotas
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools("llm-gateway")
-
-DEFAULT_TENANT = "default"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, from the request context API Gateway (or the local runner) attaches.
-
-    The Lambda Web Adapter forwards the REST API's requestContext, authorizer output included, in
-    the ``x-amzn-request-context`` header; the client cannot set it.
-    """
-
-    tenant_id: str
-    request_id: str
-    upstream_request_id: str | None = None
-    quotas: Quotas | None = None
-    allowed_models: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, request: Request) -> Caller:
-        try:
-            context = json.loads(request.headers.get("x-amzn-request-context") or "{}")
-        except json.JSONDecodeError:
-            context = {}
-        authorizer = context.get("authorizer") or {}
-
-        def number(name: str) -> int | None:
-            value = str(authorizer.get(name) or "")
-            return int(value) if value.isdigit() else None
-
-        return cls(tenant_id=str(authorizer.get("tenantId") or DEFAULT_TENANT),
-                   request_id=uuid.uuid4().hex, upstream_request_id=context.get("requestId"),
-                   quotas=Quotas(rpm=number("rpm"), rpd=number("rpd"), tpm=number("tpm")),
-                   allowed_models=tuple(m for m in str(authorizer.get("models") or "").split(",") if m))
-
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
 ErrorRenderer = Callable[[ApiError, Caller], Response]
 
 
 def openai_error(error: ApiError, caller: Caller) -> Response:
-    headers = {"x-gateway-request-id": caller.request_id, **error.headers}
-    if error.status in (400, 403, 404, 413):
+    headers = {**caller.headers, **error.headers}
+    if error.status in (400, 403, 404, 413):  # the same request can only fail the same way again
         headers.setdefault("x-should-retry", "false")
     return JSONResponse(error.openai_body(), error.status, headers=headers)
 
@@ -82,45 +44,49 @@ def seed_error(error: ApiError, caller: Caller) -> Response:
     if error.status not in (400, 413):
         return openai_error(error, caller)
     body: dict[str, Any] = {"error": error.message, "request_id": caller.request_id}
-    return JSONResponse(body, error.status, headers={"x-gateway-request-id": caller.request_id, **error.headers})
+    return JSONResponse(body, error.status, headers={**caller.headers, **error.headers})
+
+
+def describe(outcome: Outcome, caller: Caller) -> None:
+    """Gateway metadata in x-gateway-* headers (OpenAI clients ignore them), plus logs and metrics."""
+    caller.headers |= {"x-gateway-cache-hit": str(outcome.kind == "cached").lower(),
+                       "x-gateway-guardrail": outcome.guardrail_status,
+                       "x-gateway-overhead-ms": str(outcome.overhead_ms)}
+    if outcome.similarity is not None:
+        caller.headers["x-gateway-similarity"] = f"{outcome.similarity:.4f}"
+    if outcome.provider:
+        caller.headers |= {"x-gateway-provider": outcome.provider, "x-gateway-model": outcome.model_id}
+    if outcome.admission:
+        caller.headers |= outcome.admission.headers()
+    if outcome.kind == "blocked":
+        caller.headers["x-should-retry"] = "false"
+    logger.info("request answered", extra={
+        "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
+        "provider": outcome.provider, "model_id": outcome.model_id, "latency_ms": outcome.latency_ms,
+        "overhead_ms": outcome.overhead_ms, "prompt_tokens": outcome.usage.prompt_tokens,
+        "completion_tokens": outcome.usage.completion_tokens})
+    metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="GatewayOverhead", unit=MetricUnit.Milliseconds, value=outcome.overhead_ms)
+    metrics.flush_metrics()
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     pipeline = pipeline or build_pipeline(settings)
 
-    async def answer(request: Request, caller: Caller, text: str, door: str) -> Outcome:
-        query = Query(tenant_id=caller.tenant_id, text=text, model_alias=settings.default_model_alias,
-                      system_prompt=settings.system_prompt, quotas=caller.quotas,
-                      allowed_models=caller.allowed_models)
-        try:
-            outcome = await run_in_threadpool(pipeline.run, query, caller.request_id)
-        except RateLimited as exc:
-            headers = {**exc.admission.headers(), "retry-after": str(exc.retry_after)}
-            if not exc.retryable:
-                headers["x-should-retry"] = "false"
-            raise ApiError(429, str(exc), code="rate_limit_exceeded", headers=headers) from exc
-        except ModelNotAllowed as exc:
-            raise ApiError(403, f"this API key may not use the model '{exc}'", param="model",
-                           code="model_not_allowed") from exc
-        except LLMError as exc:
-            logger.error("model call failed", extra={"door": door, "error": str(exc)})
-            raise ApiError(502, "the model is unavailable, try again", code="upstream_error") from exc
-        logger.info("request answered", extra={
-            "door": door, "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
-            "model_id": outcome.model_id, "latency_ms": outcome.latency_ms})
-        metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="PipelineLatency", unit=MetricUnit.Milliseconds, value=outcome.latency_ms)
-        metrics.flush_metrics()
-        request.state.admission = outcome.admission
+    async def answer(caller: Caller, text: str) -> Outcome:
+        query = Query.question(caller.tenant_id, text, settings.default_model_alias, settings.system_prompt,
+                               quotas=caller.quotas, allowed_models=caller.allowed_models)
+        outcome = await run_in_threadpool(pipeline.run, query, caller.request_id)
+        describe(outcome, caller)
         return outcome
 
     async def ask(request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, settings.max_body_bytes)
-        outcome = await answer(request, caller, require_text(body, "question"), "ask")
+        outcome = await answer(caller, require_text(body, "question"))
         if outcome.kind == "blocked":
             return JSONResponse({"error": "blocked by input guardrail", "reason": outcome.reason,
-                                 "request_id": caller.request_id}, 400, headers={"x-should-retry": "false"})
+                                 "request_id": caller.request_id}, 400)
         if outcome.kind == "refused":
             return JSONResponse({"answer": outcome.answer, "refused": True, "reason": outcome.reason,
                                  "request_id": caller.request_id})
@@ -132,14 +98,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     async def invoke(request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, settings.max_body_bytes)
-        outcome = await answer(request, caller, require_text(body, "prompt"), "invoke")
+        outcome = await answer(caller, require_text(body, "prompt"))
         if outcome.kind == "blocked":
             raise ApiError(400, f"blocked by input guardrail: {outcome.reason}", param="prompt",
                            code="guardrail_blocked")
-        return JSONResponse(
-            {"request_id": caller.request_id, "model_id": outcome.model_id, "latency_ms": outcome.latency_ms,
-             "response": outcome.answer, "guardrail_status": outcome.guardrail_status},
-            headers={"x-gateway-cache-hit": str(outcome.kind == "cached").lower()})
+        return JSONResponse({"request_id": caller.request_id, "model_id": outcome.model_id,
+                             "latency_ms": outcome.latency_ms, "response": outcome.answer,
+                             "guardrail_status": outcome.guardrail_status})
 
     async def health(request: Request, caller: Caller) -> Response:
         return JSONResponse({"status": "ok"})
@@ -148,24 +113,32 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         async def endpoint(request: Request) -> Response:
             caller = Caller.of(request)
             logger.set_correlation_id(caller.request_id)
+            started = time.perf_counter()
             try:
                 response = await handler(request, caller)
-                admission = getattr(request.state, "admission", None)
-                if admission:
-                    response.headers.update(admission.headers())
-            except ApiError as error:
-                logger.info("request rejected", extra={"status": error.status, "code": error.code})
+                for name, value in caller.headers.items():
+                    response.headers.setdefault(name, value)
+            except Exception as exc:
+                error = api_error(exc)
+                if error is None:
+                    logger.exception("unhandled error")
+                    error = ApiError(500, "internal error", code="internal_error")
+                else:
+                    logger.info("request rejected", extra={"status": error.status, "code": error.code})
                 response = render_error(error, caller)
-            except Exception:
-                logger.exception("unhandled error")
-                response = render_error(ApiError(500, "internal error", code="internal_error"), caller)
-            response.headers.setdefault("x-gateway-request-id", caller.request_id)
+            logger.debug("request done", extra={"ms": round((time.perf_counter() - started) * 1000, 1)})
             return response
 
         return endpoint
 
+    v1 = openai_doors.OpenAIDoors(pipeline, settings, describe)
     return Starlette(routes=[
         Route("/ask", door(ask, seed_error), methods=["POST"]),
         Route("/invoke", door(invoke, openai_error), methods=["POST"]),
         Route("/health", door(health, openai_error), methods=["GET"]),
+        Route("/v1/chat/completions", door(v1.chat_completions, openai_error), methods=["POST"]),
+        Route("/v1/responses", door(v1.responses, openai_error), methods=["POST"]),
+        Route("/v1/models", door(v1.models, openai_error), methods=["GET"]),
+        Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
+        Route("/v1/embeddings", door(v1.embeddings, openai_error), methods=["POST"]),
     ])

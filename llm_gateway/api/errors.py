@@ -1,4 +1,4 @@
-"""Errors every door raises, and the two shapes they are rendered in."""
+"""Errors every door raises, how core exceptions become them, and request-body parsing."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from typing import Any
 
 from starlette.requests import Request
 
+from llm_gateway.core.chat import UpstreamError
+from llm_gateway.core.llm import LLMError
+from llm_gateway.core.pipeline import ModelNotAllowed, UnknownModel
+from llm_gateway.core.ratelimit import RateLimited
+
 TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-         404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
+         404: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error"}
 
 
 class ApiError(Exception):
@@ -21,6 +26,30 @@ class ApiError(Exception):
 
     def openai_body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+def api_error(exc: Exception) -> ApiError | None:
+    """The client-facing error for a core exception (None: a bug, answered as a 500)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, RateLimited):
+        headers = {**exc.admission.headers(), "retry-after": str(exc.retry_after)}
+        if not exc.retryable:
+            headers["x-should-retry"] = "false"
+        return ApiError(429, str(exc), code="rate_limit_exceeded", headers=headers)
+    if isinstance(exc, ModelNotAllowed):
+        return ApiError(403, f"this API key may not use the model '{exc}'", param="model", code="model_not_allowed")
+    if isinstance(exc, UnknownModel):
+        return ApiError(404, f"The model '{exc}' does not exist or you do not have access to it.", param="model",
+                        code="model_not_found")
+    if isinstance(exc, UpstreamError):
+        if not exc.fallback:  # the provider rejected the request as such
+            return ApiError(400, str(exc), code="upstream_rejected")
+        status = 504 if exc.status in (408, 504) else 503 if exc.status in (429, 503) else 502
+        return ApiError(status, f"the model provider failed: {exc}", code="upstream_error", type="api_error")
+    if isinstance(exc, LLMError):
+        return ApiError(502, "the model is unavailable, try again", code="upstream_error", type="api_error")
+    return None
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:

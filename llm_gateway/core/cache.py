@@ -43,6 +43,7 @@ class CacheHit:
     similarity: float
     question: str
     request_id: str
+    model_id: str = ""
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -125,11 +126,12 @@ class SemanticCache:
                     continue
                 if same_question(question, item["question"]["S"]):
                     best = CacheHit(answer=item["answer"]["S"], similarity=similarity,
-                                    question=item["question"]["S"], request_id=item["request_id"]["S"])
+                                    question=item["question"]["S"], request_id=item["request_id"]["S"],
+                                    model_id=item.get("model_id", {}).get("S", ""))
         return best
 
     def store(self, scope: Scope, question: str, answer: str, embedding: Sequence[float], *,
-              request_id: str) -> None:
+              request_id: str, model_id: str = "") -> None:
         now = time.time()
         entry = {
             "sk": {"S": f"{int(now * 1000):013d}#{request_id}"},
@@ -139,6 +141,7 @@ class SemanticCache:
             "answer": {"S": answer},
             "embedding": {"B": array("f", embedding).tobytes()},
             "request_id": {"S": request_id},
+            "model_id": {"S": model_id},
             "created_at": {"N": str(int(now))},
             "expires_at": {"N": str(int(now) + self._ttl)},
         }

@@ -1,113 +1,249 @@
 """One pipeline, many doors (DESIGN.md section 2).
 
-input guardrail -> embed -> cache lookup -> generate -> output guardrail -> cache write -> event.
-The input guardrail runs before any model is paid for; a refused answer returns before the cache
-write, so a bad generation can never be served again from the cache.
+model allowed? -> rate limit -> input guardrail -> embed + cache lookup -> route -> provider ->
+output guardrail -> cache write -> eval event. The input guardrail runs before any model is paid
+for; a refused answer returns before the cache write, so a bad generation is never served again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import boto3
 
 from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
 from llm_gateway.core.guardrails import Guardrail, get_guardrail
-from llm_gateway.core.llm import LLMClient, get_client
+from llm_gateway.core.llm import LLMClient, LocalLLMClient, get_client
+from llm_gateway.core.providers import Providers
+from llm_gateway.core.providers.local import LocalProvider
 from llm_gateway.core.ratelimit import Admission, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, IncidentLog
+from llm_gateway.core.routing import Route, Router, RouteTable, Served, parse_routes
 from llm_gateway.core.settings import Settings
 from llm_gateway.core.tenants import Quotas
 
 log = logging.getLogger(__name__)
 
 REFUSAL = "I cannot help with that, policy violation."
+GUARD_EVERY_CHARS = 400  # how often a stream's output is re-checked while it flows
+
+Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
 
 
 class ModelNotAllowed(Exception):
     """The tenant's key does not allow this model alias."""
 
 
+class UnknownModel(Exception):
+    """No enabled route has this alias."""
+
+
 @dataclass(frozen=True)
 class Query:
     tenant_id: str
-    text: str
+    messages: tuple[dict[str, Any], ...]
     model_alias: str
-    system_prompt: str = ""
-    history: tuple[tuple[str, str], ...] = field(default=())
+    params: dict[str, Any] = field(default_factory=dict)
     quotas: Quotas | None = None  # the tenant's overrides of the limiter's defaults
     allowed_models: tuple[str, ...] = ()  # empty: any alias
+
+    @classmethod
+    def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
+        system = ({"role": "system", "content": system_prompt},) if system_prompt else ()
+        return cls(tenant_id, (*system, {"role": "user", "content": text}), model_alias, **kw)
+
+    @property
+    def text(self) -> str:
+        """The newest user turn: what the guardrail checks and the cache matches."""
+        return next((text_of(m.get("content")) for m in reversed(self.messages) if m.get("role") == "user"), "")
+
+    @property
+    def scope(self) -> Scope:
+        """Tenant, alias, system prompt and every earlier turn: a cached answer only fits the same."""
+        last_user = max((i for i, m in enumerate(self.messages) if m.get("role") == "user"), default=-1)
+        system = "\n".join(text_of(m.get("content")) for m in self.messages if m.get("role") in ("system", "developer"))
+        history = tuple((str(m.get("role")), text_of(m.get("content"))) for i, m in enumerate(self.messages)
+                        if i < last_user and m.get("role") not in ("system", "developer"))
+        return Scope(self.tenant_id, self.model_alias, system, history)
+
+    @property
+    def cacheable(self) -> bool:
+        return not ChatRequest(list(self.messages), self.params).uses_tools and int(self.params.get("n") or 1) == 1
 
 
 @dataclass(frozen=True)
 class Outcome:
     request_id: str
-    kind: Literal["answered", "cached", "blocked", "refused"]
+    kind: Kind
     answer: str = ""
-    model_id: str = ""
+    model_id: str = ""  # the provider's model that answered
+    provider: str = ""
     reason: str | None = None
     similarity: float | None = None
     guardrail_status: str = "allowed"
     latency_ms: int = 0
+    upstream_ms: float = 0.0
     admission: Admission | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = "stop"
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def overhead_ms(self) -> int:
+        """Time spent in the gateway itself, not waiting for the model."""
+        return max(0, int(self.latency_ms - self.upstream_ms))
+
+
+@dataclass
+class Prepared:
+    """What is known before the model is called."""
+
+    query: Query
+    request_id: str
+    started: float
+    admission: Admission | None
+    route: Route
+    embedding: list[float] | None = None
 
 
 class Pipeline:
-    def __init__(self, *, llm: LLMClient, guardrail: Guardrail, cache: SemanticCache,
-                 incidents: IncidentLog, events: EvalEvents, limiter: RateLimiter | None = None) -> None:
-        self.llm, self.guardrail, self.cache = llm, guardrail, cache
+    def __init__(self, *, llm: LLMClient, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
+                 events: EvalEvents, router: Router, limiter: RateLimiter | None = None) -> None:
+        self.llm, self.guardrail, self.cache, self.router = llm, guardrail, cache, router
         self.incidents, self.events, self.limiter = incidents, events, limiter
 
-    def run(self, query: Query, request_id: str) -> Outcome:
-        """Answer one query; raises ModelNotAllowed, RateLimited (before any work) or LLMError."""
+    # -- shared steps -------------------------------------------------------------------------
+    def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
+        """Everything before the model: permission, route, quota, input guardrail, cache."""
         started = time.perf_counter()
         if query.allowed_models and query.model_alias not in query.allowed_models:
             raise ModelNotAllowed(query.model_alias)
+        route = self.router.routes.get(query.model_alias)
+        if route is None:
+            raise UnknownModel(query.model_alias)
         admission = self.limiter.admit(query.tenant_id, query.quotas) if self.limiter else None
-
-        def done(kind: Literal["answered", "cached", "blocked", "refused"], **fields: object) -> Outcome:
-            elapsed = int((time.perf_counter() - started) * 1000)
-            return Outcome(request_id=request_id, kind=kind, model_id=self.llm.model_id,
-                           latency_ms=elapsed, admission=admission, **fields)  # type: ignore[arg-type]
+        prepared = Prepared(query, request_id, started, admission, route)
 
         checked = self.guardrail.check(query.text, stage="input")
         if checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked.reason, query.text)
-            return done("blocked", reason=checked.reason, guardrail_status="blocked")
-        question = checked.text or query.text
+            return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
+        if checked.text is not None:  # PII anonymised on the way in
+            query = replace(query, messages=(*query.messages[:-1], {**query.messages[-1], "content": checked.text}))
+            prepared.query = query
 
-        scope = Scope(query.tenant_id, query.model_alias, query.system_prompt, query.history)
-        embedding = self.llm.embed(question)
-        hit = self._lookup(scope, question, embedding)
-        if hit:
-            return done("cached", answer=hit.answer, similarity=hit.similarity)
+        if query.cacheable:
+            prepared.embedding = self.llm.embed(query.text)
+            hit = self._lookup(query, prepared.embedding)
+            if hit:
+                return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
+                                  model_id=hit.model_id)
+        return prepared
 
-        completion = self.llm.generate(question, system=query.system_prompt)
-        usage = {"prompt_tokens": completion.input_tokens, "completion_tokens": completion.output_tokens}
-        self._record_tokens(query.tenant_id, completion.total_tokens)
-        answer = completion.text
-        verdict = self.guardrail.check(answer, stage="output")
-        if verdict.flagged:
-            self._incident(query, request_id, "output_guardrail", verdict.reason, answer)
-            return done("refused", answer=REFUSAL, reason=verdict.reason, guardrail_status="refused", **usage)
-        answer = verdict.text or answer
+    def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
+        elapsed = int((time.perf_counter() - prepared.started) * 1000)
+        return Outcome(request_id=prepared.request_id, kind=kind, latency_ms=elapsed,
+                       admission=prepared.admission, **fields)
 
+    def _finish(self, prepared: Prepared, result: ChatResult, served: Served) -> Outcome:
+        """After the model: count tokens, output guardrail, cache write, eval event."""
+        query, request_id = prepared.query, prepared.request_id
+        self._record_tokens(query.tenant_id, result.usage.total_tokens)
+        answered = {"model_id": served.model, "provider": served.provider, "usage": result.usage,
+                    "upstream_ms": served.upstream_ms}
+        verdict = self.guardrail.check(result.text, stage="output") if result.text else None
+        if verdict and verdict.flagged:
+            self._incident(query, request_id, "output_guardrail", verdict.reason, result.text)
+            return self._done(prepared, "refused", answer=REFUSAL, reason=verdict.reason, guardrail_status="refused",
+                              finish_reason="content_filter", **answered)
+        answer = verdict.text if verdict and verdict.text is not None else result.text
+        if prepared.embedding is not None and answer and result.finish_reason == "stop":
+            try:
+                self.cache.store(query.scope, query.text, answer, prepared.embedding, request_id=request_id,
+                                 model_id=served.model)
+            except Exception:  # the answer is good; a cache outage must not cost the user it
+                log.exception("semantic cache write failed")
+        if answer:
+            try:
+                self.events.answer_generated(AnswerEvent(
+                    request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
+                    model_id=served.model, question=query.text, answer=answer))
+            except Exception:
+                log.exception("eval event not published")
+        return self._done(prepared, "answered", answer=answer, finish_reason=result.finish_reason,
+                          tool_calls=result.tool_calls, guardrail_status=verdict.status if verdict else "allowed",
+                          **answered)
+
+    # -- doors call these ---------------------------------------------------------------------
+    def run(self, query: Query, request_id: str) -> Outcome:
+        """Answer one query, buffered. Raises ModelNotAllowed, UnknownModel, RateLimited (before
+        any work), UpstreamError when every target failed."""
+        prepared = self._prepare(query, request_id)
+        if isinstance(prepared, Outcome):
+            return prepared
+        result, served = self.router.complete(prepared.route, ChatRequest(list(prepared.query.messages), query.params))
+        return self._finish(prepared, result, served)
+
+    def stream(self, query: Query, request_id: str) -> tuple[Outcome, Iterator[Delta | Outcome]]:
+        """Answer one query as a stream: a head Outcome (``cached``, ``blocked`` or ``streaming``,
+        known before the first byte is sent), then deltas, then the final Outcome. Upstream
+        failures before the first delta raise here (fallbacks apply); later ones raise from the
+        iterator and must reach the client in-band."""
+        prepared = self._prepare(query, request_id)
+        if isinstance(prepared, Outcome):
+            return prepared, iter(())
+        request = ChatRequest(list(prepared.query.messages), query.params)
+        deltas, served = self.router.stream(prepared.route, request)
+        head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
+                          upstream_ms=served.upstream_ms)
+        return head, self._guarded(prepared, deltas, served)
+
+    def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Iterator[Delta | Outcome]:
+        text, checked_at, finish, usage, calls = [], 0, "stop", Usage(), []
+        for delta in deltas:
+            text.append(delta.text)
+            calls += delta.tool_calls
+            finish = delta.finish_reason or finish
+            usage = delta.usage or usage
+            so_far = "".join(text)
+            if len(so_far) - checked_at >= GUARD_EVERY_CHARS:
+                checked_at = len(so_far)
+                verdict = self.guardrail.check(so_far, stage="output")
+                if verdict.flagged:  # stop the flow here; the end-of-stream check records it
+                    close = getattr(deltas, "close", None)
+                    if close:
+                        close()
+                    break
+            yield delta
+        yield self._finish(prepared, ChatResult("".join(text), finish, calls, usage), served)
+
+    def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
+              allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
+        if allowed_models and model_alias not in allowed_models:
+            raise ModelNotAllowed(model_alias)
+        route = self.router.routes.get(model_alias)
+        if route is None:
+            raise UnknownModel(model_alias)
+        admission = self.limiter.admit(tenant_id, quotas) if self.limiter else None
+        embeddings, served = self.router.embed(route, inputs)
+        self._record_tokens(tenant_id, embeddings.usage.total_tokens)
+        return embeddings, served, admission
+
+    def models(self, allowed_models: tuple[str, ...] = ()) -> list[str]:
+        return sorted(a for a in self.router.routes.all() if not allowed_models or a in allowed_models)
+
+    # -- best-effort records ------------------------------------------------------------------
+    def _lookup(self, query: Query, embedding: list[float]) -> CacheHit | None:
         try:
-            self.cache.store(scope, question, answer, embedding, request_id=request_id)
-        except Exception:  # the answer is good; a cache outage must not cost the user it
-            log.exception("semantic cache write failed", extra={"request_id": request_id})
-        try:
-            self.events.answer_generated(AnswerEvent(
-                request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
-                model_id=self.llm.model_id, question=question, answer=answer))
-        except Exception:
-            log.exception("eval event not published", extra={"request_id": request_id})
-        return done("answered", answer=answer, guardrail_status=verdict.status, **usage)
+            return self.cache.lookup(query.scope, query.text, embedding)
+        except Exception:  # a cache outage degrades to a model call, never to an error
+            log.exception("semantic cache lookup failed")
+            return None
 
     def _record_tokens(self, tenant_id: str, tokens: int) -> None:
         if self.limiter:
@@ -116,25 +252,29 @@ class Pipeline:
             except Exception:  # a missed token count must not fail an answered request
                 log.exception("token usage not counted")
 
-    def _lookup(self, scope: Scope, question: str, embedding: list[float]) -> CacheHit | None:
-        try:
-            return self.cache.lookup(scope, question, embedding)
-        except Exception:  # a cache outage degrades to a model call, never to an error
-            log.exception("semantic cache lookup failed")
-            return None
-
     def _incident(self, query: Query, request_id: str, stage: str, reason: str | None, text: str) -> None:
         try:
             self.incidents.record(request_id=request_id, tenant_id=query.tenant_id, stage=stage,
                                   reason=reason or "policy_violation", text=text)
         except Exception:  # the block stands even if its record could not be written
-            log.exception("incident not recorded", extra={"request_id": request_id, "stage": stage})
+            log.exception("incident not recorded", extra={"stage": stage})
+
+
+def default_routes(settings: Settings) -> dict[str, Route]:
+    routes = parse_routes(settings.routes_json)
+    # A gateway always answers its default aliases, for chat and for embeddings.
+    for alias, model in ((settings.default_model_alias, settings.model_id),
+                         (settings.default_embedding_alias, settings.embed_model_id)):
+        routes.setdefault(alias, Route.parse(alias, {"targets": [{"provider": "bedrock", "model": model}]}))
+    return routes
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
-    """Wire the pipeline from settings: boto3 clients are built here, once per process."""
+    """Wire the pipeline from settings: clients are built here, once per process."""
     ddb = boto3.client("dynamodb")
     llm = get_client(settings)
+    local = LocalProvider(llm) if isinstance(llm, LocalLLMClient) else None
+    routes = RouteTable(default_routes(settings), settings.routes_table, ddb, ttl=settings.routes_cache_seconds)
     return Pipeline(
         llm=llm,
         guardrail=get_guardrail(settings, llm),
@@ -142,8 +282,11 @@ def build_pipeline(settings: Settings) -> Pipeline:
                             ttl_seconds=settings.cache_ttl_seconds),
         incidents=IncidentLog(settings.incidents_table, ddb),
         events=EvalEvents(settings.event_bus_name, boto3.client("events")),
+        router=Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm))
         if settings.rate_limits_table else None,
     )
+
+

@@ -26,6 +26,7 @@ class Settings:
     guardrail_version: str = "DRAFT"
     system_prompt: str = "You are Eng-Helper, a concise assistant for software engineers."
     default_model_alias: str = "default"
+    default_embedding_alias: str = "text-embedding"
     cache_threshold: float = 0.92
     cache_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 32 * 1024
@@ -38,6 +39,10 @@ class Settings:
     keys_secret_id: str = ""
     keys_cache_seconds: int = 60
     keys_refresh_seconds: float = 5.0
+    routes_json: str = ""
+    routes_table: str = ""
+    routes_cache_seconds: float = 30.0
+    cooldown_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +63,7 @@ class Settings:
             guardrail_version=env.get("GUARDRAIL_VERSION", d.guardrail_version),
             system_prompt=env.get("SYSTEM_PROMPT", d.system_prompt),
             default_model_alias=env.get("DEFAULT_MODEL_ALIAS", d.default_model_alias),
+            default_embedding_alias=env.get("DEFAULT_EMBEDDING_ALIAS", d.default_embedding_alias),
             cache_threshold=float(env.get("CACHE_SIMILARITY_THRESHOLD", d.cache_threshold)),
             cache_ttl_seconds=int(env.get("CACHE_TTL_SECONDS", d.cache_ttl_seconds)),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", d.max_body_bytes)),
@@ -70,4 +76,8 @@ class Settings:
             keys_secret_id=env.get("KEYS_SECRET_ID", d.keys_secret_id),
             keys_cache_seconds=int(env.get("KEYS_CACHE_SECONDS", d.keys_cache_seconds)),
             keys_refresh_seconds=float(env.get("KEYS_REFRESH_SECONDS", d.keys_refresh_seconds)),
+            routes_json=env.get("ROUTES_JSON", d.routes_json),
+            routes_table=env.get("ROUTES_TABLE", d.routes_table),
+            routes_cache_seconds=float(env.get("ROUTES_CACHE_SECONDS", d.routes_cache_seconds)),
+            cooldown_seconds=float(env.get("ROUTE_COOLDOWN_SECONDS", d.cooldown_seconds)),
         )

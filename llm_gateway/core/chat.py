@@ -1,0 +1,114 @@
+"""The gateway's canonical chat shapes (OpenAI's), which every provider translates to and from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Request fields passed through to providers that speak OpenAI's wire format.
+PASSTHROUGH = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "tools",
+               "tool_choice", "parallel_tool_calls", "response_format", "presence_penalty",
+               "frequency_penalty", "logit_bias", "user", "n")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)  # the PASSTHROUGH fields the client sent
+
+    @property
+    def max_tokens(self) -> int | None:
+        value = self.params.get("max_completion_tokens") or self.params.get("max_tokens")
+        return int(value) if value else None
+
+    @property
+    def uses_tools(self) -> bool:
+        return bool(self.params.get("tools")) or any(
+            m.get("role") == "tool" or m.get("tool_calls") for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_openai(self) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": self.total_tokens}
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    finish_reason: str = "stop"
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One streamed piece: text, tool-call fragments (OpenAI's delta shape), an end, or usage."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: list[list[float]]
+    usage: Usage = field(default_factory=Usage)
+
+
+class UpstreamError(Exception):
+    """A provider call failed. ``retryable``: worth retrying on the same target (429, 5xx, timeout);
+    ``fallback``: worth trying another target (everything but a request the provider rejected)."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in (408, 409, 429) or self.status >= 500
+
+    @property
+    def fallback(self) -> bool:
+        return self.status not in (400, 413, 422)
+
+
+class StreamBroken(Exception):
+    """The upstream stream failed after the first byte reached the client: no fallback is possible."""
+
+
+def text_of(content: Any) -> str:
+    """OpenAI message content (a string, or parts) as plain text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def collect(deltas: Iterator[Delta]) -> ChatResult:
+    """A stream folded into one result (how a buffered request is served from a streaming source)."""
+    text, finish, usage = [], "stop", Usage()
+    calls: dict[int, dict[str, Any]] = {}
+    for delta in deltas:
+        text.append(delta.text)
+        for call in delta.tool_calls:
+            slot = calls.setdefault(call.get("index", 0), {"id": "", "type": "function",
+                                                            "function": {"name": "", "arguments": ""}})
+            slot["id"] = call.get("id") or slot["id"]
+            fn = call.get("function", {})
+            slot["function"]["name"] += fn.get("name") or ""
+            slot["function"]["arguments"] += fn.get("arguments") or ""
+        finish = delta.finish_reason or finish
+        usage = delta.usage or usage
+    return ChatResult("".join(text), finish, [calls[i] for i in sorted(calls)], usage)

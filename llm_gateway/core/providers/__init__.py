@@ -1,0 +1,109 @@
+"""Model providers behind one interface: ``complete``, ``stream`` and ``embed`` in the gateway's
+canonical (OpenAI) shapes. ``Providers`` builds them from the environment and hands out keys."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings
+
+
+class Provider(Protocol):
+    def complete(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> ChatResult: ...
+
+    def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]: ...
+
+    def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings: ...
+
+
+def env_prefix(provider: str) -> str:
+    """openai -> OPENAI, anthropic -> ANTHROPIC, openai_compatible:gemini -> OPENAI_COMPAT_GEMINI."""
+    if provider.startswith("openai_compatible:"):
+        provider = "openai_compat_" + provider.split(":", 1)[1]
+    return re.sub(r"[^A-Z0-9]", "_", provider.upper())
+
+
+class KeyPools:
+    """Provider API keys from Secrets Manager.
+
+    ``<PREFIX>_SECRET_ARN`` names the provider's secret, ``<PREFIX>_SECRET_ARN_<KEY_ID>`` the one
+    a target's ``key_id`` picks (falling back to the default). A secret holding a JSON array is a
+    pool, used round-robin; a JSON object's ``api_key`` or a plain string is one key.
+    """
+
+    def __init__(self, env: Mapping[str, str], fetch: Any) -> None:
+        self._env, self._fetch = env, fetch
+        self._turns: dict[str, Iterator[int]] = {}
+        self._lock = threading.Lock()
+
+    def key(self, provider: str, key_id: str | None = None) -> str | None:
+        prefix = env_prefix(provider)
+        arn = None
+        if key_id:
+            arn = self._env.get(f"{prefix}_SECRET_ARN_{re.sub(r'[^A-Z0-9]', '_', key_id.upper())}")
+        arn = arn or self._env.get(f"{prefix}_SECRET_ARN")
+        if not arn:
+            return None
+        value = str(self._fetch(arn)).strip()
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        if isinstance(parsed, list) and parsed:
+            with self._lock:
+                turn = next(self._turns.setdefault(arn, itertools.count()))
+            return str(parsed[turn % len(parsed)])
+        if isinstance(parsed, dict):
+            return str(parsed.get("api_key") or parsed.get("apiKey") or parsed.get("key") or "") or None
+        return str(parsed)
+
+
+class Providers:
+    """Provider instances by name, built on first use from the environment."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, local: Provider | None = None,
+                 bedrock_client: Any = None, secrets: Any = None) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self._local, self._bedrock_client = local, bedrock_client
+        self._built: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+        if secrets is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            secrets = SecretsProvider()
+        self.keys = KeyPools(self.env, lambda arn: secrets.get(arn, max_age=300))
+
+    def get(self, name: str) -> Provider:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = self._build(name)
+            return self._built[name]
+
+    def _build(self, name: str) -> Provider:
+        from llm_gateway.core.providers.anthropic import AnthropicProvider
+        from llm_gateway.core.providers.bedrock import BedrockProvider
+        from llm_gateway.core.providers.openai import OpenAIProvider
+
+        if name == "local" or (name == "bedrock" and self._local is not None):
+            if self._local is None:
+                raise KeyError("the local model stand-in is only available with LLM_MODE=local")
+            return self._local  # LLM_MODE=local: the JSONL stand-in answers for Bedrock
+        if name == "bedrock":
+            return BedrockProvider(self._bedrock_client)
+        if name == "openai":
+            return OpenAIProvider(self.env.get("OPENAI_BASE_URL", "https://api.openai.com/v1"))
+        if name == "anthropic":
+            return AnthropicProvider(self.env.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"))
+        if name.startswith("openai_compatible:"):
+            prefix = env_prefix(name)
+            base_url = self.env.get(f"{prefix}_BASE_URL")
+            if not base_url:
+                raise KeyError(f"{name}: set {prefix}_BASE_URL")
+            return OpenAIProvider(base_url, endpoint_mode=self.env.get(f"{prefix}_ENDPOINT_MODE", "chat"))
+        raise KeyError(f"unknown provider {name!r}")

@@ -1,0 +1,150 @@
+"""Amazon Bedrock: Converse and ConverseStream for chat, Titan or Cohere for embeddings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
+
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+                "guardrail_intervened": "content_filter", "content_filtered": "content_filter"}
+ERROR_STATUS = {"ThrottlingException": 429, "ServiceQuotaExceededException": 429, "ValidationException": 400,
+                "AccessDeniedException": 403, "ResourceNotFoundException": 404, "ModelTimeoutException": 504,
+                "ModelNotReadyException": 503, "ServiceUnavailableException": 503, "InternalServerException": 500,
+                "ModelErrorException": 502}
+
+
+def to_converse(request: ChatRequest, model: str) -> dict[str, Any]:
+    system = [{"text": text_of(m.get("content"))} for m in request.messages if m["role"] in ("system", "developer")]
+    messages: list[dict[str, Any]] = []
+    for m in request.messages:
+        if m["role"] in ("system", "developer"):
+            continue
+        if m["role"] == "tool":
+            result = {"toolResult": {"toolUseId": m.get("tool_call_id", ""),
+                                     "content": [{"text": text_of(m.get("content"))}]}}
+            messages.append({"role": "user", "content": [result]})
+            continue
+        content: list[dict[str, Any]] = [{"text": text_of(m.get("content"))}] if text_of(m.get("content")) else []
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", {})
+            content.append({"toolUse": {"toolUseId": call.get("id", ""), "name": fn.get("name", ""),
+                                        "input": json.loads(fn.get("arguments") or "{}")}})
+        role = "assistant" if m["role"] == "assistant" else "user"
+        if messages and messages[-1]["role"] == role:  # Converse wants turns to alternate
+            messages[-1]["content"].extend(content)
+        else:
+            messages.append({"role": role, "content": content})
+    p = request.params
+    config: dict[str, Any] = {"maxTokens": request.max_tokens or 1024}
+    if "temperature" in p:
+        config["temperature"] = p["temperature"]
+    if "top_p" in p:
+        config["topP"] = p["top_p"]
+    if p.get("stop"):
+        config["stopSequences"] = [p["stop"]] if isinstance(p["stop"], str) else p["stop"]
+    body: dict[str, Any] = {"modelId": model, "messages": messages, "inferenceConfig": config}
+    if system:
+        body["system"] = system
+    if p.get("tools"):
+        tools = [{"toolSpec": {"name": t["function"]["name"], "description": t["function"].get("description") or "-",
+                               "inputSchema": {"json": t["function"].get("parameters") or {"type": "object"}}}}
+                 for t in p["tools"] if t.get("type") == "function"]
+        body["toolConfig"] = {"tools": tools}
+    return body
+
+
+def _upstream(exc: Exception) -> UpstreamError:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = ERROR_STATUS.get(code, int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502)))
+        return UpstreamError(status, f"bedrock {code}: {exc.response.get('Error', {}).get('Message', '')}")
+    if isinstance(exc, ReadTimeoutError):
+        return UpstreamError(504, "bedrock timed out")
+    return UpstreamError(502, f"bedrock call failed: {exc}")
+
+
+class BedrockProvider:
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+        self._clients: dict[float, Any] = {}
+
+    def _for(self, timeout: float) -> Any:
+        if self._client is not None:
+            return self._client
+        if timeout not in self._clients:  # the timeout is client configuration in botocore
+            self._clients[timeout] = boto3.client("bedrock-runtime", config=Config(
+                read_timeout=timeout, connect_timeout=min(timeout, 5), retries={"max_attempts": 1}))
+        return self._clients[timeout]
+
+    def complete(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> ChatResult:
+        try:
+            reply = self._for(timeout).converse(**to_converse(request, model))
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream(exc) from exc
+        text, calls = [], []
+        for block in reply["output"]["message"]["content"]:
+            if "text" in block:
+                text.append(block["text"])
+            elif "toolUse" in block:
+                use = block["toolUse"]
+                calls.append({"id": use["toolUseId"], "type": "function",
+                              "function": {"name": use["name"], "arguments": json.dumps(use.get("input", {}))}})
+        usage = reply.get("usage", {})
+        return ChatResult("".join(text), STOP_REASONS.get(reply.get("stopReason", ""), "stop"), calls,
+                          Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
+
+    def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]:
+        try:
+            events = self._for(timeout).converse_stream(**to_converse(request, model))["stream"]
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream(exc) from exc
+        calls = 0
+        try:
+            for event in events:
+                if "contentBlockStart" in event and "toolUse" in event["contentBlockStart"].get("start", {}):
+                    use = event["contentBlockStart"]["start"]["toolUse"]
+                    yield Delta(tool_calls=[{"index": calls, "id": use["toolUseId"], "type": "function",
+                                             "function": {"name": use["name"], "arguments": ""}}])
+                    calls += 1
+                elif "contentBlockDelta" in event:
+                    delta = event["contentBlockDelta"]["delta"]
+                    if "text" in delta:
+                        yield Delta(text=delta["text"])
+                    elif "toolUse" in delta:
+                        fragment = {"arguments": delta["toolUse"]["input"]}
+                        yield Delta(tool_calls=[{"index": calls - 1, "function": fragment}])
+                elif "messageStop" in event:
+                    reason = event["messageStop"].get("stopReason", "")
+                    yield Delta(finish_reason=STOP_REASONS.get(reason, "stop"))
+                elif "metadata" in event:
+                    usage = event["metadata"].get("usage", {})
+                    yield Delta(usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
+                else:
+                    for name, value in event.items():
+                        if name.endswith("Exception"):
+                            raise UpstreamError(ERROR_STATUS.get(name, 502), f"bedrock {name}: {value.get('message')}")
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream(exc) from exc
+
+    def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings:
+        client, vectors, tokens = self._for(timeout), [], 0
+        try:
+            if model.startswith("cohere."):
+                reply = json.loads(client.invoke_model(modelId=model, body=json.dumps(
+                    {"texts": inputs, "input_type": "search_document"}))["body"].read())
+                return Embeddings([list(map(float, v)) for v in reply["embeddings"]])
+            for text in inputs:  # Titan embeds one text per call
+                raw = client.invoke_model(modelId=model, body=json.dumps({"inputText": text}))["body"].read()
+                reply = json.loads(raw)
+                vectors.append(list(map(float, reply["embedding"])))
+                tokens += int(reply.get("inputTextTokenCount", 0))
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream(exc) from exc
+        return Embeddings(vectors, Usage(prompt_tokens=tokens))

@@ -1,0 +1,243 @@
+"""Model aliases -> weighted provider targets, with retries, fallbacks and cooldowns.
+
+Routes come from code/props (``ROUTES_JSON``) and are overridden live by rows of the routes table
+(``alias``, ``targets``, ``fallbacks``, ``strategy``, ``enabled``, ...), cached for ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError
+from llm_gateway.core.providers import Providers
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    provider: str
+    model: str
+    weight: float = 1.0
+    key_id: str | None = None
+    input_price: float = 0.0  # USD per million tokens, for the cost strategy
+    output_price: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}/{self.model}" + (f"#{self.key_id}" if self.key_id else "")
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Target:
+        return cls(provider=str(raw["provider"]), model=str(raw["model"]), weight=float(raw.get("weight", 1)),
+                   key_id=raw.get("key_id"), input_price=float(raw.get("input_price", 0)),
+                   output_price=float(raw.get("output_price", 0)))
+
+
+@dataclass(frozen=True)
+class Route:
+    alias: str
+    targets: tuple[Target, ...]
+    fallbacks: tuple[str, ...] = ()
+    strategy: str = "weighted"  # or "cost": the cheapest healthy target first
+    retries: int = 2  # per target, on 429 / 5xx / timeouts
+    timeout: float = 60.0  # seconds per attempt
+    enabled: bool = True
+
+    @classmethod
+    def parse(cls, alias: str, raw: dict[str, Any]) -> Route:
+        targets = raw.get("targets") or []
+        if isinstance(targets, str):
+            targets = json.loads(targets)
+        if raw.get("strategy", "weighted") not in ("weighted", "cost"):
+            raise ValueError(f"route {alias}: strategy must be weighted or cost")
+        return cls(alias=alias, targets=tuple(Target.parse(t) for t in targets),
+                   fallbacks=tuple(raw.get("fallbacks") or ()), strategy=raw.get("strategy", "weighted"),
+                   retries=int(raw.get("retries", 2)), timeout=float(raw.get("timeout", 60)),
+                   enabled=bool(raw.get("enabled", True)))
+
+
+def parse_routes(document: str) -> dict[str, Route]:
+    return {alias: Route.parse(alias, raw) for alias, raw in json.loads(document or "{}").items()}
+
+
+class RouteTable:
+    def __init__(self, defaults: dict[str, Route], table: str = "", client: Any = None, ttl: float = 30.0) -> None:
+        self.defaults, self._table, self._ddb, self._ttl = defaults, table, client, ttl
+        self._cache: dict[str, tuple[float, Route | None]] = {}
+        self._listed: tuple[float, dict[str, Route]] | None = None
+        self._lock = threading.Lock()
+
+    def _row(self, item: dict[str, Any]) -> Route:
+        plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+        return Route.parse(str(plain.pop("alias")), plain)
+
+    def get(self, alias: str) -> Route | None:
+        """The enabled route for an alias, or None."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(alias)
+        if cached and cached[0] > now:
+            route = cached[1]
+        else:
+            route = self.defaults.get(alias)
+            if self._table:
+                item = self._ddb.get_item(TableName=self._table, Key={"alias": {"S": alias}}).get("Item")
+                route = self._row(item) if item else route
+            with self._lock:
+                self._cache[alias] = (now + self._ttl, route)
+        return route if route and route.enabled else None
+
+    def all(self) -> dict[str, Route]:
+        """Every enabled route (for /v1/models): the table is small config, so a scan is fine here."""
+        now = time.monotonic()
+        if self._listed and self._listed[0] > now:
+            return self._listed[1]
+        routes = dict(self.defaults)
+        if self._table:
+            pages = self._ddb.get_paginator("scan").paginate(TableName=self._table)
+            routes |= {route.alias: route for page in pages for route in map(self._row, page["Items"])}
+        enabled = {alias: route for alias, route in routes.items() if route.enabled}
+        self._listed = (now + self._ttl, enabled)
+        return enabled
+
+
+@dataclass
+class Health:
+    failures: int = 0
+    cool_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """Which provider and model answered, after how many attempts, and how long that call took."""
+
+    target: Target
+    provider: str
+    model: str
+    attempts: int
+    upstream_ms: float = 0.0
+
+
+@dataclass
+class Router:
+    routes: RouteTable
+    providers: Providers
+    cooldown_seconds: float = 30.0
+    backoff_base: float = 0.25
+    backoff_cap: float = 4.0
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
+    _health: dict[str, Health] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- which targets, in which order --------------------------------------------------------
+    def _cooling(self, target: Target) -> bool:
+        return self._health.get(target.name, Health()).cool_until > time.monotonic()
+
+    def _order(self, route: Route) -> list[Target]:
+        healthy = [t for t in route.targets if not self._cooling(t)]
+        pool = healthy or list(route.targets)  # all cooling: try them anyway rather than fail outright
+        if route.strategy == "cost":
+            return sorted(pool, key=lambda t: (t.input_price + t.output_price, -t.weight))
+        ordered, remaining = [], list(pool)
+        while remaining:  # weighted draw without replacement
+            pick = self.rng.uniform(0, sum(t.weight for t in remaining))
+            for target in remaining:
+                pick -= target.weight
+                if pick <= 0:
+                    break
+            ordered.append(target)
+            remaining.remove(target)
+        return ordered + [t for t in route.targets if t not in pool]
+
+    def plan(self, route: Route) -> list[tuple[Route, Target]]:
+        """The primary route's targets, then its fallback aliases' (each alias once)."""
+        plan, seen, queue = [], set(), [route]
+        while queue:
+            current = queue.pop(0)
+            if current.alias in seen:
+                continue
+            seen.add(current.alias)
+            plan += [(current, target) for target in self._order(current)]
+            queue += [r for r in (self.routes.get(a) for a in current.fallbacks) if r]
+        return plan
+
+    def _succeeded(self, target: Target) -> None:
+        with self._lock:
+            self._health.pop(target.name, None)
+
+    def _failed(self, target: Target) -> None:
+        with self._lock:
+            health = self._health.setdefault(target.name, Health())
+            health.failures += 1
+            health.cool_until = time.monotonic() + self.cooldown_seconds
+
+    def _backoff(self, attempt: int, error: UpstreamError) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, self.backoff_cap)
+        return min(self.backoff_cap, self.backoff_base * 2**attempt) * self.rng.uniform(0.5, 1.5)  # jitter
+
+    # -- calling ------------------------------------------------------------------------------
+    def _attempt(self, route: Route, call: Callable[[Route, Target], T]) -> tuple[T, Served]:
+        last: UpstreamError | None = None
+        attempts = 0
+        for current, target in self.plan(route):
+            for attempt in range(current.retries + 1):
+                attempts += 1
+                started = time.perf_counter()
+                try:
+                    result = call(current, target)
+                except UpstreamError as error:
+                    last = error
+                    if not error.fallback:
+                        raise  # the provider rejected the request itself: another one would too
+                    if error.retryable and attempt < current.retries:
+                        self.sleep(self._backoff(attempt, error))
+                        continue
+                    break
+                self._succeeded(target)
+                provider = self.providers.get(target.provider)
+                return result, Served(target, getattr(provider, "label", target.provider),
+                                      getattr(provider, "model_label", None) or target.model, attempts,
+                                      (time.perf_counter() - started) * 1000)
+            self._failed(target)
+        raise last or UpstreamError(503, f"route {route.alias} has no targets")
+
+    def _key(self, target: Target) -> str | None:
+        return self.providers.keys.key(target.provider, target.key_id)
+
+    def complete(self, route: Route, request: ChatRequest) -> tuple[ChatResult, Served]:
+        return self._attempt(route, lambda r, t: self.providers.get(t.provider).complete(
+            request, t.model, self._key(t), r.timeout))
+
+    def embed(self, route: Route, inputs: list[str]) -> tuple[Embeddings, Served]:
+        return self._attempt(route, lambda r, t: self.providers.get(t.provider).embed(
+            inputs, t.model, self._key(t), r.timeout))
+
+    def stream(self, route: Route, request: ChatRequest) -> tuple[Iterator[Delta], Served]:
+        """Retries and fallbacks apply until the first delta arrives; after that the stream is the
+        client's, and a failure surfaces to it (never a silent switch to another model)."""
+
+        def first(r: Route, t: Target) -> tuple[Delta, Iterator[Delta]]:
+            deltas = iter(self.providers.get(t.provider).stream(request, t.model, self._key(t), r.timeout))
+            try:
+                return next(deltas), deltas
+            except StopIteration:
+                raise UpstreamError(502, "upstream stream was empty") from None
+
+        (head, rest), served = self._attempt(route, first)
+
+        def chained() -> Iterator[Delta]:
+            yield head
+            yield from rest
+
+        return chained(), served
