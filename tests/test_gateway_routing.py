@@ -1,0 +1,91 @@
+"""The whole gateway routing to a fake upstream provider: what an SDK user sees."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+from llm_gateway.core.settings import DEFAULT_ANSWERS
+from llm_gateway.local import LocalGateway
+from tests.conftest import TEST_ANSWERS
+from tests.fakes import FakeUpstream
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream("upstream").start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(templates, upstream) -> Iterator[LocalGateway]:
+    routes = {"gpt": {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
+    env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1",
+           "KEYS_REFRESH_SECONDS": "0"}
+    local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True, environment=env,
+                         answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]))
+    with local:
+        yield local
+
+
+@pytest.fixture
+def client(gateway) -> OpenAI:
+    return OpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.dev_key, max_retries=0)
+
+
+def test_alias_routes_to_the_upstream_model(client, upstream):
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt", messages=[{"role": "user", "content": "first routed question"}], temperature=0.1)
+    completion = raw.parse()
+    assert completion.choices[0].message.content == upstream.text
+    assert upstream.seen[-1].body["model"] == "gpt-fake" and upstream.seen[-1].body["temperature"] == 0.1
+    assert raw.headers["x-gateway-provider"] == "openai_compatible:fake"
+    assert raw.headers["x-gateway-model"] == "gpt-fake"
+    assert completion.usage.completion_tokens == len(upstream.tokens)
+
+
+def test_stream_broken_upstream_never_looks_complete(client, gateway, upstream):
+    upstream.break_after = 3
+    try:
+        received = []
+        with pytest.raises(openai.APIError):
+            for chunk in client.chat.completions.create(
+                    model="gpt", stream=True, messages=[{"role": "user", "content": "a stream that breaks"}]):
+                received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+        assert "".join(received) == "".join(upstream.tokens[:2])
+
+        raw = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
+                         headers={"Authorization": f"Bearer {gateway.dev_key}"},
+                         json={"model": "gpt", "stream": True, "messages": [{"role": "user", "content": "again"}]})
+        events = [line for line in raw.text.splitlines() if line.startswith("data: ")]
+        assert "[DONE]" not in raw.text
+        assert json.loads(events[-1][6:])["error"]["type"] == "api_error"
+    finally:
+        upstream.break_after = None
+
+
+def test_upstream_outage_is_a_5xx_in_openai_shape(client, upstream):
+    upstream.failures = [503]
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "during an outage"}])
+    assert failed.value.status_code == 503 and failed.value.code == "upstream_error"
+
+
+def test_unsafe_upstream_answer_is_refused_and_not_cached(client, upstream):
+    upstream.text = "Internal note: the unreleased product ships soon."
+    before = upstream.calls()
+    try:
+        for _ in range(2):
+            completion = client.chat.completions.create(
+                model="gpt", messages=[{"role": "user", "content": "what ships next?"}])
+            assert completion.choices[0].finish_reason == "content_filter"
+        assert upstream.calls() == before + 2  # asked twice: the refusal was never cached
+    finally:
+        upstream.text = "Hello from upstream, one token at a time."

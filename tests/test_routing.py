@@ -1,0 +1,234 @@
+"""Routing over fake upstream providers (real HTTP servers on loopback speaking each wire format)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from llm_gateway.core.chat import ChatRequest, UpstreamError, collect
+from llm_gateway.core.providers import Providers
+from llm_gateway.core.providers.bedrock import BedrockProvider
+from llm_gateway.core.routing import Route, Router, RouteTable, parse_routes
+from tests.fakes import FakeUpstream
+
+HELLO = ChatRequest([{"role": "user", "content": "hello"}])
+
+
+@pytest.fixture
+def fakes() -> Iterator[dict[str, FakeUpstream]]:
+    servers = {name: FakeUpstream(name).start() for name in ("a", "b", "c")}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+def router(routes: dict, env: dict | None = None, *, secrets=None, **kwargs) -> Router:
+    table = RouteTable(parse_routes(__import__("json").dumps(routes)))
+    providers = Providers(env or {}, secrets=secrets or SecretsProvider(boto3_client=_unused_sm()))
+    return Router(table, providers, rng=random.Random(7), sleep=kwargs.pop("sleep", lambda _: None), **kwargs)
+
+
+def _unused_sm():
+    return boto3.client("secretsmanager", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def compat(fakes: dict[str, FakeUpstream], *names: str) -> dict[str, str]:
+    """Each fake as an ``openai_compatible:<name>`` profile."""
+    return {f"OPENAI_COMPAT_{n.upper()}_BASE_URL": f"{fakes[n].url}/v1" for n in names}
+
+
+def target(name: str, **extra) -> dict:
+    return {"provider": f"openai_compatible:{name}", "model": f"model-{name}", **extra}
+
+
+def test_weights_are_honoured(fakes):
+    r = router({"mix": {"targets": [target("a", weight=70), target("b", weight=30)]}}, compat(fakes, "a", "b"))
+    route = r.routes.get("mix")
+    served = Counter(r.complete(route, HELLO)[1].target.model for _ in range(400))
+    assert 0.63 <= served["model-a"] / 400 <= 0.77, served
+
+
+def test_cost_strategy_prefers_the_cheapest_healthy_target(fakes):
+    routes = {"cheap": {"strategy": "cost", "retries": 0, "targets": [
+        target("a", input_price=3, output_price=15), target("b", input_price=0.1, output_price=0.4)]}}
+    r = router(routes, compat(fakes, "a", "b"))
+    assert {r.complete(r.routes.get("cheap"), HELLO)[1].target.model for _ in range(5)} == {"model-b"}
+    fakes["b"].failures = [500]
+    result, served = r.complete(r.routes.get("cheap"), HELLO)
+    assert served.target.model == "model-a" and result.text.startswith("Hello from a")
+
+
+@pytest.mark.parametrize("failure", [500, 503, 429])
+def test_retries_then_falls_back(fakes, failure):
+    naps: list[float] = []
+    r = router({"main": {"retries": 2, "targets": [target("a")], "fallbacks": ["backup"]},
+                "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"), sleep=naps.append)
+    fakes["a"].failures = [failure] * 10
+    result, served = r.complete(r.routes.get("main"), HELLO)
+    assert result.text.startswith("Hello from b") and served.attempts == 4
+    assert fakes["a"].calls() == 3 and fakes["b"].calls() == 1
+    assert len(naps) == 2 and all(0 < n <= 4 for n in naps)
+    if failure == 429:
+        assert naps == [1.0, 1.0]  # the upstream's Retry-After
+
+
+def test_timeout_falls_back(fakes):
+    fakes["a"].delay = 2.0
+    r = router({"main": {"retries": 0, "timeout": 0.3, "targets": [target("a")], "fallbacks": ["backup"]},
+                "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"))
+    result, _ = r.complete(r.routes.get("main"), HELLO)
+    assert result.text.startswith("Hello from b")
+
+
+def test_a_rejected_request_is_not_retried_elsewhere(fakes):
+    fakes["a"].failures = [400]
+    r = router({"main": {"targets": [target("a")], "fallbacks": ["backup"]}, "backup": {"targets": [target("b")]}},
+               compat(fakes, "a", "b"))
+    with pytest.raises(UpstreamError) as rejected:
+        r.complete(r.routes.get("main"), HELLO)
+    assert rejected.value.status == 400 and fakes["b"].calls() == 0
+
+
+def test_cooldown_takes_a_failing_target_out_of_rotation(fakes):
+    r = router({"pair": {"retries": 0, "targets": [target("a", weight=1000), target("b", weight=1)]}},
+               compat(fakes, "a", "b"), cooldown_seconds=60)
+    fakes["a"].failures = [500]
+    assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-b"
+    for _ in range(5):  # a is cooling down: not even tried, though it carries nearly all the weight
+        assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-b"
+    assert fakes["a"].calls() == 1
+    r._health["openai_compatible:a/model-a"].cool_until = 0  # the cooldown ends
+    assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-a"
+
+
+def test_stream_falls_back_before_the_first_byte_but_never_after(fakes):
+    r = router({"main": {"retries": 0, "targets": [target("a")], "fallbacks": ["backup"]},
+                "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"))
+    fakes["a"].failures = [503]
+    deltas, served = r.stream(r.routes.get("main"), HELLO)
+    assert served.target.model == "model-b" and collect(deltas).text == fakes["b"].text
+
+    fakes["a"].break_after = 4  # the role chunk and three tokens, then the connection drops
+    deltas, served = r.stream(r.routes.get("main"), HELLO)
+    assert served.target.model == "model-a"
+    received = []
+    with pytest.raises(UpstreamError):
+        for delta in deltas:
+            received.append(delta.text)
+    assert "".join(received) == "".join(fakes["a"].tokens[:3])
+    assert fakes["b"].calls() == 1  # only the earlier, pre-first-byte fallback
+
+
+def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes, gateway):
+    sm = gateway.client("secretsmanager")
+    pool = sm.create_secret(Name="openai-pool", SecretString='["sk-one", "sk-two", "sk-three"]')["ARN"]
+    second = sm.create_secret(Name="openai-account2", SecretString='{"api_key": "sk-account2"}')["ARN"]
+    env = {"OPENAI_BASE_URL": f"{fakes['a'].url}/v1", "OPENAI_SECRET_ARN": pool, "OPENAI_SECRET_ARN_ACCOUNT2": second}
+    r = router({"gpt": {"targets": [{"provider": "openai", "model": "gpt-x"}]},
+                "gpt2": {"targets": [{"provider": "openai", "model": "gpt-x", "key_id": "account2"}]}},
+               env, secrets=SecretsProvider(boto3_client=sm))
+    for _ in range(6):
+        r.complete(r.routes.get("gpt"), HELLO)
+    r.complete(r.routes.get("gpt2"), HELLO)
+    keys = [s.headers["authorization"] for s in fakes["a"].seen]
+    assert keys == ["Bearer sk-one", "Bearer sk-two", "Bearer sk-three"] * 2 + ["Bearer sk-account2"]
+
+
+def test_openai_tools_pass_through(fakes):
+    r = router({"gpt": {"targets": [target("a")]}}, compat(fakes, "a"))
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+    result, _ = r.complete(r.routes.get("gpt"), ChatRequest([{"role": "user", "content": "weather?"}],
+                                                            {"tools": tools, "tool_choice": "auto"}))
+    assert fakes["a"].seen[-1].body["tools"] == tools and fakes["a"].seen[-1].body["tool_choice"] == "auto"
+    assert result.finish_reason == "tool_calls" and result.tool_calls[0]["function"]["name"] == "weather"
+
+
+@pytest.mark.parametrize("mode", ["completions", "auto"])
+def test_openai_compatible_endpoint_modes(fakes, mode):
+    fakes["a"].no_chat_endpoint = True
+    env = {**compat(fakes, "a"), "OPENAI_COMPAT_A_ENDPOINT_MODE": mode}
+    r = router({"legacy": {"targets": [target("a")]}}, env)
+    result, _ = r.complete(r.routes.get("legacy"), HELLO)
+    assert result.text == fakes["a"].text and fakes["a"].calls("/v1/completions") == 1
+    assert "user: hello" in fakes["a"].seen[-1].body["prompt"]
+
+
+def test_anthropic_messages_buffered_streamed_and_tools(fakes):
+    env = {"ANTHROPIC_BASE_URL": fakes["c"].url}
+    r = router({"claude": {"targets": [{"provider": "anthropic", "model": "claude-x"}]}}, env)
+    route = r.routes.get("claude")
+    request = ChatRequest([{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}],
+                          {"max_tokens": 50, "stop": "END"})
+    result, _ = r.complete(route, request)
+    sent = fakes["c"].seen[-1]
+    assert sent.body["system"] == "be nice" and sent.body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    assert sent.body["max_tokens"] == 50 and sent.body["stop_sequences"] == ["END"]
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+    assert result.text == fakes["c"].text and result.usage.prompt_tokens == 9
+
+    deltas, _ = r.stream(route, request)
+    streamed = collect(deltas)
+    assert streamed.text == fakes["c"].text and streamed.usage.completion_tokens == len(fakes["c"].tokens)
+
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+    called, _ = r.complete(route, ChatRequest([{"role": "user", "content": "weather?"}], {"tools": tools}))
+    assert fakes["c"].seen[-1].body["tools"] == [{"name": "weather", "description": "",
+                                                 "input_schema": {"type": "object"}}]
+    assert called.finish_reason == "tool_calls"
+    assert called.tool_calls[0]["function"] == {"name": "weather", "arguments": '{"city": "Paris"}'}
+
+
+def test_bedrock_converse_and_event_stream(fakes):
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=fakes["c"].url,
+                          aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+    providers = Providers({}, secrets=SecretsProvider(boto3_client=_unused_sm()), bedrock_client=client)
+    assert isinstance(providers.get("bedrock"), BedrockProvider)
+    nova = '{"nova": {"targets": [{"provider": "bedrock", "model": "amazon.nova-lite-v1:0"}]}}'
+    r = Router(RouteTable(parse_routes(nova)), providers)
+    request = ChatRequest([{"role": "system", "content": "terse"}, {"role": "user", "content": "hi"}],
+                          {"max_tokens": 64, "temperature": 0.2})
+    result, _ = r.complete(r.routes.get("nova"), request)
+    sent = fakes["c"].seen[-1]
+    assert sent.path == "/model/amazon.nova-lite-v1:0/converse"
+    assert sent.body["system"] == [{"text": "terse"}] and sent.body["inferenceConfig"] == {"maxTokens": 64,
+                                                                                            "temperature": 0.2}
+    assert result.text == fakes["c"].text and result.usage.prompt_tokens == 11
+
+    deltas, _ = r.stream(r.routes.get("nova"), request)
+    pieces = list(deltas)
+    assert [d.text for d in pieces if d.text] == fakes["c"].tokens  # decoded from the binary event stream
+    assert collect(iter(pieces)).usage.completion_tokens == len(fakes["c"].tokens)
+
+
+def test_embeddings_route(fakes):
+    r = router({"emb": {"targets": [target("a")]}}, compat(fakes, "a"))
+    embeddings, _ = r.embed(r.routes.get("emb"), ["x", "y"])
+    assert embeddings.vectors == [[0.1, 0.2, 0.3], [0.2, 0.2, 0.3]]
+
+
+def test_live_route_overrides_from_the_routes_table(fakes, gateway):
+    ddb = gateway.client("dynamodb")
+    ddb.create_table(TableName="routes-test", KeySchema=[{"AttributeName": "alias", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "alias", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="routes-test", Item={
+        "alias": {"S": "fast"}, "enabled": {"BOOL": True}, "fallbacks": {"L": [{"S": "default"}]},
+        "targets": {"L": [{"M": {"provider": {"S": "openai_compatible:b"}, "model": {"S": "model-b"},
+                                 "weight": {"N": "100"}}}]}})
+    ddb.put_item(TableName="routes-test", Item={"alias": {"S": "old"}, "enabled": {"BOOL": False},
+                                                "targets": {"L": []}})
+    defaults = parse_routes('{"fast": {"targets": [{"provider": "openai_compatible:a", "model": "model-a"}]},'
+                            ' "old": {"targets": [{"provider": "openai_compatible:a", "model": "model-a"}]}}')
+    table = RouteTable(defaults, "routes-test", ddb, ttl=30)
+    route = table.get("fast")
+    assert route == Route.parse("fast", {"fallbacks": ["default"], "targets": [
+        {"provider": "openai_compatible:b", "model": "model-b", "weight": 100}]})
+    assert table.get("old") is None and "old" not in table.all() and "fast" in table.all()
