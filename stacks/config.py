@@ -24,6 +24,7 @@ class EnvironmentConfig:
     requests_per_minute: int
     requests_per_day: int
     tokens_per_minute: int | None
+    routes: dict[str, Any]
 
     @classmethod
     def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
@@ -47,4 +48,5 @@ class EnvironmentConfig:
             requests_per_minute=int(c.get("requestsPerMinute", 60)),
             requests_per_day=int(c.get("requestsPerDay", 1000)),
             tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,
+            routes=c.get("routes") or scope.node.try_get_context("routes") or {},
         )

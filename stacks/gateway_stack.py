@@ -7,7 +7,14 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from llm_gateway.constructs import EvalLoop, GuardedEndpoint, RateLimiter, SemanticCache, TenantAuthorizer
+from llm_gateway.constructs import (
+    EvalLoop,
+    GuardedEndpoint,
+    ModelRouter,
+    RateLimiter,
+    SemanticCache,
+    TenantAuthorizer,
+)
 from stacks.config import EnvironmentConfig
 
 
@@ -22,8 +29,9 @@ class GatewayStack(cdk.Stack):
                                    removal_policy=config.removal_policy)
         limiter = RateLimiter(self, "RateLimiter", requests_per_minute=config.requests_per_minute,
                               requests_per_day=config.requests_per_day, tokens_per_minute=config.tokens_per_minute)
+        router = ModelRouter(self, "Router", routes=config.routes, removal_policy=config.removal_policy)
         endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
-                                   tenants=tenants, rate_limiter=limiter,
+                                   tenants=tenants, rate_limiter=limiter, router=router,
                                    guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
                                    log_retention=config.log_retention, removal_policy=config.removal_policy)
         cdk.CfnOutput(self, "ApiUrl", value=endpoint.url)
@@ -31,3 +39,4 @@ class GatewayStack(cdk.Stack):
         cdk.CfnOutput(self, "IncidentsTable", value=endpoint.incidents_table.table_name)
         cdk.CfnOutput(self, "ScoresTable", value=eval_loop.scores_table.table_name)
         cdk.CfnOutput(self, "KeysSecretArn", value=tenants.keys_secret.secret_arn)
+        cdk.CfnOutput(self, "RoutesTableName", value=router.table.table_name)

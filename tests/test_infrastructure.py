@@ -90,6 +90,19 @@ def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates):
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
 
 
+def test_router_gets_routes_and_bedrock_targets(templates):
+    t = Template.from_json(templates["dev"])
+    gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()
+                   if f["Properties"]["Handler"] == "run.sh")
+    env = gateway["Properties"]["Environment"]["Variables"]
+    assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "text-embedding"}
+    assert "ROUTES_TABLE" in env and "RATE_LIMITS_TABLE" in env
+    invoke = [s for p in t.find_resources("AWS::IAM::Policy").values()
+              for s in p["Properties"]["PolicyDocument"]["Statement"] if "bedrock:InvokeModel" in s["Action"]]
+    models = json.dumps(invoke)
+    assert "amazon.nova-micro-v1:0" in models and "amazon.nova-lite-v1:0" in models
+
+
 def test_every_route_requires_the_tenant_authorizer(templates):
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::ApiGateway::Authorizer", {
@@ -108,7 +121,9 @@ def test_functions_get_least_privilege(templates):
         "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.endswith(":*") for a in actions)
-    assert "dynamodb:Scan" not in actions  # the cache must never need one
+    scans = [s for s in statements if "dynamodb:Scan" in s["Action"]]
+    # Only /v1/models lists the (small) routes table; the cache and quotas never scan.
+    assert scans and all("RouterRoutes" in json.dumps(s["Resource"]) for s in scans)
 
 
 def test_cdk_nag_findings_fail_the_synth():

@@ -5,10 +5,11 @@
 
 from llm_gateway.constructs.eval_loop import EvalLoop
 from llm_gateway.constructs.guarded_endpoint import GuardedEndpoint, GuardrailPolicy
+from llm_gateway.constructs.model_router import ModelRouter
 from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
 
-__all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "RateLimiter", "SemanticCache",
-           "TenantAuthorizer"]
+__all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "ModelRouter", "RateLimiter",
+           "SemanticCache", "TenantAuthorizer"]

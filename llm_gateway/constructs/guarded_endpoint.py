@@ -17,6 +17,7 @@ from constructs import Construct
 
 from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
 from llm_gateway.constructs.eval_loop import EvalLoop
+from llm_gateway.constructs.model_router import ModelRouter
 from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
@@ -57,6 +58,8 @@ class GuardedEndpoint(Construct):
     :param tenants: a ``TenantAuthorizer`` guarding every route; without one the API is open and
         every caller is the ``default`` tenant.
     :param rate_limiter: a ``RateLimiter`` whose per-tenant quotas the gateway enforces.
+    :param router: a ``ModelRouter`` with the aliases and providers; without one, the aliases
+        ``default`` and ``text-embedding`` go to ``model``'s Bedrock models.
     :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here) or
         ``builtin`` (the rule engine in the package).
     """
@@ -64,7 +67,7 @@ class GuardedEndpoint(Construct):
     def __init__(self, scope: Construct, id: str, *, cache: SemanticCache, eval_loop: EvalLoop,
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
                  guardrail_backend: str = "bedrock", tenants: TenantAuthorizer | None = None,
-                 rate_limiter: RateLimiter | None = None,
+                 rate_limiter: RateLimiter | None = None, router: ModelRouter | None = None,
                  system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 1024,
                  timeout: cdk.Duration | None = None, throttling_rate_limit: int = 100,
                  throttling_burst_limit: int = 200, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -105,6 +108,7 @@ class GuardedEndpoint(Construct):
             "INCIDENTS_TABLE": self.incidents_table.table_name,
             **model.environment, **cache.environment, **eval_loop.environment,
             **(rate_limiter.environment if rate_limiter else {}),
+            **(router.environment if router else {}),
         }
         if system_prompt is not None:
             settings["SYSTEM_PROMPT"] = system_prompt
@@ -120,6 +124,8 @@ class GuardedEndpoint(Construct):
         model.grant_invoke(self.function)
         if rate_limiter:
             rate_limiter.grant_count(self.function)
+        if router:
+            router.grant_use(self.function)
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.attr_guardrail_arn]))
 

@@ -26,20 +26,23 @@ class ModelAccess:
                 "EMBED_MODEL_ID": self.embed_model_id, "JUDGE_MODEL_ID": self.judge_model_id}
 
     def grant_invoke(self, function: lambda_.IFunction) -> None:
-        """bedrock:InvokeModel* on exactly these models (Converse is authorised as InvokeModel)."""
-        if self.llm_mode != "bedrock":
-            return
-        stack = cdk.Stack.of(function)
-        resources: set[str] = set()
-        for model_id in (self.model_id, self.embed_model_id, self.judge_model_id):
-            if model_id.startswith(INFERENCE_PROFILE_PREFIXES):
-                # A cross-region profile routes to the base model in any of its regions.
-                base = model_id.split(".", 1)[1]
-                resources.add(f"arn:{stack.partition}:bedrock:*::foundation-model/{base}")
-                resources.add(f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}"
-                              f":inference-profile/{model_id}")
-            else:
-                resources.add(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}")
-        function.add_to_role_policy(iam.PolicyStatement(
-            actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-            resources=sorted(resources)))
+        if self.llm_mode == "bedrock":
+            grant_bedrock_models(function, [self.model_id, self.embed_model_id, self.judge_model_id])
+
+
+def grant_bedrock_models(function: lambda_.IFunction, model_ids: list[str]) -> None:
+    """bedrock:InvokeModel* on exactly these models (Converse is authorised as InvokeModel)."""
+    if not model_ids:
+        return
+    stack = cdk.Stack.of(function)
+    resources: set[str] = set()
+    for model_id in model_ids:
+        if model_id.startswith(INFERENCE_PROFILE_PREFIXES):
+            # A cross-region profile routes to the base model in any of its regions.
+            base = model_id.split(".", 1)[1]
+            resources.add(f"arn:{stack.partition}:bedrock:*::foundation-model/{base}")
+            resources.add(f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:inference-profile/{model_id}")
+        else:
+            resources.add(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model_id}")
+    function.add_to_role_policy(iam.PolicyStatement(
+        actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], resources=sorted(resources)))
