@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -116,6 +117,7 @@ class Pipeline:
                  events: EvalEvents, router: Router, limiter: RateLimiter | None = None) -> None:
         self.llm, self.guardrail, self.cache, self.router = llm, guardrail, cache, router
         self.incidents, self.events, self.limiter = incidents, events, limiter
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
 
     # -- shared steps -------------------------------------------------------------------------
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
@@ -129,21 +131,27 @@ class Pipeline:
         admission = self.limiter.admit(query.tenant_id, query.quotas) if self.limiter else None
         prepared = Prepared(query, request_id, started, admission, route)
 
+        # The cache lookup runs while the input guardrail decides; its answer is used only if the
+        # guardrail lets the question through (and was asked about the same text).
+        lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
         checked = self.guardrail.check(query.text, stage="input")
         if checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked.reason, query.text)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
-        if checked.text is not None:  # PII anonymised on the way in
+        if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = replace(query, messages=(*query.messages[:-1], {**query.messages[-1], "content": checked.text}))
             prepared.query = query
-
-        if query.cacheable:
-            prepared.embedding = self.llm.embed(query.text)
-            hit = self._lookup(query, prepared.embedding)
+            lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
+        if lookup:
+            prepared.embedding, hit = lookup.result()
             if hit:
                 return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
                                   model_id=hit.model_id)
         return prepared
+
+    def _embed_and_lookup(self, query: Query) -> tuple[list[float], CacheHit | None]:
+        embedding = self.llm.embed(query.text)
+        return embedding, self._lookup(query, embedding)
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
@@ -153,28 +161,25 @@ class Pipeline:
     def _finish(self, prepared: Prepared, result: ChatResult, served: Served) -> Outcome:
         """After the model: count tokens, output guardrail, cache write, eval event."""
         query, request_id = prepared.query, prepared.request_id
-        self._record_tokens(query.tenant_id, result.usage.total_tokens)
         answered = {"model_id": served.model, "provider": served.provider, "usage": result.usage,
                     "upstream_ms": served.upstream_ms}
         verdict = self.guardrail.check(result.text, stage="output") if result.text else None
         if verdict and verdict.flagged:
+            self._record_tokens(query.tenant_id, result.usage.total_tokens)  # refused, but paid for
             self._incident(query, request_id, "output_guardrail", verdict.reason, result.text)
             return self._done(prepared, "refused", answer=REFUSAL, reason=verdict.reason, guardrail_status="refused",
                               finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
+        # The answer's records are written concurrently: one round trip, not three, after the model.
+        writes = [self._pool.submit(self._record_tokens, query.tenant_id, result.usage.total_tokens)]
         if prepared.embedding is not None and answer and result.finish_reason == "stop":
-            try:
-                self.cache.store(query.scope, query.text, answer, prepared.embedding, request_id=request_id,
-                                 model_id=served.model)
-            except Exception:  # the answer is good; a cache outage must not cost the user it
-                log.exception("semantic cache write failed")
+            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, request_id, served.model))
         if answer:
-            try:
-                self.events.answer_generated(AnswerEvent(
-                    request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
-                    model_id=served.model, question=query.text, answer=answer))
-            except Exception:
-                log.exception("eval event not published")
+            writes.append(self._pool.submit(self._publish, AnswerEvent(
+                request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
+                model_id=served.model, question=query.text, answer=answer)))
+        for write in writes:
+            write.result()
         return self._done(prepared, "answered", answer=answer, finish_reason=result.finish_reason,
                           tool_calls=result.tool_calls, guardrail_status=verdict.status if verdict else "allowed",
                           **answered)
@@ -244,6 +249,18 @@ class Pipeline:
         except Exception:  # a cache outage degrades to a model call, never to an error
             log.exception("semantic cache lookup failed")
             return None
+
+    def _store(self, query: Query, answer: str, embedding: list[float], request_id: str, model_id: str) -> None:
+        try:
+            self.cache.store(query.scope, query.text, answer, embedding, request_id=request_id, model_id=model_id)
+        except Exception:  # the answer is good; a cache outage must not cost the user it
+            log.exception("semantic cache write failed")
+
+    def _publish(self, event: AnswerEvent) -> None:
+        try:
+            self.events.answer_generated(event)
+        except Exception:
+            log.exception("eval event not published")
 
     def _record_tokens(self, tenant_id: str, tokens: int) -> None:
         if self.limiter:
