@@ -3,6 +3,7 @@ incidents table."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import aws_cdk as cdk
@@ -23,6 +24,17 @@ from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
 
+# API Gateway's own errors (no key, bad key, stage throttling, its own failures) in OpenAI's shape,
+# so SDKs read them like the gateway's: (status, type, code, message).
+GATEWAY_RESPONSES = {
+    apigw.ResponseType.UNAUTHORIZED: ("401", "authentication_error", "missing_api_key",
+                                      "Missing API key: send 'Authorization: Bearer <key>'."),
+    apigw.ResponseType.ACCESS_DENIED: ("403", "permission_error", "invalid_api_key",
+                                       "Invalid, revoked or expired API key."),
+    apigw.ResponseType.THROTTLED: ("429", "rate_limit_error", "rate_limit_exceeded",
+                                   "Too many requests to the gateway; slow down."),
+    apigw.ResponseType.DEFAULT_5_XX: (None, "api_error", "gateway_error", "The gateway failed; try again."),
+}
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
 WEB_ADAPTER_LAYER_VERSION = 27
 GATEWAY_SERVICE = "llm-gateway"
@@ -152,6 +164,12 @@ class GuardedEndpoint(Construct):
                     resource_path=True, response_length=True, status=True, user=False)),
             default_integration=integration, default_method_options=method_options)
         self.api.root.add_proxy(any_method=True)
+        for kind, (status, type_, code, message) in GATEWAY_RESPONSES.items():
+            body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+            self.api.add_gateway_response(
+                f"{code}-{status or '5xx'}", type=kind, status_code=status,
+                templates={"application/json": json.dumps(body)},
+                response_headers={"x-should-retry": "'false'"} if status in ("401", "403") else None)
         self._acknowledge(authorizer is not None)
 
     def _guardrail(self, policy: GuardrailPolicy) -> bedrock.CfnGuardrail:

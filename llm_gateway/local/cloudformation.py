@@ -48,12 +48,20 @@ class TokenAuthorizer:
 
 
 @dataclass
+class GatewayResponse:
+    status: int | None
+    body: str
+    headers: dict[str, str]
+
+
+@dataclass
 class Deployment:
     stack_name: str
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     triggers: list[QueueTrigger] = field(default_factory=list)
     authorizers: list[TokenAuthorizer] = field(default_factory=list)
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # by ResponseType
     outputs: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, template: dict[str, Any], type_: str) -> dict[str, str]:
@@ -220,6 +228,12 @@ class Provisioner:
         source = props.get("IdentitySource", "method.request.header.Authorization")
         self.deployment.authorizers.append(TokenAuthorizer(
             function, source.rsplit(".", 1)[-1], int(props.get("AuthorizerResultTtlInSeconds", 300))))
+
+    def _AWS_ApiGateway_GatewayResponse(self, logical_id: str, props: dict[str, Any]) -> None:
+        headers = {k.rsplit(".", 1)[-1]: v.strip("'") for k, v in props.get("ResponseParameters", {}).items()}
+        self.deployment.gateway_responses[props["ResponseType"]] = GatewayResponse(
+            int(props["StatusCode"]) if props.get("StatusCode") else None,
+            props.get("ResponseTemplates", {}).get("application/json", ""), headers)
 
     def _function_logical_id(self, ref: Any) -> str:
         name = self.resolve(ref)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from llm_gateway.local.cloudformation import ACCOUNT, REGION, LocalFunction
+from llm_gateway.local.cloudformation import ACCOUNT, REGION, GatewayResponse, LocalFunction
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -133,8 +133,10 @@ class ApiGateway:
     """
 
     def __init__(self, app: Any, stage: str = "local",
-                 authorizer: tuple[LocalFunction, Handler, str, int] | None = None) -> None:
+                 authorizer: tuple[LocalFunction, Handler, str, int] | None = None,
+                 responses: dict[str, GatewayResponse] | None = None) -> None:
         self.app, self.stage, self.authorizer = app, stage, authorizer
+        self.responses = responses or {}  # the stack's customised gateway responses
         self._decisions: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
@@ -150,18 +152,29 @@ class ApiGateway:
             function, handler, header, ttl = self.authorizer
             token = dict(scope["headers"]).get(header.lower().encode(), b"").decode()
             if not token:
-                await _reply(send, 401, {"message": "Unauthorized"})
+                await self._reply(send, "UNAUTHORIZED", 401, {"message": "Unauthorized"})
                 return
             arn = (f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{scope['method']}"
                    f"{scope['path']}")
             decision = self._authorize(function, handler, token, arn, ttl)
             if decision is None:
-                await _reply(send, 403, {"message": "User is not authorized to access this resource "
-                                                    "with an explicit deny"})
+                await self._reply(send, "ACCESS_DENIED", 403, {
+                    "message": "User is not authorized to access this resource with an explicit deny"})
                 return
             context["authorizer"] = decision
         headers.append((b"x-amzn-request-context", json.dumps(context).encode()))
         await self.app({**scope, "headers": headers}, receive, send)
+
+    async def _reply(self, send: Any, kind: str, status: int, default: dict[str, Any]) -> None:
+        """API Gateway's own response of this kind: the stack's customised one, or AWS's default."""
+        custom = self.responses.get(kind)
+        payload = custom.body.encode() if custom and custom.body else json.dumps(default).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                   (b"x-amzn-errortype", b"UnauthorizedException" if status == 401 else b"AccessDeniedException")]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (custom.headers if custom else {}).items()]
+        await send({"type": "http.response.start", "status": custom.status or status if custom else status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
     def _authorize(self, function: LocalFunction, handler: Handler, token: str, arn: str,
                    ttl: int) -> dict[str, Any] | None:
@@ -186,12 +199,3 @@ class ApiGateway:
 def _covers(resources: str | list[str], arn: str) -> bool:
     patterns = [resources] if isinstance(resources, str) else resources
     return any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns)
-
-
-async def _reply(send: Any, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    error_type = b"UnauthorizedException" if status == 401 else b"AccessDeniedException"
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-        (b"x-amzn-errortype", error_type)]})
-    await send({"type": "http.response.body", "body": payload})

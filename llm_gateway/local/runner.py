@@ -119,7 +119,7 @@ class LocalGateway:
             authorizer = (function, load(function, overrides, function.handler), spec.identity_header,
                           spec.ttl_seconds)
         app = ApiGateway(load(gateway, overrides, gateway.environment["GATEWAY_ASGI_APP"]),
-                         authorizer=authorizer)
+                         authorizer=authorizer, responses=self.deployment.gateway_responses)
 
         sqs = clients["sqs"]
         queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
