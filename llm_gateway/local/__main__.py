@@ -51,6 +51,10 @@ Try it:
   curl -s -X POST {url}/invoke -H 'Content-Type: application/json'{auth} \\
        -d '{{"prompt":"How do I append to a python list in place?"}}'
 
+OpenAI SDK:
+  OpenAI(base_url="{url}/v1", api_key="{gateway.dev_key or 'unused'}")
+  models: {", ".join(gateway.aliases)}
+
 Ctrl-C stops it.
 """, flush=True)
     try:

@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 import uvicorn
 
+from llm_gateway.core.pipeline import default_routes
+from llm_gateway.core.settings import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
 from llm_gateway.local.emulator import Emulator
@@ -73,6 +75,12 @@ class LocalGateway:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def aliases(self) -> list[str]:
+        """The model aliases the gateway function is configured with."""
+        gateway = next(f for f in self.deployment.functions.values() if "GATEWAY_ASGI_APP" in f.environment)
+        return sorted(default_routes(Settings.from_env(gateway.environment)))
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
