@@ -93,6 +93,13 @@ class OpenAIDoors:
         return ApiError(400, f"blocked by input guardrail: {outcome.reason}", param=param, code="guardrail_blocked",
                         headers={"x-should-retry": "false"})
 
+    async def _answer(self, caller: Caller, query: Query, param: str) -> Outcome:
+        outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
+        self.describe(outcome, caller)
+        if outcome.kind == "blocked":
+            raise self._blocked(outcome, param)
+        return outcome
+
     async def _stream(self, caller: Caller, query: Query, param: str) -> tuple[Outcome, Iterator[Delta | Outcome]]:
         head, items = await run_in_threadpool(self.pipeline.stream, query, caller.request_id)
         if head.kind == "blocked":
@@ -110,10 +117,7 @@ class OpenAIDoors:
         query = self._query(caller, model, messages, params)
         created = int(time.time())
         if not _flag(body, "stream"):
-            outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
-            self.describe(outcome, caller)
-            if outcome.kind == "blocked":
-                raise self._blocked(outcome, "messages")
+            outcome = await self._answer(caller, query, "messages")
             message: dict[str, Any] = {"role": "assistant", "content": outcome.answer or None, "refusal": None}
             if outcome.tool_calls:
                 message["tool_calls"] = outcome.tool_calls
@@ -235,10 +239,7 @@ class OpenAIDoors:
         query = self._responses_query(caller, body)
         created = int(time.time())
         if not _flag(body, "stream"):
-            outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
-            self.describe(outcome, caller)
-            if outcome.kind == "blocked":
-                raise self._blocked(outcome, "input")
+            outcome = await self._answer(caller, query, "input")
             return JSONResponse(self._response(caller, body, created, outcome))
 
         _, items = await self._stream(caller, query, "input")

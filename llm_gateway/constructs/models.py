@@ -8,6 +8,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
+from llm_gateway.core.settings import Settings
+
 INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "global.")
 
 
@@ -16,9 +18,9 @@ class ModelAccess:
     """``llm_mode="local"`` deploys the JSONL stand-in (useful for a smoke stack with no Bedrock access)."""
 
     llm_mode: str = "bedrock"
-    model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
-    embed_model_id: str = "amazon.titan-embed-text-v2:0"
-    judge_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    model_id: str = Settings.model_id
+    embed_model_id: str = Settings.embed_model_id
+    judge_model_id: str = Settings.judge_model_id
 
     @property
     def environment(self) -> dict[str, str]:
