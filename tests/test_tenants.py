@@ -181,3 +181,22 @@ def test_keys_cli_against_the_emulator(gateway):
                                      text=True, check=True).stdout)[0]["status"] == "revoked"
     missing = subprocess.run([*cli, "revoke", *where, "k_missing"], env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and "no key 'k_missing'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_no_rate_limiter_means_no_quotas(gateway, tables):
+    """Leaving the RateLimiter construct out (no RATE_LIMITS_TABLE) disables quotas cleanly."""
+    from starlette.testclient import TestClient
+
+    from llm_gateway.api.app import create_app
+    from llm_gateway.core.pipeline import build_pipeline
+    from llm_gateway.core.settings import Settings
+
+    function = next(f for f in gateway.deployment.functions.values() if "GATEWAY_ASGI_APP" in f.environment)
+    env = {k: v for k, v in function.environment.items() if k != "RATE_LIMITS_TABLE"}
+    settings = Settings.from_env({**env, "LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin"})
+    pipeline = build_pipeline(settings)
+    assert pipeline.limiter is None
+    with TestClient(create_app(settings, pipeline)) as client:
+        responses = [client.post("/invoke", json={"prompt": f"unlimited {i}"}) for i in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert not any(h.startswith("x-ratelimit") for r in responses for h in r.headers)
