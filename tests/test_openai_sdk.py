@@ -144,3 +144,12 @@ def test_bad_bodies_on_v1(gateway):
     too_big = httpx.post(f"{gateway.url}/v1/responses", headers=headers,
                          json={"model": "default", "input": "x" * 40_000})
     assert too_big.status_code == 413 and too_big.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_streamed_pii_is_anonymised_on_the_fly(client):
+    stream = client.chat.completions.create(
+        model="default", stream=True, messages=[{"role": "user", "content": "Who do I contact about on-call?"}])
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    text = "".join(pieces)
+    assert text == "Page the SRE lead at {EMAIL} or {PHONE}."
+    assert len([p for p in pieces if p]) > 3  # still a stream, not one buffered piece

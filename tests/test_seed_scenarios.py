@@ -121,5 +121,5 @@ def test_output_pii_is_anonymized(http, gateway):
     # The catch-all answer carries no PII; use a question whose answer does, from the answers file.
     response = http.post("/invoke", json={"prompt": "Who do I contact about on-call?"})
     assert response.status_code == 200
-    assert "{EMAIL}" in response.json()["response"] and "@" not in response.json()["response"]
+    assert response.json()["response"] == "Page the SRE lead at {EMAIL} or {PHONE}."
     assert response.json()["guardrail_status"] == "anonymized"

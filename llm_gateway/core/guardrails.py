@@ -38,6 +38,10 @@ ALLOWED = Verdict(flagged=False)
 class Guardrail(Protocol):
     def check(self, text: str, *, stage: Stage) -> Verdict: ...
 
+    def mask(self, text: str) -> str:
+        """Anonymise a piece of streamed output that no PII can straddle (see stream_boundary)."""
+        ...
+
 
 # (stage, reason, pattern): refusals a gateway should make whatever the model or answers file says.
 BLOCK_RULES: list[tuple[Stage, str, re.Pattern[str]]] = [
@@ -50,8 +54,26 @@ BLOCK_RULES: list[tuple[Stage, str, re.Pattern[str]]] = [
 # Anonymised on output, as the Bedrock Guardrail's ANONYMIZE action does, with the same placeholders.
 PII_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("{EMAIL}", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-    ("{PHONE}", re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.])")),
+    ("{PHONE}", re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\w|\.\d)")),
 ]
+DIGITISH_WORD = re.compile(r"[\d+().-]+[,;:!?]?\s+")
+
+
+def stream_boundary(text: str) -> int:
+    """How much of a growing stream can be anonymised and sent: up to its last whitespace, but not
+    into a trailing run of number-like words (a phone number may still be arriving). No email
+    (one word) or phone number (one such run) can straddle the boundary."""
+    end = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+    words = re.findall(r"\S+\s+", text[:end])
+    while words and DIGITISH_WORD.fullmatch(words[-1]):
+        end -= len(words.pop())
+    return end
+
+
+def mask_pii(text: str) -> str:
+    for placeholder, pattern in PII_RULES:
+        text = pattern.sub(placeholder, text)
+    return text
 
 
 class BuiltinGuardrail:
@@ -66,12 +88,13 @@ class BuiltinGuardrail:
         if verdict.get("flagged"):
             return Verdict(flagged=True, reason=str(verdict.get("reason") or "policy_violation"))
         if stage == "output":
-            masked = text
-            for placeholder, pattern in PII_RULES:
-                masked = pattern.sub(placeholder, masked)
+            masked = mask_pii(text)
             if masked != text:
                 return Verdict(flagged=False, text=masked)
         return ALLOWED
+
+    def mask(self, text: str) -> str:
+        return mask_pii(text)
 
 
 # Bedrock assessment names -> the reasons this gateway reports (same vocabulary as the builtin).
@@ -83,6 +106,11 @@ class BedrockGuardrail:
     def __init__(self, guardrail_id: str, version: str, client: Any | None = None) -> None:
         self._id, self._version = guardrail_id, version
         self._client = client or boto3.client("bedrock-runtime")
+
+    def mask(self, text: str) -> str:
+        # Anonymising every streamed piece would cost an ApplyGuardrail call each; streams are
+        # checked every few hundred characters and at their end instead (see Pipeline._guarded).
+        return text
 
     def check(self, text: str, *, stage: Stage) -> Verdict:
         try:

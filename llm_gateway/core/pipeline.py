@@ -18,7 +18,7 @@ import boto3
 
 from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
-from llm_gateway.core.guardrails import Guardrail, get_guardrail
+from llm_gateway.core.guardrails import Guardrail, get_guardrail, stream_boundary
 from llm_gateway.core.llm import LLMClient, LocalLLMClient, get_client
 from llm_gateway.core.providers import Providers
 from llm_gateway.core.providers.local import LocalProvider
@@ -209,23 +209,31 @@ class Pipeline:
         return head, self._guarded(prepared, deltas, served)
 
     def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Iterator[Delta | Outcome]:
-        text, checked_at, finish, usage, calls = [], 0, "stop", Usage(), []
+        """The stream as the client may see it: PII anonymised on the fly (text is held back only
+        while a word or number may still be arriving), the whole re-checked every few hundred
+        characters, and cut off the moment the output guardrail flags it."""
+        raw, sent, checked_at, finish, usage, calls = "", 0, 0, "stop", Usage(), []
         for delta in deltas:
-            text.append(delta.text)
+            raw += delta.text
             calls += delta.tool_calls
-            finish = delta.finish_reason or finish
-            usage = delta.usage or usage
-            so_far = "".join(text)
-            if len(so_far) - checked_at >= GUARD_EVERY_CHARS:
-                checked_at = len(so_far)
-                verdict = self.guardrail.check(so_far, stage="output")
-                if verdict.flagged:  # stop the flow here; the end-of-stream check records it
+            finish, usage = delta.finish_reason or finish, delta.usage or usage
+            if len(raw) - checked_at >= GUARD_EVERY_CHARS:
+                checked_at = len(raw)
+                if self.guardrail.check(raw, stage="output").flagged:  # the final check records it
                     close = getattr(deltas, "close", None)
                     if close:
                         close()
                     break
-            yield delta
-        yield self._finish(prepared, ChatResult("".join(text), finish, calls, usage), served)
+            if delta.tool_calls:
+                yield Delta(tool_calls=delta.tool_calls)
+            boundary = stream_boundary(raw)
+            if boundary > sent:
+                yield Delta(text=self.guardrail.mask(raw[sent:boundary]))
+                sent = boundary
+        else:
+            if sent < len(raw):
+                yield Delta(text=self.guardrail.mask(raw[sent:]))
+        yield self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
 
     def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
