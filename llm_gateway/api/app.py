@@ -48,7 +48,8 @@ def seed_error(error: ApiError, caller: Caller) -> Response:
 
 
 def describe(outcome: Outcome, caller: Caller) -> None:
-    """Gateway metadata in x-gateway-* headers (OpenAI clients ignore them), plus logs and metrics."""
+    """Gateway metadata in x-gateway-* headers (OpenAI clients ignore them), plus logs and metrics
+    once the outcome is final (a stream's head only sets the headers)."""
     caller.headers |= {"x-gateway-cache-hit": str(outcome.kind == "cached").lower(),
                        "x-gateway-guardrail": outcome.guardrail_status,
                        "x-gateway-overhead-ms": str(outcome.overhead_ms)}
@@ -60,6 +61,8 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         caller.headers |= outcome.admission.headers()
     if outcome.kind == "blocked":
         caller.headers["x-should-retry"] = "false"
+    if outcome.kind == "streaming":
+        return
     logger.info("request answered", extra={
         "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
         "provider": outcome.provider, "model_id": outcome.model_id, "latency_ms": outcome.latency_ms,
