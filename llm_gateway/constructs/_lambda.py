@@ -35,7 +35,7 @@ class PipBundler:
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              "--requirement", str(PACKAGE_DIR / "lambdas" / "requirements.txt"), "--target", output_dir,
              "--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", version,
-             "--only-binary=:all:", "--upgrade"],
+             "--only-binary=:all:", "--upgrade", "--no-compile"],  # pyc would be for this Python, not Lambda's
             check=True)
         shutil.copytree(PACKAGE_DIR, Path(output_dir) / "llm_gateway", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("constructs", "local", "__pycache__", "*.pyc"))

@@ -5,7 +5,7 @@ prompt, earlier turns), so no answer crosses tenants or contexts. Within a scope
 LSH puts each embedding in one bucket per band; a lookup queries those buckets (newest first,
 ``candidates`` at most each), so its cost stays flat however large the table grows. A candidate is
 served only if its cosine similarity reaches the threshold *and* it passes ``same_question``, which
-catches what embeddings miss: swapped operands, other numbers, negation.
+catches what embeddings miss: swapped operands around to/from/than..., other numbers, negation.
 """
 
 from __future__ import annotations
@@ -65,6 +65,23 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9_.+#'-]+", text.lower())
 
 
+DIRECTIONAL = frozenset("to from into onto than vs versus before after over".split())  # noqa: SIM905
+
+
+def _relations(tokens: list[str]) -> set[tuple[str, str, str]]:
+    """(left, preposition, right) around each directional word, nearest content words each side:
+    "convert a string to an int" -> {("string", "to", "int")}."""
+    relations = set()
+    for i, token in enumerate(tokens):
+        if token not in DIRECTIONAL:
+            continue
+        left = next((t for t in reversed(tokens[:i]) if t not in STOPWORDS and t not in DIRECTIONAL), None)
+        right = next((t for t in tokens[i + 1:] if t not in STOPWORDS and t not in DIRECTIONAL), None)
+        if left and right:
+            relations.add((left, token, right))
+    return relations
+
+
 def same_question(a: str, b: str) -> bool:
     """The verification step beyond cosine: reject pairs that differ in what embeddings blur."""
     ta, tb = _tokens(a), _tokens(b)
@@ -72,12 +89,10 @@ def same_question(a: str, b: str) -> bool:
         return False
     if {t for t in ta if any(c.isdigit() for c in t)} != {t for t in tb if any(c.isdigit() for c in t)}:
         return False
-    ca = [t for t in ta if t not in STOPWORDS and t not in NEGATIONS]
-    cb = [t for t in tb if t not in STOPWORDS and t not in NEGATIONS]
-    # Words both questions use exactly once must come in the same order: "string to int" is not
-    # "int to string", although every sentence encoder puts them side by side.
-    shared = {t for t in ca if ca.count(t) == 1 and cb.count(t) == 1}
-    return [t for t in ca if t in shared] == [t for t in cb if t in shared]
+    # "string to int" is not "int to string", although every sentence encoder puts them side by side.
+    ra, rb = _relations(ta), _relations(tb)
+    return not any((right, word, left) in other and (left, word, right) not in other
+                   for mine, other in ((ra, rb), (rb, ra)) for left, word, right in mine)
 
 
 @cache
