@@ -21,11 +21,9 @@ from starlette.routing import Route
 from llm_gateway.api import openai_doors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, read_json_object, require_text
+from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
 from llm_gateway.core.settings import Settings
-from llm_gateway.observability import powertools
-
-logger, metrics, tracer = powertools("llm-gateway")
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
 ErrorRenderer = Callable[[ApiError, Caller], Response]

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, read_json_object
+from llm_gateway.api.telemetry import logger
 from llm_gateway.core.chat import PASSTHROUGH, Delta, Usage
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query
 from llm_gateway.core.settings import Settings
@@ -157,8 +158,6 @@ class OpenAIDoors:
 
     def _in_band(self, exc: Exception, caller: Caller) -> dict[str, Any]:
         error = api_error(exc) or ApiError(500, "internal error", code="internal_error")
-        from llm_gateway.api.app import logger  # the door's logger, with this request's correlation id
-
         logger.warning("stream broke after the first byte", extra={"status": error.status, "error": error.message})
         return error.openai_body()
 

@@ -1,0 +1,5 @@
+"""The gateway function's Powertools logger, metrics and tracer, shared by its doors."""
+
+from llm_gateway.observability import powertools
+
+logger, metrics, tracer = powertools("llm-gateway")
