@@ -189,7 +189,8 @@ def test_anthropic_messages_buffered_streamed_and_tools(fakes):
 def test_bedrock_converse_and_event_stream(fakes):
     client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=fakes["c"].url,
                           aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
-    providers = Providers({}, secrets=SecretsProvider(boto3_client=_unused_sm()), bedrock_client=client)
+    env = {"GUARDRAIL_BACKEND": "bedrock", "GUARDRAIL_ID": "gr-123", "GUARDRAIL_VERSION": "4"}
+    providers = Providers(env, secrets=SecretsProvider(boto3_client=_unused_sm()), bedrock_client=client)
     assert isinstance(providers.get("bedrock"), BedrockProvider)
     nova = '{"nova": {"targets": [{"provider": "bedrock", "model": "amazon.nova-lite-v1:0"}]}}'
     r = Router(RouteTable(parse_routes(nova)), providers)
@@ -202,8 +203,11 @@ def test_bedrock_converse_and_event_stream(fakes):
                                                                                             "temperature": 0.2}
     assert result.text == fakes["c"].text and result.usage.prompt_tokens == 11
 
+    assert "guardrailConfig" not in sent.body  # buffered answers are checked by the pipeline, once
     deltas, _ = r.stream(r.routes.get("nova"), request)
     pieces = list(deltas)
+    assert fakes["c"].seen[-1].body["guardrailConfig"] == {  # streams are guarded by Bedrock as they flow
+        "guardrailIdentifier": "gr-123", "guardrailVersion": "4", "streamProcessingMode": "sync"}
     assert [d.text for d in pieces if d.text] == fakes["c"].tokens  # decoded from the binary event stream
     assert collect(iter(pieces)).usage.completion_tokens == len(fakes["c"].tokens)
 

@@ -71,8 +71,11 @@ def _upstream(exc: Exception) -> UpstreamError:
 
 
 class BedrockProvider:
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
+    """``guardrail`` (id, version): streams are guarded by Bedrock itself in ``sync`` mode, so PII it
+    anonymises never reaches the client (the gateway's own checks cannot take back sent tokens)."""
+
+    def __init__(self, client: Any = None, guardrail: tuple[str, str] | None = None) -> None:
+        self._client, self._guardrail = client, guardrail
         self._clients: dict[float, Any] = {}
 
     def _for(self, timeout: float) -> Any:
@@ -101,8 +104,12 @@ class BedrockProvider:
                           Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
 
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]:
+        body = to_converse(request, model)
+        if self._guardrail:
+            body["guardrailConfig"] = {"guardrailIdentifier": self._guardrail[0],
+                                       "guardrailVersion": self._guardrail[1], "streamProcessingMode": "sync"}
         try:
-            events = self._for(timeout).converse_stream(**to_converse(request, model))["stream"]
+            events = self._for(timeout).converse_stream(**body)["stream"]
         except (ClientError, BotoCoreError) as exc:
             raise _upstream(exc) from exc
         calls = 0
