@@ -7,6 +7,7 @@ Every other error is rendered in OpenAI's shape, on every door.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,10 @@ from llm_gateway.api.errors import ApiError, api_error, read_json_object, requir
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
 from llm_gateway.core.settings import Settings
+
+# Behind the Web Adapter the app runs beside the Lambda runtime, which cannot hand it each
+# invocation's trace id; the adapter forwards it as a header instead.
+IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
 ErrorRenderer = Callable[[ApiError, Caller], Response]
@@ -114,6 +119,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         async def endpoint(request: Request) -> Response:
             caller = Caller.of(request)
             logger.set_correlation_id(caller.request_id)
+            trace = request.headers.get("x-amzn-trace-id")
+            if trace and IN_LAMBDA:  # one request at a time per environment: the X-Ray SDK reads it here
+                os.environ["_X_AMZN_TRACE_ID"] = trace
             started = time.perf_counter()
             try:
                 response = await handler(request, caller)
