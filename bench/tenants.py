@@ -52,7 +52,7 @@ def main() -> None:
     model_called: list[float] = []
     generate = llm.LocalLLMClient.generate
 
-    def timed_generate(self: llm.LocalLLMClient, prompt: str, *, system: str = "") -> llm.Completion:
+    def timed_generate(self: llm.LocalLLMClient, prompt: str, *, system: str = "") -> str:
         model_called.append(time.perf_counter())
         return generate(self, prompt, system=system)
 

@@ -104,7 +104,7 @@ def test_cooldown_takes_a_failing_target_out_of_rotation(fakes):
     for _ in range(5):  # a is cooling down: not even tried, though it carries nearly all the weight
         assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-b"
     assert fakes["a"].calls() == 1
-    r._health["openai_compatible:a/model-a"].cool_until = 0  # the cooldown ends
+    r._cool_until["openai_compatible:a/model-a"] = 0  # the cooldown ends
     assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-a"
 
 

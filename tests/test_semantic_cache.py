@@ -28,7 +28,7 @@ def test_opposite_questions_are_not_served_each_others_answer(http):
     assert first["answer"] == "Use int(text)." and second["answer"] == "Use str(number)."
     assert second["cache_hit"] is False  # identical vectors, different question
     third = http.post("/ask", json={"question": "In Python, how do I convert a string to an int?"}).json()
-    assert third == {**third, "answer": "Use int(text).", "cache_hit": True}
+    assert third["answer"] == "Use int(text)." and third["cache_hit"] is True  # a reordering is a paraphrase
 
 
 def test_lookup_cost_is_flat_as_the_cache_grows(gateway, tables):

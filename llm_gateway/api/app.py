@@ -8,7 +8,6 @@ Every other error is rendered in OpenAI's shape, on every door.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from starlette.routing import Route
 
 from llm_gateway.api import openai_doors
 from llm_gateway.api.context import Caller
-from llm_gateway.api.errors import ApiError, api_error, read_json_object, require_text
+from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked, read_json_object, require_text
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
 from llm_gateway.core.settings import Settings
@@ -106,8 +105,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         body = await read_json_object(request, settings.max_body_bytes)
         outcome = await answer(caller, require_text(body, "prompt"))
         if outcome.kind == "blocked":
-            raise ApiError(400, f"blocked by input guardrail: {outcome.reason}", param="prompt",
-                           code="guardrail_blocked")
+            raise guardrail_blocked(outcome.reason, "prompt")
         return JSONResponse({"request_id": caller.request_id, "model_id": outcome.model_id,
                              "latency_ms": outcome.latency_ms, "response": outcome.answer,
                              "guardrail_status": outcome.guardrail_status})
@@ -122,7 +120,6 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             trace = request.headers.get("x-amzn-trace-id")
             if trace and IN_LAMBDA:  # one request at a time per environment: the X-Ray SDK reads it here
                 os.environ["_X_AMZN_TRACE_ID"] = trace
-            started = time.perf_counter()
             try:
                 response = await handler(request, caller)
                 for name, value in caller.headers.items():
@@ -135,7 +132,6 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                 else:
                     logger.info("request rejected", extra={"status": error.status, "code": error.code})
                 response = render_error(error, caller)
-            logger.debug("request done", extra={"ms": round((time.perf_counter() - started) * 1000, 1)})
             return response
 
         return endpoint

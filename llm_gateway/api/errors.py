@@ -28,6 +28,10 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
 
+def guardrail_blocked(reason: str | None, param: str) -> ApiError:
+    return ApiError(400, f"blocked by input guardrail: {reason}", param=param, code="guardrail_blocked")
+
+
 def api_error(exc: Exception) -> ApiError | None:
     """The client-facing error for a core exception (None: a bug, answered as a 500)."""
     if isinstance(exc, ApiError):

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from llm_gateway.api.context import Caller
-from llm_gateway.api.errors import ApiError, api_error, read_json_object
+from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked, read_json_object
 from llm_gateway.api.telemetry import logger
 from llm_gateway.core.chat import PASSTHROUGH, Delta, Usage
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query
@@ -90,23 +90,18 @@ class OpenAIDoors:
         return Query(caller.tenant_id, messages, model, params, quotas=caller.quotas,
                      allowed_models=caller.allowed_models)
 
-    def _blocked(self, outcome: Outcome, param: str) -> ApiError:
-        return ApiError(400, f"blocked by input guardrail: {outcome.reason}", param=param, code="guardrail_blocked",
-                        headers={"x-should-retry": "false"})
-
     async def _answer(self, caller: Caller, query: Query, param: str) -> Outcome:
         outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
         self.describe(outcome, caller)
         if outcome.kind == "blocked":
-            raise self._blocked(outcome, param)
+            raise guardrail_blocked(outcome.reason, param)
         return outcome
 
     async def _stream(self, caller: Caller, query: Query, param: str) -> tuple[Outcome, Iterator[Delta | Outcome]]:
         head, items = await run_in_threadpool(self.pipeline.stream, query, caller.request_id)
-        if head.kind == "blocked":
-            self.describe(head, caller)
-            raise self._blocked(head, param)
         self.describe(head, caller)
+        if head.kind == "blocked":
+            raise guardrail_blocked(head.reason, param)
         if head.kind == "cached":  # replayed as a stream, so a streaming client sees no difference
             items = iter([*(Delta(text=t) for t in _tokens(head.answer)), head])
         return head, items

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
@@ -23,17 +22,6 @@ LOCAL_EMBED_DIM = 64
 
 class LLMError(RuntimeError):
     """The model (or its stand-in) failed; the caller decides whether that is retryable."""
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    input_tokens: int
-    output_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
 
 
 def estimate_tokens(text: str) -> int:
@@ -48,7 +36,7 @@ class LLMClient(Protocol):
 
     def embed(self, text: str) -> list[float]: ...
 
-    def generate(self, prompt: str, *, system: str = "") -> Completion: ...
+    def generate(self, prompt: str, *, system: str = "") -> str: ...
 
     def judge(self, *, query: str, response: str, rubric: str) -> dict[str, Any]: ...
 
@@ -90,12 +78,11 @@ class LocalLLMClient:
         answer = self._answer("embed", text)
         return list(answer["vector"]) if answer else hashed_embedding(text)
 
-    def generate(self, prompt: str, *, system: str = "") -> Completion:
+    def generate(self, prompt: str, *, system: str = "") -> str:
         answer = self._answer("generate", prompt)
         if answer is None:
             raise LLMError("generate: no local answer matches the prompt")
-        text = str(answer["text"])
-        return Completion(text, estimate_tokens(system) + estimate_tokens(prompt), estimate_tokens(text))
+        return str(answer["text"])
 
     def judge(self, *, query: str, response: str, rubric: str) -> dict[str, Any]:
         answer = self._answer("judge", query)
@@ -135,7 +122,7 @@ class BedrockLLMClient:
         self._max_tokens = settings.max_output_tokens
         self._client = client or boto3.client("bedrock-runtime")
 
-    def _converse(self, model_id: str, prompt: str, system: str = "", max_tokens: int | None = None) -> Completion:
+    def _converse(self, model_id: str, prompt: str, system: str = "", max_tokens: int | None = None) -> str:
         request: dict[str, Any] = {
             "modelId": model_id,
             "messages": [{"role": "user", "content": [{"text": prompt}]}],
@@ -148,11 +135,9 @@ class BedrockLLMClient:
         except Exception as exc:  # botocore raises many types; the pipeline needs one
             raise LLMError(f"bedrock converse failed: {exc}") from exc
         blocks = reply["output"]["message"]["content"]
-        usage = reply.get("usage", {})
-        return Completion("".join(block.get("text", "") for block in blocks),
-                          int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
+        return "".join(block.get("text", "") for block in blocks)
 
-    def generate(self, prompt: str, *, system: str = "") -> Completion:
+    def generate(self, prompt: str, *, system: str = "") -> str:
         return self._converse(self.model_id, prompt, system)
 
     def embed(self, text: str) -> list[float]:
@@ -171,12 +156,12 @@ class BedrockLLMClient:
 
     def classify(self, text: str, *, rubric: str) -> dict[str, Any]:
         prompt = CLASSIFY_PROMPT.format(rubric=rubric, text=text)
-        verdict = _json_object(self._converse(self._judge_model, prompt, max_tokens=100).text)
+        verdict = _json_object(self._converse(self._judge_model, prompt, max_tokens=100))
         return {"flagged": bool(verdict.get("flagged")), "reason": verdict.get("reason")}
 
     def judge(self, *, query: str, response: str, rubric: str) -> dict[str, Any]:
         prompt = JUDGE_PROMPT.format(rubric=rubric, query=query, response=response)
-        verdict = _json_object(self._converse(self._judge_model, prompt, max_tokens=100).text)
+        verdict = _json_object(self._converse(self._judge_model, prompt, max_tokens=100))
         score = min(1.0, max(0.0, float(verdict["score"])))
         return {"score": score, "rubric": str(verdict.get("rubric") or rubric)}
 

@@ -63,6 +63,12 @@ class Query:
         """The newest user turn: what the guardrail checks and the cache matches."""
         return next((text_of(m.get("content")) for m in reversed(self.messages) if m.get("role") == "user"), "")
 
+    def with_text(self, text: str) -> Query:
+        """The same query with its newest user turn replaced (e.g. PII anonymised)."""
+        last = max(i for i, m in enumerate(self.messages) if m.get("role") == "user")
+        messages = (*self.messages[:last], {**self.messages[last], "content": text}, *self.messages[last + 1:])
+        return replace(self, messages=messages)
+
     @property
     def scope(self) -> Scope:
         """Tenant, alias, system prompt and every earlier turn: a cached answer only fits the same."""
@@ -120,15 +126,20 @@ class Pipeline:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
 
     # -- shared steps -------------------------------------------------------------------------
+    def _admit(self, tenant_id: str, alias: str, quotas: Quotas | None,
+               allowed_models: tuple[str, ...]) -> tuple[Route, Admission | None]:
+        """May this tenant use this alias, does it exist, and is there quota left (counted here)."""
+        if allowed_models and alias not in allowed_models:
+            raise ModelNotAllowed(alias)
+        route = self.router.routes.get(alias)
+        if route is None:
+            raise UnknownModel(alias)
+        return route, self.limiter.admit(tenant_id, quotas) if self.limiter else None
+
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
         """Everything before the model: permission, route, quota, input guardrail, cache."""
         started = time.perf_counter()
-        if query.allowed_models and query.model_alias not in query.allowed_models:
-            raise ModelNotAllowed(query.model_alias)
-        route = self.router.routes.get(query.model_alias)
-        if route is None:
-            raise UnknownModel(query.model_alias)
-        admission = self.limiter.admit(query.tenant_id, query.quotas) if self.limiter else None
+        route, admission = self._admit(query.tenant_id, query.model_alias, query.quotas, query.allowed_models)
         prepared = Prepared(query, request_id, started, admission, route)
 
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
@@ -139,8 +150,7 @@ class Pipeline:
             self._incident(query, request_id, "input_guardrail", checked.reason, query.text)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
-            query = replace(query, messages=(*query.messages[:-1], {**query.messages[-1], "content": checked.text}))
-            prepared.query = query
+            query = prepared.query = query.with_text(checked.text)
             lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
         if lookup:
             prepared.embedding, hit = lookup.result()
@@ -237,12 +247,7 @@ class Pipeline:
 
     def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
-        if allowed_models and model_alias not in allowed_models:
-            raise ModelNotAllowed(model_alias)
-        route = self.router.routes.get(model_alias)
-        if route is None:
-            raise UnknownModel(model_alias)
-        admission = self.limiter.admit(tenant_id, quotas) if self.limiter else None
+        route, admission = self._admit(tenant_id, model_alias, quotas, allowed_models)
         embeddings, served = self.router.embed(route, inputs)
         self._record_tokens(tenant_id, embeddings.usage.total_tokens)
         return embeddings, served, admission

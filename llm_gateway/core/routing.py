@@ -110,15 +110,10 @@ class RouteTable:
         return enabled
 
 
-@dataclass
-class Health:
-    failures: int = 0
-    cool_until: float = 0.0
-
-
 @dataclass(frozen=True)
 class Served:
-    """Which provider and model answered, after how many attempts, and how long that call took."""
+    """Which provider and model answered, after how many attempts, and how long the gateway spent
+    waiting on providers (every attempt and backoff, not only the one that answered)."""
 
     target: Target
     provider: str
@@ -136,19 +131,19 @@ class Router:
     backoff_cap: float = 4.0
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
-    _health: dict[str, Health] = field(default_factory=dict)
+    _cool_until: dict[str, float] = field(default_factory=dict)  # target name -> monotonic time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- which targets, in which order --------------------------------------------------------
     def _cooling(self, target: Target) -> bool:
-        return self._health.get(target.name, Health()).cool_until > time.monotonic()
+        return self._cool_until.get(target.name, 0.0) > time.monotonic()
 
     def _order(self, route: Route) -> list[Target]:
         healthy = [t for t in route.targets if not self._cooling(t)]
         pool = healthy or list(route.targets)  # all cooling: try them anyway rather than fail outright
         if route.strategy == "cost":
             return sorted(pool, key=lambda t: (t.input_price + t.output_price, -t.weight))
-        ordered, remaining = [], list(pool)
+        ordered, remaining = [], list(pool)  # cooling targets, if any healthy one exists, go last
         while remaining:  # weighted draw without replacement
             pick = self.rng.uniform(0, sum(t.weight for t in remaining))
             for target in remaining:
@@ -173,13 +168,11 @@ class Router:
 
     def _succeeded(self, target: Target) -> None:
         with self._lock:
-            self._health.pop(target.name, None)
+            self._cool_until.pop(target.name, None)
 
     def _failed(self, target: Target) -> None:
         with self._lock:
-            health = self._health.setdefault(target.name, Health())
-            health.failures += 1
-            health.cool_until = time.monotonic() + self.cooldown_seconds
+            self._cool_until[target.name] = time.monotonic() + self.cooldown_seconds
 
     def _backoff(self, attempt: int, error: UpstreamError) -> float:
         if error.retry_after is not None:
@@ -189,11 +182,10 @@ class Router:
     # -- calling ------------------------------------------------------------------------------
     def _attempt(self, route: Route, call: Callable[[Route, Target], T]) -> tuple[T, Served]:
         last: UpstreamError | None = None
-        attempts = 0
+        attempts, started = 0, time.perf_counter()
         for current, target in self.plan(route):
             for attempt in range(current.retries + 1):
                 attempts += 1
-                started = time.perf_counter()
                 try:
                     result = call(current, target)
                 except UpstreamError as error:

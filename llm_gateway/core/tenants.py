@@ -118,15 +118,8 @@ class KeyStore:
                quotas: Quotas | None = None, models: list[str] | None = None,
                key: str | None = None) -> tuple[str, KeyRecord]:
         """A new key for the tenant: returns the key (to show once) and its stored record."""
-        key = key or new_key()
-        if not key.startswith(KEY_PREFIX) or len(key) != KEY_PATTERN_LENGTH:
-            raise ValueError(f"a key is {KEY_PREFIX} followed by 43 base64url characters")
-        records = self.load()
-        record = KeyRecord(
-            key_id="k_" + secrets.token_hex(6), hash=hash_key(key), tenantId=tenant_id, label=label,
-            expiresAt=iso(now_utc() + expires_in) if expires_in else None,
-            quotas={k: v for k, v in asdict(quotas or Quotas()).items() if v}, models=list(models or []))
-        self._save({**records, record.key_id: record})
+        key, record = _new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
+        self._save({**self.load(), record.key_id: record})
         return key, record
 
     def revoke(self, key_id: str) -> KeyRecord:
@@ -143,10 +136,20 @@ class KeyStore:
         if key_id not in records:
             raise KeyError(f"no key {key_id!r}")
         old = records[key_id]
-        key, new = self.create(old.tenantId, old.label, quotas=old.quota, models=old.models)
-        records = self.load()
+        key, new = _new_record(old.tenantId, old.label, quotas=old.quota, models=old.models)
         deadline = now_utc() + overlap
         if old.expiresAt is None or parse_iso(old.expiresAt) > deadline:
             records[key_id] = replace(old, expiresAt=iso(deadline))
-        self._save(records)
+        self._save({**records, new.key_id: new})
         return key, new, records[key_id]
+
+
+def _new_record(tenant_id: str, label: str, *, expires_in: timedelta | None = None, quotas: Quotas | None = None,
+                models: list[str] | None = None, key: str | None = None) -> tuple[str, KeyRecord]:
+    key = key or new_key()
+    if not key.startswith(KEY_PREFIX) or len(key) != KEY_PATTERN_LENGTH:
+        raise ValueError(f"a key is {KEY_PREFIX} followed by 43 base64url characters")
+    return key, KeyRecord(
+        key_id="k_" + secrets.token_hex(6), hash=hash_key(key), tenantId=tenant_id, label=label,
+        expiresAt=iso(now_utc() + expires_in) if expires_in else None,
+        quotas={k: v for k, v in asdict(quotas or Quotas()).items() if v}, models=list(models or []))

@@ -64,10 +64,6 @@ class Deployment:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # by ResponseType
     outputs: dict[str, str] = field(default_factory=dict)
 
-    def of_type(self, template: dict[str, Any], type_: str) -> dict[str, str]:
-        return {k: self.physical[k] for k, r in template["Resources"].items()
-                if r["Type"] == type_ and k in self.physical}
-
 
 class Provisioner:
     def __init__(self, template: dict[str, Any], stack_name: str, clients: dict[str, Any]) -> None:

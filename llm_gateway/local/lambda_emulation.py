@@ -172,7 +172,7 @@ class ApiGateway:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
                    (b"x-amzn-errortype", b"UnauthorizedException" if status == 401 else b"AccessDeniedException")]
         headers += [(k.lower().encode(), v.encode()) for k, v in (custom.headers if custom else {}).items()]
-        await send({"type": "http.response.start", "status": custom.status or status if custom else status,
+        await send({"type": "http.response.start", "status": (custom.status if custom else None) or status,
                     "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

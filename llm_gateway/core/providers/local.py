@@ -18,10 +18,9 @@ class LocalProvider:
     def complete(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> ChatResult:
         last_user = next((text_of(m.get("content")) for m in reversed(request.messages) if m["role"] == "user"), "")
         system = "\n".join(text_of(m.get("content")) for m in request.messages if m["role"] == "system")
-        completion = self.client.generate(last_user, system=system)
+        text, finish = self.client.generate(last_user, system=system), "stop"
         prompt_tokens = sum(estimate_tokens(text_of(m.get("content"))) for m in request.messages)
-        text, finish = completion.text, "stop"
-        if request.max_tokens and completion.output_tokens > request.max_tokens:
+        if request.max_tokens and estimate_tokens(text) > request.max_tokens:
             text, finish = "".join(re.findall(r"\S+\s*", text)[: request.max_tokens]), "length"
         return ChatResult(text, finish, usage=Usage(prompt_tokens, estimate_tokens(text)))
 
