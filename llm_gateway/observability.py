@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
-NAMESPACE = "LLMGateway"
+from llm_gateway.contract import METRICS_NAMESPACE
 
 
 def powertools(service: str) -> tuple[Logger, EphemeralMetrics, Tracer]:
@@ -18,4 +18,4 @@ def powertools(service: str) -> tuple[Logger, EphemeralMetrics, Tracer]:
     """
     logger = Logger(service=service)
     copy_config_to_registered_loggers(source_logger=logger, include={"llm_gateway"})
-    return logger, EphemeralMetrics(namespace=NAMESPACE, service=service), Tracer(service=service)
+    return logger, EphemeralMetrics(namespace=METRICS_NAMESPACE, service=service), Tracer(service=service)

@@ -16,6 +16,8 @@ import pytest
 
 from llm_gateway.core.settings import DEFAULT_ANSWERS
 from llm_gateway.local import LocalGateway
+from llm_gateway.local.lambda_emulation import Sandbox
+from llm_gateway.local.runner import TASK_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
@@ -41,12 +43,19 @@ def templates() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def gateway(templates: dict[str, dict[str, Any]]) -> Iterator[LocalGateway]:
-    local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
-                         answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
-                         environment={"KEYS_REFRESH_SECONDS": "0"})
-    with local:
-        yield local
+def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
+    """The dev stack on the local runner; the functions' output (their CloudWatch Logs) in a file."""
+    with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
+        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
+                             answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
+                             environment={"KEYS_REFRESH_SECONDS": "0"}, sandbox=Sandbox(TASK_ROOT, log=log))
+        with local:
+            yield local
+
+
+def function_logs(gateway: LocalGateway) -> str:
+    assert gateway.sandbox.log is not None
+    return Path(gateway.sandbox.log.name).read_text()
 
 
 @pytest.fixture(scope="module")

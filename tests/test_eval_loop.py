@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from llm_gateway.core.records import ANSWER_EVENT, EVENT_SOURCE
+from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
 from tests.conftest import eventually
 
 
@@ -30,18 +30,17 @@ def score_of(gateway, table: str, request_id: str) -> dict[str, Any] | None:
         TableName=table, Key={"request_id": {"S": request_id}}).get("Item")
 
 
-def test_partial_batch_response_reports_only_the_failure(gateway, tables):
-    from llm_gateway.lambdas import judge
-    from llm_gateway.local.lambda_emulation import LambdaContext
-
-    good, bad = answer_event("How do I rotate an IAM session?"), answer_event("judge-breaker")
-    event = {"Records": [
+def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": [
         {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": json.dumps(body), "attributes": {},
          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
          "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
-        for i, body in enumerate((good, bad))]}
+        for i, body in enumerate(bodies)]}
 
-    result = judge.handler(event, LambdaContext("judge", 512, 60))
+
+def test_partial_batch_response_reports_only_the_failure(gateway, tables):
+    good, bad = answer_event("How do I rotate an IAM session?"), answer_event("judge-breaker")
+    result = gateway.function("EvalLoopJudge")(sqs_event(good, bad))
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     row = score_of(gateway, tables["scores"], good["detail"]["request_id"])
@@ -69,8 +68,7 @@ def test_failing_message_ends_in_dlq_and_others_are_scored(gateway, tables):
 
 
 def test_refused_answers_are_not_judged(gateway, tables):
-    from llm_gateway.lambdas import judge
-
-    detail = {**answer_event("How do I rotate an IAM session?")["detail"], "refused": True}
-    assert judge.judge.score(detail) is None
-    assert score_of(gateway, tables["scores"], detail["request_id"]) is None
+    event = answer_event("How do I rotate an IAM session?")
+    event["detail"]["refused"] = True
+    assert gateway.function("EvalLoopJudge")(sqs_event(event)) == {"batchItemFailures": []}
+    assert score_of(gateway, tables["scores"], event["detail"]["request_id"]) is None

@@ -35,7 +35,7 @@ def test_gateway_streams_through_the_web_adapter(templates):
                         "Uri": {"Fn::Join": ["", Match.array_with([Match.string_like_regexp(
                             "response-streaming-invocations")])]}}})
     t.has_resource_properties("AWS::Lambda::Function", {
-        "Handler": "run.sh", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"},
+        "Handler": "llm_gateway/lambdas/run.sh", "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"},
         "Layers": [{"Fn::Join": ["", Match.array_with([Match.string_like_regexp(
             ":753240598075:layer:LambdaAdapterLayerArm64:")])]}],
         "Environment": {"Variables": Match.object_like({
@@ -93,7 +93,7 @@ def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates):
 def test_router_gets_routes_and_bedrock_targets(templates):
     t = Template.from_json(templates["dev"])
     gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()
-                   if f["Properties"]["Handler"] == "run.sh")
+                   if f["Properties"]["Handler"].endswith("run.sh"))
     env = gateway["Properties"]["Environment"]["Variables"]
     assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "text-embedding"}
     assert "ROUTES_TABLE" in env and "RATE_LIMITS_TABLE" in env

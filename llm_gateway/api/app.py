@@ -22,6 +22,7 @@ from llm_gateway.api import openai_doors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked, read_json_object, require_text
 from llm_gateway.api.telemetry import logger, metrics
+from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS, METRIC_RATE_LIMITED
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
 from llm_gateway.core.settings import Settings
 
@@ -71,6 +72,8 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         "overhead_ms": outcome.overhead_ms, "prompt_tokens": outcome.usage.prompt_tokens,
         "completion_tokens": outcome.usage.completion_tokens})
     metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
+    if outcome.kind in ("blocked", "refused"):
+        metrics.add_metric(name=METRIC_GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="GatewayOverhead", unit=MetricUnit.Milliseconds, value=outcome.overhead_ms)
     metrics.flush_metrics()
 
@@ -131,6 +134,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                     error = ApiError(500, "internal error", code="internal_error")
                 else:
                     logger.info("request rejected", extra={"status": error.status, "code": error.code})
+                if error.status == 429:
+                    metrics.add_metric(name=METRIC_RATE_LIMITED, unit=MetricUnit.Count, value=1)
+                    metrics.flush_metrics()
                 response = render_error(error, caller)
             return response
 

@@ -1,7 +1,9 @@
-"""How every function of this library is built: one Docker-free code asset, arm64, traced, logged."""
+"""How every function of this library is built: one Docker-free code asset, arm64, traced, logged;
+and the grants and table defaults the constructs share."""
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import sys
@@ -12,34 +14,55 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 import llm_gateway
+from llm_gateway.contract import METRICS_NAMESPACE
 
 PACKAGE_DIR = Path(llm_gateway.__file__).resolve().parent
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The tests run the bundle under this Python (DESIGN.md section 8): keep them in step.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
+# The functions' dependencies, every one pinned (the lock agrees with constraints.txt, a test checks)
+# and installed without resolving: what the runtime already provides (boto3, botocore) stays out.
+LOCK_FILE = PACKAGE_DIR / "lambdas" / "requirements.txt"
 # Not shipped to Lambda: CDK code and the local runner.
-NOT_IN_ASSET = ["constructs", "local", "**/__pycache__", "*.pyc"]
+NOT_IN_ASSET = ("constructs", "local", "__pycache__", "*.pyc")
+# ``-c llm-gateway:bundle-platform=host`` builds the asset for this machine instead of Lambda's
+# arm64, so a test can run exactly what would be deployed.
+BUNDLE_PLATFORM_CONTEXT = "llm-gateway:bundle-platform"
+WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "aarch64": "manylinux2014_aarch64",
+                   "x86_64": "manylinux2014_x86_64", "amd64": "manylinux2014_x86_64"}
 
 
 @jsii.implements(cdk.ILocalBundling)
 class PipBundler:
-    """Bundles without Docker: ``pip install --platform`` wheels for the Lambda runtime, then the package."""
+    """Bundles without Docker: the locked wheels for the runtime's platform, then the package."""
+
+    def __init__(self, wheel_platform: str, python_version: str) -> None:
+        self.wheel_platform, self.python_version = wheel_platform, python_version
 
     def try_bundle(self, output_dir: str, options: Any = None) -> bool:
-        version = RUNTIME.name.removeprefix("python")
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--requirement", str(PACKAGE_DIR / "lambdas" / "requirements.txt"), "--target", output_dir,
-             "--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", version,
-             "--only-binary=:all:", "--upgrade", "--no-compile"],  # pyc would be for this Python, not Lambda's
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--requirement", str(LOCK_FILE), "--target", output_dir, "--platform", self.wheel_platform,
+             "--implementation", "cp", "--python-version", self.python_version, "--only-binary=:all:",
+             "--upgrade", "--no-compile"],  # pyc would be for this Python, not Lambda's
             check=True)
         shutil.copytree(PACKAGE_DIR, Path(output_dir) / "llm_gateway", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("constructs", "local", "__pycache__", "*.pyc"))
+                        ignore=shutil.ignore_patterns(*NOT_IN_ASSET))
         return True
+
+
+def wheel_platform(scope: Construct) -> str:
+    target = scope.node.try_get_context(BUNDLE_PLATFORM_CONTEXT) or "lambda"
+    machine = platform.machine().lower() if target == "host" else ARCHITECTURE.name
+    if machine not in WHEEL_PLATFORMS:
+        raise ValueError(f"{BUNDLE_PLATFORM_CONTEXT}: no Lambda wheels for {machine!r}")
+    return WHEEL_PLATFORMS[machine]
 
 
 def lambda_code(scope: Construct) -> lambda_.Code:
@@ -47,19 +70,18 @@ def lambda_code(scope: Construct) -> lambda_.Code:
     stack = cdk.Stack.of(scope)
     existing = getattr(stack, "_llm_gateway_code", None)
     if existing is None:
+        bundler = PipBundler(wheel_platform(scope), RUNTIME.name.removeprefix("python"))
         existing = lambda_.Code.from_asset(
-            str(PACKAGE_DIR), exclude=NOT_IN_ASSET,
+            str(PACKAGE_DIR), exclude=[*NOT_IN_ASSET, "**/__pycache__"],
             bundling=cdk.BundlingOptions(image=cdk.DockerImage.from_registry("unused-local-bundling"),
-                                         # jsii passes (output_dir, options) positionally
-                                         local=PipBundler()))  # type: ignore[arg-type]
+                                         local=bundler))  # type: ignore[arg-type]  # jsii: positional args
         stack._llm_gateway_code = existing  # type: ignore[attr-defined]
     return existing
 
 
 def python_function(scope: Construct, id: str, *, handler: str, environment: dict[str, str],
-                    description: str, memory_size: int = 512, timeout: cdk.Duration | None = None,
-                    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-                    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+                    description: str, log_retention: logs.RetentionDays, removal_policy: cdk.RemovalPolicy,
+                    memory_size: int = 512, timeout: cdk.Duration | None = None,
                     layers: list[lambda_.ILayerVersion] | None = None) -> lambda_.Function:
     """A function whose role can write its own log group and traces, and nothing else until granted."""
     log_group = logs.LogGroup(scope, f"{id}Logs", retention=log_retention, removal_policy=removal_policy)
@@ -69,25 +91,39 @@ def python_function(scope: Construct, id: str, *, handler: str, environment: dic
     function = lambda_.Function(
         scope, id, runtime=RUNTIME, architecture=ARCHITECTURE, handler=handler, code=lambda_code(scope),
         description=description, memory_size=memory_size, timeout=timeout or cdk.Duration.seconds(30),
-        environment={"POWERTOOLS_METRICS_NAMESPACE": "LLMGateway", **environment},
+        environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **environment},
         tracing=lambda_.Tracing.ACTIVE, log_group=log_group, layers=layers, role=role)
     cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
         id="AwsSolutions-IAM5[Resource::*]",
         reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions."))
+    cdk.Validations.of(function).acknowledge(cdk.Acknowledgment(
+        id="AwsSolutions-L1",
+        reason=f"{RUNTIME.name} is the newest runtime the test suite runs this asset under; "
+               "a newer one ships only once the tests prove the bundle on it."))
     return function
 
 
-def allow(function: lambda_.IFunction, table: ddb.ITable, *actions: str) -> None:
-    """Exactly these DynamoDB actions on the table itself (the pipeline never reads an index)."""
-    function.add_to_role_policy(iam.PolicyStatement(
-        actions=[f"dynamodb:{action}" for action in actions], resources=[table.table_arn]))
+# What DynamoDB does with a customer-managed key on the caller's behalf.
+KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 
 
-def encrypted_table_defaults(removal_policy: cdk.RemovalPolicy) -> dict[str, Any]:
-    """Every table: on-demand, encrypted, point-in-time recovery."""
+def grant_table(grantee: iam.IGrantable, table: ddb.ITable, *actions: str) -> iam.Grant:
+    """Exactly these DynamoDB actions on the table itself (the pipeline never reads an index), and
+    the table's customer-managed key if it has one."""
+    grant = iam.Grant.add_to_principal(grantee=grantee, actions=[f"dynamodb:{a}" for a in actions],
+                                       resource_arns=[table.table_arn])
+    if table.encryption_key:
+        grant = grant.combine(table.encryption_key.grant(grantee, *KEY_ACTIONS))
+    return grant
+
+
+def table_props(removal_policy: cdk.RemovalPolicy, encryption_key: kms.IKey | None = None) -> dict[str, Any]:
+    """Every table: on-demand, encrypted (AWS-managed, or the platform team's key), recoverable."""
+    encryption = ({"encryption": ddb.TableEncryption.CUSTOMER_MANAGED, "encryption_key": encryption_key}
+                  if encryption_key else {"encryption": ddb.TableEncryption.AWS_MANAGED})
     return {
         "billing_mode": ddb.BillingMode.PAY_PER_REQUEST,
-        "encryption": ddb.TableEncryption.AWS_MANAGED,
+        **encryption,
         "point_in_time_recovery_specification": ddb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True),
         "removal_policy": removal_policy,

@@ -9,16 +9,17 @@ from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
+from llm_gateway.constructs._lambda import grant_table, python_function, table_props
+from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.models import ModelAccess
-from llm_gateway.core.records import ANSWER_EVENT, EVENT_SOURCE
-
-JUDGE_SERVICE = "llm-gateway-judge"
+from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE, JUDGE_SERVICE, METRIC_JUDGE_SCORE
 
 
 class EvalLoop(Construct):
@@ -28,17 +29,24 @@ class EvalLoop(Construct):
     :param max_receive_count: deliveries before a message goes to the dead-letter queue.
     :param score_alarm_threshold: the average ``JudgeScore`` below which ``score_alarm`` fires.
     :param alarm_topic: where both alarms notify, if anywhere.
+    :param event_bus: bring your own bus (the rule is added to it); :param scores_table: your own
+        scores table (string partition key ``request_id``).
     """
 
     def __init__(self, scope: Construct, id: str, *, model: ModelAccess | None = None,
                  sample_rate: float = 1.0, max_receive_count: int = 3, batch_size: int = 10,
                  score_alarm_threshold: float = 0.6, alarm_topic: sns.ITopic | None = None,
+                 event_bus: events.IEventBus | None = None, scores_table: ddb.ITable | None = None,
+                 encryption_key: kms.IKey | None = None,
+                 log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if not 0.0 <= sample_rate <= 1.0:
-            raise ValueError("sample_rate must be between 0 and 1")
+            raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate}")
+        if max_receive_count < 1 or not 1 <= batch_size <= 10000:
+            raise ValueError("max_receive_count must be at least 1 and batch_size within 1..10000")
         model = model or ModelAccess()
-        self.bus = events.EventBus(self, "Bus")
+        self.bus: events.IEventBus = event_bus or events.EventBus(self, "Bus")
         self.dead_letter_queue = sqs.Queue(
             self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             retention_period=cdk.Duration.days(14))
@@ -52,26 +60,25 @@ class EvalLoop(Construct):
             self, "AnswerRule", event_bus=self.bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT]),
             targets=[targets.SqsQueue(self.queue)])
-        self.scores_table = ddb.Table(
+        self.scores_table: ddb.ITable = scores_table or ddb.Table(
             self, "Scores", partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
-            **encrypted_table_defaults(removal_policy))
+            **table_props(removal_policy, encryption_key))
         self.judge_function = python_function(
             self, "Judge", handler="llm_gateway.lambdas.judge.handler", timeout=judge_timeout,
             description="Scores gateway answers with a second model call",
-            removal_policy=removal_policy,
+            log_retention=log_retention, removal_policy=removal_policy,
             environment={"SCORES_TABLE": self.scores_table.table_name, "SAMPLE_RATE": str(sample_rate),
                          "POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment})
         self.judge_function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True))
-        allow(self.judge_function, self.scores_table, "PutItem")
+        grant_table(self.judge_function, self.scores_table, "PutItem")
         model.grant_invoke(self.judge_function)
 
-        self.dlq_alarm = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=cdk.Duration.minutes(1), statistic="Maximum",
-        ).create_alarm(self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
-                       comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                       treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                       alarm_description="Answer events the judge could not score are in the dead-letter queue")
+        self.dlq_alarm = self.metric_dead_letters().create_alarm(
+            self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Answer events the judge could not score are in the dead-letter queue")
         self.score_alarm = self.metric_score().create_alarm(
             self, "ScoreAlarm", threshold=score_alarm_threshold, evaluation_periods=3,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -91,6 +98,9 @@ class EvalLoop(Construct):
 
     def metric_score(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """The judge's ``JudgeScore`` (EMF, emitted by Powertools Metrics), averaged."""
-        return cloudwatch.Metric(namespace="LLMGateway", metric_name="JudgeScore",
-                                 dimensions_map={"service": JUDGE_SERVICE}, statistic="Average",
-                                 period=period or cdk.Duration.minutes(5))
+        return gateway_metric(METRIC_JUDGE_SCORE, service=JUDGE_SERVICE, statistic="Average", period=period)
+
+    def metric_dead_letters(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Answer events the judge gave up on, waiting in the dead-letter queue."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or cdk.Duration.minutes(1), statistic="Maximum")

@@ -12,17 +12,27 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import allow, encrypted_table_defaults, python_function
+from llm_gateway.constructs._lambda import grant_table, python_function, table_props
 from llm_gateway.constructs.eval_loop import EvalLoop
+from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.model_router import ModelRouter
 from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
+from llm_gateway.contract import (
+    GATEWAY_SERVICE,
+    GUARDRAIL_BACKENDS,
+    METRIC_CACHE_HITS,
+    METRIC_GUARDRAIL_BLOCKS,
+    METRIC_RATE_LIMITED,
+    check_choice,
+)
 
 # API Gateway's own errors (no key, bad key, stage throttling, its own failures) in OpenAI's shape,
 # so SDKs read them like the gateway's: (status, type, code, message).
@@ -37,7 +47,9 @@ GATEWAY_RESPONSES = {
 }
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
 WEB_ADAPTER_LAYER_VERSION = 27
-GATEWAY_SERVICE = "llm-gateway"
+# The Web Adapter's bootstrap executes ${LAMBDA_TASK_ROOT}/${_HANDLER}: the script's path in the asset.
+GATEWAY_HANDLER = "llm_gateway/lambdas/run.sh"
+GATEWAY_APP = "llm_gateway.lambdas.gateway:app"
 
 
 @dataclass(frozen=True)
@@ -72,35 +84,38 @@ class GuardedEndpoint(Construct):
     :param rate_limiter: a ``RateLimiter`` whose per-tenant quotas the gateway enforces.
     :param router: a ``ModelRouter`` with the aliases and providers; without one, the aliases
         ``default`` and ``text-embedding`` go to ``model``'s Bedrock models.
-    :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here) or
-        ``builtin`` (the rule engine in the package).
+    :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here, or on
+        ``guardrail_arn``) or ``builtin`` (the rule engine in the package; no Bedrock guardrail).
+    :param guardrail_arn: bring your own Bedrock guardrail (with ``guardrail_version``, default
+        ``DRAFT``) instead of creating one from ``guardrail_policy``.
+    :param incidents_table: bring your own incidents table (string ``request_id`` and ``stage``).
+    :param encryption_key: a customer-managed KMS key for the incidents table created here.
     """
 
     def __init__(self, scope: Construct, id: str, *, cache: SemanticCache, eval_loop: EvalLoop,
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
                  guardrail_backend: str = "bedrock", tenants: TenantAuthorizer | None = None,
                  rate_limiter: RateLimiter | None = None, router: ModelRouter | None = None,
+                 guardrail_arn: str | None = None, guardrail_version: str | None = None,
+                 incidents_table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None,
                  system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 1024,
                  timeout: cdk.Duration | None = None, throttling_rate_limit: int = 100,
                  throttling_burst_limit: int = 200, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  environment: dict[str, str] | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
+        check_choice("guardrail_backend", guardrail_backend, GUARDRAIL_BACKENDS)
         model = model or ModelAccess()
         stack = cdk.Stack.of(self)
-        self.guardrail = self._guardrail(guardrail_policy or GuardrailPolicy())
-        self.guardrail_version = bedrock.CfnGuardrailVersion(
-            self, "GuardrailVersion", guardrail_identifier=self.guardrail.attr_guardrail_id,
-            description="Pinned by the gateway")
-        self.incidents_table = ddb.Table(
-            self, "Incidents",
-            partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
-            sort_key=ddb.Attribute(name="stage", type=ddb.AttributeType.STRING),
-            **encrypted_table_defaults(removal_policy))
-        self.incidents_table.add_global_secondary_index(
-            index_name="by_tenant",
-            partition_key=ddb.Attribute(name="tenant_id", type=ddb.AttributeType.STRING),
-            sort_key=ddb.Attribute(name="created_at", type=ddb.AttributeType.NUMBER))
+        self.guardrail: bedrock.CfnGuardrail | None = None
+        self.guardrail_arn, self.guardrail_version = guardrail_arn, guardrail_version or "DRAFT"
+        if guardrail_backend == "bedrock" and guardrail_arn is None:
+            self.guardrail = self._guardrail(guardrail_policy or GuardrailPolicy())
+            self.guardrail_arn = self.guardrail.attr_guardrail_arn
+            self.guardrail_version = bedrock.CfnGuardrailVersion(
+                self, "GuardrailVersion", guardrail_identifier=self.guardrail.attr_guardrail_id,
+                description="Pinned by the gateway").attr_version
+        self.incidents_table: ddb.ITable = incidents_table or self._incidents_table(removal_policy, encryption_key)
 
         web_adapter = lambda_.LayerVersion.from_layer_version_arn(
             self, "WebAdapter",
@@ -111,35 +126,36 @@ class GuardedEndpoint(Construct):
             "AWS_LWA_INVOKE_MODE": "response_stream",
             "AWS_LWA_PORT": "8080",
             "AWS_LWA_READINESS_CHECK_PATH": "/health",
-            "GATEWAY_ASGI_APP": "llm_gateway.lambdas.gateway:app",
+            "GATEWAY_ASGI_APP": GATEWAY_APP,
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             "POWERTOOLS_SERVICE_NAME": GATEWAY_SERVICE,
             "GUARDRAIL_BACKEND": guardrail_backend,
-            "GUARDRAIL_ID": self.guardrail.attr_guardrail_id,
-            "GUARDRAIL_VERSION": self.guardrail_version.attr_version,
             "INCIDENTS_TABLE": self.incidents_table.table_name,
             **model.environment, **cache.environment, **eval_loop.environment,
             **(rate_limiter.environment if rate_limiter else {}),
             **(router.environment if router else {}),
         }
+        if self.guardrail_arn:  # ApplyGuardrail takes the ARN as its identifier
+            settings |= {"GUARDRAIL_ID": self.guardrail_arn, "GUARDRAIL_VERSION": self.guardrail_version}
         if system_prompt is not None:
             settings["SYSTEM_PROMPT"] = system_prompt
         self.function = python_function(
-            self, "Gateway", handler="run.sh", memory_size=memory_size,
+            self, "Gateway", handler=GATEWAY_HANDLER, memory_size=memory_size,
             timeout=timeout or cdk.Duration.seconds(120), log_retention=log_retention,
             removal_policy=removal_policy, layers=[web_adapter],
             description="LLM gateway: guardrails, semantic cache, routing (ASGI behind the Web Adapter)",
             environment={**settings, **(environment or {})})
         cache.grant_read_write(self.function)
         eval_loop.grant_put_events(self.function)
-        allow(self.function, self.incidents_table, "PutItem")
+        grant_table(self.function, self.incidents_table, "PutItem")
         model.grant_invoke(self.function)
         if rate_limiter:
             rate_limiter.grant_count(self.function)
         if router:
             router.grant_use(self.function)
-        self.function.add_to_role_policy(iam.PolicyStatement(
-            actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.attr_guardrail_arn]))
+        if self.guardrail_arn:
+            iam.Grant.add_to_principal(grantee=self.function, actions=["bedrock:ApplyGuardrail"],
+                                       resource_arns=[self.guardrail_arn])
 
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention,
                                          removal_policy=removal_policy)
@@ -171,6 +187,18 @@ class GuardedEndpoint(Construct):
                 templates={"application/json": json.dumps(body)},
                 response_headers={"x-should-retry": "'false'"} if status in ("401", "403") else None)
         self._acknowledge(authorizer is not None)
+
+    def _incidents_table(self, removal_policy: cdk.RemovalPolicy, key: kms.IKey | None) -> ddb.Table:
+        table = ddb.Table(
+            self, "Incidents",
+            partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name="stage", type=ddb.AttributeType.STRING),
+            **table_props(removal_policy, key))
+        table.add_global_secondary_index(
+            index_name="by_tenant",
+            partition_key=ddb.Attribute(name="tenant_id", type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name="created_at", type=ddb.AttributeType.NUMBER))
+        return table
 
     def _guardrail(self, policy: GuardrailPolicy) -> bedrock.CfnGuardrail:
         filters = [bedrock.CfnGuardrail.ContentFilterConfigProperty(
@@ -210,11 +238,35 @@ class GuardedEndpoint(Construct):
                "AmazonAPIGatewayPushToCloudWatchLogs]",
             reason="API Gateway's account-level logging role; the AWS managed policy is the documented one."))
 
-    def metric_latency(self) -> cloudwatch.Metric:
-        return self.api.metric_latency(statistic="p99", period=cdk.Duration.minutes(5))
+    def grant_read_incidents(self, grantee: iam.IGrantable) -> iam.Grant:
+        """For the people and tools that review guardrail incidents (by request, or by tenant)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:GetItem", "dynamodb:Query"],
+            resource_arns=[self.incidents_table.table_arn, f"{self.incidents_table.table_arn}/index/by_tenant"])
 
-    def metric_server_errors(self) -> cloudwatch.Metric:
-        return self.api.metric_server_error(period=cdk.Duration.minutes(5))
+    # -- what operators watch (alarms and dashboards are the composer's) ------------------------
+    def metric_requests(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return self.api.metric_count(period=period or cdk.Duration.minutes(5))
+
+    def metric_latency(self, *, statistic: str = "p99", period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return self.api.metric_latency(statistic=statistic, period=period or cdk.Duration.minutes(5))
+
+    def metric_client_errors(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return self.api.metric_client_error(period=period or cdk.Duration.minutes(5))
+
+    def metric_server_errors(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return self.api.metric_server_error(period=period or cdk.Duration.minutes(5))
+
+    def metric_rate_limited(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """429s the gateway answered because a tenant's quota was spent."""
+        return gateway_metric(METRIC_RATE_LIMITED, period=period)
+
+    def metric_guardrail_blocks(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Questions blocked before the model plus answers refused after it."""
+        return gateway_metric(METRIC_GUARDRAIL_BLOCKS, period=period)
+
+    def metric_cache_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return gateway_metric(METRIC_CACHE_HITS, period=period)
 
     @property
     def url(self) -> str:

@@ -8,14 +8,13 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import allow, encrypted_table_defaults
+from llm_gateway.constructs._lambda import grant_table, table_props
 from llm_gateway.constructs.models import grant_bedrock_models
-from llm_gateway.core.providers import env_prefix
-from llm_gateway.core.routing import parse_routes
+from llm_gateway.contract import COMPATIBLE, check_provider, env_prefix, parse_routes
 
 
 class ModelRouter(Construct):
@@ -30,19 +29,28 @@ class ModelRouter(Construct):
         ``#completions`` or ``#auto`` to set the endpoint mode).
     :param cache_ttl: how long a route row read from the table is cached.
     :param cooldown: how long a failing target stays out of rotation.
+    :param table: bring your own routes table (string partition key ``alias``).
     """
 
     def __init__(self, scope: Construct, id: str, *, routes: dict[str, dict[str, Any]] | None = None,
                  provider_secrets: dict[str, secretsmanager.ISecret] | None = None,
                  compatible_endpoints: dict[str, str] | None = None, cache_ttl: cdk.Duration | None = None,
-                 cooldown: cdk.Duration | None = None,
+                 cooldown: cdk.Duration | None = None, table: ddb.ITable | None = None,
+                 encryption_key: kms.IKey | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         self.routes = routes or {}
         parsed = parse_routes(json.dumps(self.routes))  # fail at synth, not at the first request
         self.provider_secrets = provider_secrets or {}
-        self.table = ddb.Table(self, "Routes", partition_key=ddb.Attribute(name="alias", type=ddb.AttributeType.STRING),
-                               **encrypted_table_defaults(removal_policy))
+        for name in self.provider_secrets:
+            check_provider(name.partition("#")[0])
+        for profile in compatible_endpoints or {}:
+            if not profile.startswith(COMPATIBLE):
+                raise ValueError(f"compatible_endpoints: {profile!r} must be named {COMPATIBLE}<profile>")
+            check_provider(profile)
+        self.table: ddb.ITable = table or ddb.Table(
+            self, "Routes", partition_key=ddb.Attribute(name="alias", type=ddb.AttributeType.STRING),
+            **table_props(removal_policy, encryption_key))
         self._env = {"ROUTES_JSON": json.dumps(self.routes, separators=(",", ":")),
                      "ROUTES_TABLE": self.table.table_name,
                      "ROUTES_CACHE_SECONDS": str(int((cache_ttl or cdk.Duration.seconds(30)).to_seconds())),
@@ -62,12 +70,12 @@ class ModelRouter(Construct):
     def environment(self) -> dict[str, str]:
         return dict(self._env)
 
-    def grant_use(self, function: lambda_.IFunction) -> None:
+    def grant_use(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read routes (a scan only for /v1/models) and provider keys; invoke the Bedrock targets."""
-        allow(function, self.table, "GetItem", "Scan")
+        grant = grant_table(grantee, self.table, "GetItem", "Scan")
         for secret in self.provider_secrets.values():
-            secret.grant_read(function)
-        grant_bedrock_models(function, self.bedrock_models)
+            grant = grant.combine(secret.grant_read(grantee))
+        return grant.combine(grant_bedrock_models(grantee, self.bedrock_models))
 
     def grant_edit(self, grantee: iam.IGrantable) -> iam.Grant:
         """For operators and pipelines that change routes live."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import allow, encrypted_table_defaults
+from llm_gateway.constructs._lambda import grant_table, table_props
+from llm_gateway.constructs.metrics import gateway_metric
+from llm_gateway.contract import METRIC_RATE_LIMITED
 
 
 class RateLimiter(Construct):
@@ -18,18 +22,23 @@ class RateLimiter(Construct):
 
     :param requests_per_minute: default RPM (60). :param requests_per_day: default RPD (1000).
     :param tokens_per_minute: default TPM (unlimited when None).
+    :param table: bring your own counters table (string ``pk``, TTL on ``expires_at``).
     """
 
     def __init__(self, scope: Construct, id: str, *, requests_per_minute: int = 60,
-                 requests_per_day: int = 1000, tokens_per_minute: int | None = None) -> None:
+                 requests_per_day: int = 1000, tokens_per_minute: int | None = None,
+                 table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id)
+        for name, value in (("requests_per_minute", requests_per_minute), ("requests_per_day", requests_per_day),
+                            ("tokens_per_minute", tokens_per_minute or 1)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
         self.requests_per_minute, self.requests_per_day = requests_per_minute, requests_per_day
         self.tokens_per_minute = tokens_per_minute
-        # Counters are disposable: no PITR needed, and they go with the stack.
-        defaults = encrypted_table_defaults(cdk.RemovalPolicy.DESTROY)
-        self.table = ddb.Table(
+        # Counters are disposable: they go with the stack.
+        self.table: ddb.ITable = table or ddb.Table(
             self, "Counters", partition_key=ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
-            time_to_live_attribute="expires_at", **defaults)
+            time_to_live_attribute="expires_at", **table_props(cdk.RemovalPolicy.DESTROY, encryption_key))
 
     @property
     def environment(self) -> dict[str, str]:
@@ -39,5 +48,9 @@ class RateLimiter(Construct):
             env["TPM_LIMIT"] = str(self.tokens_per_minute)
         return env
 
-    def grant_count(self, function: lambda_.IFunction) -> None:
-        allow(function, self.table, "UpdateItem", "GetItem")
+    def grant_count(self, grantee: iam.IGrantable) -> iam.Grant:
+        return grant_table(grantee, self.table, "UpdateItem", "GetItem")
+
+    def metric_rate_limited(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Requests the gateway answered 429 (quota spent)."""
+        return gateway_metric(METRIC_RATE_LIMITED, period=period)

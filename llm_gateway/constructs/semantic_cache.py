@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import allow, encrypted_table_defaults
+from llm_gateway.constructs._lambda import grant_table, table_props
+from llm_gateway.constructs.metrics import gateway_metric
+from llm_gateway.contract import METRIC_CACHE_HITS
 
 
 class SemanticCache(Construct):
@@ -15,20 +19,25 @@ class SemanticCache(Construct):
 
     :param ttl: how long an answer may be served from the cache (``CACHE_TTL_SECONDS``).
     :param similarity_threshold: the cosine similarity a candidate must reach (then verification).
+    :param table: bring your own table (string ``pk`` and ``sk``, TTL on ``expires_at``).
+    :param encryption_key: a customer-managed KMS key for the table created here.
     """
 
     def __init__(self, scope: Construct, id: str, *, ttl: cdk.Duration | None = None,
-                 similarity_threshold: float = 0.92,
+                 similarity_threshold: float = 0.92, table: ddb.ITable | None = None,
+                 encryption_key: kms.IKey | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
+        if not 0.0 < similarity_threshold <= 1.0:
+            raise ValueError(f"similarity_threshold must be in (0, 1], got {similarity_threshold}")
         self.ttl = ttl or cdk.Duration.days(7)
         self.similarity_threshold = similarity_threshold
-        self.table = ddb.Table(
+        self.table: ddb.ITable = table or ddb.Table(
             self, "Table",
             partition_key=ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
             sort_key=ddb.Attribute(name="sk", type=ddb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
-            **encrypted_table_defaults(removal_policy))
+            **table_props(removal_policy, encryption_key))
 
     @property
     def environment(self) -> dict[str, str]:
@@ -37,6 +46,10 @@ class SemanticCache(Construct):
                 "CACHE_TTL_SECONDS": str(int(self.ttl.to_seconds())),
                 "CACHE_SIMILARITY_THRESHOLD": str(self.similarity_threshold)}
 
-    def grant_read_write(self, function: lambda_.IFunction) -> None:
+    def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the pipeline does with the cache: query buckets, write entries."""
-        allow(function, self.table, "Query", "BatchWriteItem", "PutItem")
+        return grant_table(grantee, self.table, "Query", "BatchWriteItem", "PutItem")
+
+    def metric_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Answers served from the cache (the gateway's ``Outcome_cached``)."""
+        return gateway_metric(METRIC_CACHE_HITS, period=period)

@@ -7,9 +7,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
+
 EXCERPT_CHARS = 2000
-EVENT_SOURCE = "llm-gateway"
-ANSWER_EVENT = "answer.generated"
 
 
 class IncidentLog:

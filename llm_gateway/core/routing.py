@@ -6,7 +6,6 @@ Routes come from code/props (``ROUTES_JSON``) and are overridden live by rows of
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -16,57 +15,13 @@ from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from llm_gateway.contract import Route, Target, parse_routes
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError
 from llm_gateway.core.providers import Providers
 
+__all__ = ["Route", "RouteTable", "Router", "Served", "Target", "parse_routes"]
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Target:
-    provider: str
-    model: str
-    weight: float = 1.0
-    key_id: str | None = None
-    input_price: float = 0.0  # USD per million tokens, for the cost strategy
-    output_price: float = 0.0
-
-    @property
-    def name(self) -> str:
-        return f"{self.provider}/{self.model}" + (f"#{self.key_id}" if self.key_id else "")
-
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> Target:
-        return cls(provider=str(raw["provider"]), model=str(raw["model"]), weight=float(raw.get("weight", 1)),
-                   key_id=raw.get("key_id"), input_price=float(raw.get("input_price", 0)),
-                   output_price=float(raw.get("output_price", 0)))
-
-
-@dataclass(frozen=True)
-class Route:
-    alias: str
-    targets: tuple[Target, ...]
-    fallbacks: tuple[str, ...] = ()
-    strategy: str = "weighted"  # or "cost": the cheapest healthy target first
-    retries: int = 2  # per target, on 429 / 5xx / timeouts
-    timeout: float = 60.0  # seconds per attempt
-    enabled: bool = True
-
-    @classmethod
-    def parse(cls, alias: str, raw: dict[str, Any]) -> Route:
-        targets = raw.get("targets") or []
-        if isinstance(targets, str):
-            targets = json.loads(targets)
-        if raw.get("strategy", "weighted") not in ("weighted", "cost"):
-            raise ValueError(f"route {alias}: strategy must be weighted or cost")
-        return cls(alias=alias, targets=tuple(Target.parse(t) for t in targets),
-                   fallbacks=tuple(raw.get("fallbacks") or ()), strategy=raw.get("strategy", "weighted"),
-                   retries=int(raw.get("retries", 2)), timeout=float(raw.get("timeout", 60)),
-                   enabled=bool(raw.get("enabled", True)))
-
-
-def parse_routes(document: str) -> dict[str, Route]:
-    return {alias: Route.parse(alias, raw) for alias, raw in json.loads(document or "{}").items()}
 
 
 class RouteTable:

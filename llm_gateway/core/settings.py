@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from llm_gateway.contract import DEFAULT_EMBED_MODEL_ID, DEFAULT_MODEL_ID
+
 DEFAULT_ANSWERS = str(resources.files("llm_gateway.core") / "answers.jsonl")
 
 
@@ -18,9 +20,9 @@ class Settings:
     event_bus_name: str = ""
     llm_mode: str = "local"
     answers_path: str = DEFAULT_ANSWERS
-    model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
-    embed_model_id: str = "amazon.titan-embed-text-v2:0"
-    judge_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    model_id: str = DEFAULT_MODEL_ID
+    embed_model_id: str = DEFAULT_EMBED_MODEL_ID
+    judge_model_id: str = DEFAULT_MODEL_ID
     guardrail_backend: str = "builtin"
     guardrail_id: str = ""
     guardrail_version: str = "DRAFT"

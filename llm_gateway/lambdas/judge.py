@@ -17,12 +17,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from llm_gateway.contract import JUDGE_SERVICE, METRIC_JUDGE_SCORE
 from llm_gateway.core.judge import Judge
 from llm_gateway.core.llm import get_client
 from llm_gateway.core.settings import Settings
 from llm_gateway.observability import powertools
 
-logger, metrics, tracer = powertools("llm-gateway-judge")
+logger, metrics, tracer = powertools(JUDGE_SERVICE)
 settings = Settings.from_env()
 judge = Judge(get_client(settings), settings.scores_table, boto3.client("dynamodb"),
               sample_rate=settings.sample_rate)
@@ -36,7 +37,7 @@ def score_record(record: SQSRecord) -> None:
     logger.set_correlation_id(detail.get("request_id"))
     score = judge.score(detail)
     if score is not None:
-        metrics.add_metric(name="JudgeScore", unit=MetricUnit.NoUnit, value=score.score)
+        metrics.add_metric(name=METRIC_JUDGE_SCORE, unit=MetricUnit.NoUnit, value=score.score)
         logger.info("answer scored", extra={"score": score.score, "rubric": score.rubric})
 
 

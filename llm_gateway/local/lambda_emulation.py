@@ -1,72 +1,214 @@
-"""What the Lambda service does around our handlers, done locally: load a function's code with its
-own environment, the SQS event source mapping, and API Gateway's TOKEN authorizer and request
-context."""
+"""What the Lambda service does around our functions, done locally: each function runs in a
+process of its own, started from the template's ``Handler``, ``Runtime`` and ``Environment`` as
+Lambda starts it (the gateway through the Web Adapter's contract); the SQS event source mapping;
+and API Gateway's TOKEN authorizer and request context."""
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
-import importlib
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
 
 from llm_gateway.local.cloudformation import ACCOUNT, REGION, GatewayResponse, LocalFunction
 
-Handler = Callable[[dict[str, Any], Any], Any]
+Invoke = Callable[[dict[str, Any]], Any]
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+# What a function's process inherits from ours besides its own environment (Lambda gives it none).
+INHERITED = ("HOME", "LANG", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"proxy-connection"}
 
 
-@contextlib.contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+class FunctionFailed(RuntimeError):
+    """A function could not start, or its handler raised (Lambda's ``errorType``/``errorMessage``)."""
 
 
-def load(function: LocalFunction, overrides: dict[str, str], target: str) -> Any:
-    """Import ``module:attr`` (or ``module.attr``) as the function's cold start would: its module
-    scope (clients, settings) runs with the function's environment."""
-    module_name, _, attr = target.partition(":") if ":" in target else target.rpartition(".")
-    with environment({**function.environment, **overrides}):
-        module: ModuleType = (importlib.reload(sys.modules[module_name]) if module_name in sys.modules
-                              else importlib.import_module(module_name))
-    return getattr(module, attr)
+@dataclass(frozen=True)
+class Sandbox:
+    """Where and how functions run: the interpreter standing in for the Lambda runtime, the code
+    asset (``LAMBDA_TASK_ROOT``), the runtime's own libraries (boto3), and the AWS they reach."""
+
+    task_root: Path
+    python: str = sys.executable
+    runtime_dir: Path | None = None
+    aws: dict[str, str] = field(default_factory=dict)  # AWS_ENDPOINT_URL, credentials, region
+    log: IO[str] | None = None  # the functions' stdout/stderr (their "CloudWatch Logs"); None: ours
+
+    def environment(self, function: LocalFunction, overrides: dict[str, str]) -> dict[str, str]:
+        """The process environment Lambda gives this function: its variables plus the reserved ones."""
+        reserved = {
+            "LAMBDA_TASK_ROOT": str(self.task_root), "LAMBDA_RUNTIME_DIR": str(self.runtime_dir or ""),
+            "_HANDLER": function.handler, "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size), "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "TZ": ":UTC",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+            "LOCAL_FUNCTION_TIMEOUT": str(function.timeout),
+            "PYTHONUNBUFFERED": "1",  # each log line reaches the log as it is written
+            # The runtime's interpreter first, as /var/lang/bin is in Lambda.
+            "PATH": os.pathsep.join([str(Path(self.python).parent), os.environ.get("PATH", "")]),
+        }
+        inherited = {k: v for k, v in os.environ.items() if k in INHERITED or k.startswith("POWERTOOLS_")}
+        return {**inherited, **reserved, **self.aws, **function.environment, **overrides}
+
+    def python_path(self) -> str:
+        return os.pathsep.join(str(p) for p in (self.task_root, self.runtime_dir) if p)
 
 
-@dataclass
-class LambdaContext:
-    """The context object the Lambda runtime passes to a handler."""
+class HandlerProcess:
+    """A warm container of a ``module.function`` handler: imported once, invoked one event at a time."""
 
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = ""
-    function_version: str = "$LATEST"
+    def __init__(self, function: LocalFunction, sandbox: Sandbox, overrides: dict[str, str] | None = None) -> None:
+        self.function, self.sandbox = function, sandbox
+        self.env = sandbox.environment(function, overrides or {})
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
 
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + self.timeout_seconds
+    def start(self) -> HandlerProcess:
+        self._process = subprocess.Popen(
+            [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
+            cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.sandbox.log, text=True, bufsize=1)
+        return self
 
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+    def __call__(self, event: dict[str, Any]) -> Any:
+        """Invoke with a real event shape; the handler's exception is raised as ``FunctionFailed``."""
+        with self._lock:
+            process = self._process
+            if process is None or process.stdin is None or process.stdout is None or process.poll() is not None:
+                raise FunctionFailed(f"{self.function.name} is not running")
+            process.stdin.write(json.dumps({"event": event, "request_id": str(uuid.uuid4())}) + "\n")
+            process.stdin.flush()
+            line = process.stdout.readline()
+        if not line:
+            raise FunctionFailed(f"{self.function.name} exited during an invocation")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise FunctionFailed(f"{reply['error']['errorType']}: {reply['error']['errorMessage']}")
+        return reply["result"]
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            if self._process.stdin:
+                self._process.stdin.close()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        if self._process and self._process.stdout:
+            self._process.stdout.close()
 
 
-def invoke(function: LocalFunction, handler: Handler, event: dict[str, Any]) -> Any:
-    return handler(event, LambdaContext(function.name, function.memory_size, function.timeout))
+class WebAdapterProcess:
+    """A function behind the Lambda Web Adapter, started as its bootstrap starts it: execute
+    ``${LAMBDA_TASK_ROOT}/${_HANDLER}`` with the function's environment, wait until the readiness
+    path answers below 500, then forward each request to the port (``AWS_LWA_PORT``) and stream the
+    response back. Locally the port is a free one, not the template's 8080."""
+
+    def __init__(self, function: LocalFunction, sandbox: Sandbox, overrides: dict[str, str] | None = None,
+                 *, port: int) -> None:
+        self.function, self.sandbox, self.port = function, sandbox, port
+        self.env = sandbox.environment(function, {**(overrides or {}), "AWS_LWA_PORT": str(port)})
+        self._process: subprocess.Popen[bytes] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> WebAdapterProcess:
+        executable = self.sandbox.task_root / self.function.handler
+        if not executable.is_file():
+            raise FunctionFailed(f"{self.function.name}: the Web Adapter runs {executable}, which does not exist "
+                                 f"(Handler {self.function.handler!r} is not a path in the code asset)")
+        if not os.access(executable, os.X_OK):
+            raise FunctionFailed(f"{self.function.name}: {executable} is not executable")
+        log = self.sandbox.log  # None: ours, where a failure to start is seen as it happens
+        self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
+                                         stdout=log, stderr=log)
+        readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")
+        deadline = time.monotonic() + timeout
+        while not self._ready(readiness):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise FunctionFailed(f"{self.function.name} did not become ready on {self.url}{readiness}"
+                                     f"{_tail(log) if log else ''}")
+            time.sleep(0.05)
+        return self
+
+    def _ready(self, path: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=1) as response:
+                return int(response.status) < 500
+        except urllib.error.HTTPError as error:
+            return error.code < 500
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """ASGI: forward one HTTP request to the function's server, streaming the answer."""
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if self._client is None:  # one pool, on the serving event loop
+            self._client = httpx.AsyncClient(base_url=self.url, timeout=self.function.timeout)
+        path = scope.get("raw_path") or scope["path"].encode()
+        url = path.decode() + (("?" + scope["query_string"].decode()) if scope.get("query_string") else "")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP and k.lower() != b"host"]
+        request = self._client.build_request(scope["method"], url, headers=headers, content=bytes(body))
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError:  # the function crashed or timed out: API Gateway's 502
+            await _send_json(send, 502, {"message": "Internal server error"})
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status_code, "headers": [
+                (k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]})
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _tail(log: IO[str], chars: int = 3000) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        log.flush()
+        log.seek(0)
+        return "\n" + log.read()[-chars:]
+    return ""
 
 
 class QueuePoller(threading.Thread):
@@ -77,11 +219,11 @@ class QueuePoller(threading.Thread):
     after ``maxReceiveCount`` receives, as in AWS.
     """
 
-    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, function: LocalFunction, handler: Handler,
+    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, function: HandlerProcess,
                  *, batch_size: int, report_failures: bool, retry_delay: int, log: Callable[[str], None]) -> None:
-        super().__init__(daemon=True, name=f"sqs-{function.name}")
+        super().__init__(daemon=True, name=f"sqs-{function.function.name}")
         self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
-        self.function, self.handler = function, handler
+        self.function = function
         self.batch_size, self.report_failures, self.retry_delay = batch_size, report_failures, retry_delay
         self.log = log
         self.stopping = threading.Event()
@@ -107,11 +249,11 @@ class QueuePoller(threading.Thread):
             "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": self.queue_arn,
             "awsRegion": REGION} for m in messages]}
         try:
-            result = invoke(self.function, self.handler, event) or {}
+            result = self.function(event) or {}
             failed = ({f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
                       if self.report_failures else set())
         except Exception as exc:
-            self.log(f"{self.function.name} failed on a batch of {len(messages)}: {exc!r}")
+            self.log(f"{self.function.function.name} failed on a batch of {len(messages)}: {exc!r}")
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
@@ -133,7 +275,7 @@ class ApiGateway:
     """
 
     def __init__(self, app: Any, stage: str = "local",
-                 authorizer: tuple[LocalFunction, Handler, str, int] | None = None,
+                 authorizer: tuple[Invoke, str, int] | None = None,
                  responses: dict[str, GatewayResponse] | None = None) -> None:
         self.app, self.stage, self.authorizer = app, stage, authorizer
         self.responses = responses or {}  # the stack's customised gateway responses
@@ -149,14 +291,14 @@ class ApiGateway:
             "requestId": str(uuid.uuid4()), "stage": self.stage, "httpMethod": scope["method"],
             "path": scope["path"], "identity": {"sourceIp": (scope.get("client") or ("127.0.0.1",))[0]}}
         if self.authorizer:
-            function, handler, header, ttl = self.authorizer
+            authorize, header, ttl = self.authorizer
             token = dict(scope["headers"]).get(header.lower().encode(), b"").decode()
             if not token:
                 await self._reply(send, "UNAUTHORIZED", 401, {"message": "Unauthorized"})
                 return
             arn = (f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{scope['method']}"
                    f"{scope['path']}")
-            decision = self._authorize(function, handler, token, arn, ttl)
+            decision = self._authorize(authorize, token, arn, ttl)
             if decision is None:
                 await self._reply(send, "ACCESS_DENIED", 403, {
                     "message": "User is not authorized to access this resource with an explicit deny"})
@@ -176,14 +318,13 @@ class ApiGateway:
                     "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    def _authorize(self, function: LocalFunction, handler: Handler, token: str, arn: str,
-                   ttl: int) -> dict[str, Any] | None:
+    def _authorize(self, authorize: Invoke, token: str, arn: str, ttl: int) -> dict[str, Any] | None:
         with self._lock:
             cached = self._decisions.get(token)
         if cached and cached[0] > time.monotonic():
             return cached[1]
         try:
-            policy = invoke(function, handler, {"type": "TOKEN", "authorizationToken": token, "methodArn": arn})
+            policy = authorize({"type": "TOKEN", "authorizationToken": token, "methodArn": arn})
             statements = policy["policyDocument"]["Statement"]
             allowed = any(s["Effect"] == "Allow" and _covers(s["Resource"], arn) for s in statements) and not any(
                 s["Effect"] == "Deny" and _covers(s["Resource"], arn) for s in statements)

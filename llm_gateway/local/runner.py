@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import uvicorn
@@ -23,7 +23,10 @@ from llm_gateway.core.settings import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
 from llm_gateway.local.emulator import Emulator
-from llm_gateway.local.lambda_emulation import ApiGateway, QueuePoller, load
+from llm_gateway.local.lambda_emulation import ApiGateway, HandlerProcess, QueuePoller, Sandbox, WebAdapterProcess
+
+# Where the package's code is, as a code asset would hold it: the folder holding ``llm_gateway/``.
+TASK_ROOT = Path(__file__).resolve().parents[2]
 
 EMULATED_SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "cloudwatch")
 
@@ -37,20 +40,23 @@ def free_port() -> int:
 def synthesize(app_command: str, context: dict[str, Any], stack: str | None = None,
                cwd: str | Path = ".") -> tuple[str, dict[str, Any]]:
     """Run the CDK app as the CDK CLI does (bundling skipped) and return the gateway stack's template."""
-    outdir = tempfile.mkdtemp(prefix="llm-gateway-synth-")
     program, _, rest = app_command.partition(" ")
     if program in ("python", "python3"):  # the interpreter running us, venv and all
         app_command = f"{sys.executable} {rest}"
-    env = {**os.environ, "CDK_OUTDIR": outdir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-           "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []})}
-    subprocess.run(app_command, shell=True, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
-    for name, artifact in manifest["artifacts"].items():
-        if artifact["type"] != "aws:cloudformation:stack" or (stack and name != stack):
-            continue
-        template = json.loads((Path(outdir) / artifact["properties"]["templateFile"]).read_text())
-        if stack or any("GATEWAY_ASGI_APP" in json.dumps(r) for r in template["Resources"].values()):
-            return name, template
+    with tempfile.TemporaryDirectory(prefix="llm-gateway-synth-") as outdir:
+        env = {**os.environ, "CDK_OUTDIR": outdir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+               "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []})}
+        synth = subprocess.run(app_command, shell=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        if synth.returncode:
+            raise SystemExit(f"synthesis failed ({app_command}):\n{synth.stderr.strip()[-4000:]}")
+        manifest = json.loads((Path(outdir) / "manifest.json").read_text())
+        for name, artifact in manifest["artifacts"].items():
+            if artifact["type"] != "aws:cloudformation:stack" or (stack and name != stack):
+                continue
+            template = json.loads((Path(outdir) / artifact["properties"]["templateFile"]).read_text())
+            if stack or any("GATEWAY_ASGI_APP" in json.dumps(r) for r in template["Resources"].values()):
+                return name, template
     raise SystemExit(f"no stack with a GuardedEndpoint found in {app_command!r} (use --stack)")
 
 
@@ -59,11 +65,16 @@ class LocalGateway:
 
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
-                 quiet: bool = False, environment: dict[str, str] | None = None) -> None:
+                 quiet: bool = False, environment: dict[str, str] | None = None,
+                 sandbox: Sandbox | None = None) -> None:
         self.template, self.stack_name = template, stack_name
         self.host, self.port = host, port if port is not None else free_port()
         self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
         self.environment = environment or {}  # extra function environment (tests shorten caches)
+        self.sandbox = sandbox or Sandbox(TASK_ROOT)  # the package as installed, or a bundled asset
+        self.functions: dict[str, HandlerProcess] = {}  # by logical id
+        self._gateway: WebAdapterProcess | None = None
+        self._devnull: IO[str] | None = None
         self.aws_endpoint = ""
         self.deployment = Deployment(stack_name)
         self._moto: Emulator | None = None
@@ -96,13 +107,17 @@ class LocalGateway:
         self.aws_endpoint = self._moto.endpoint
         # moto keeps its state per process, not per server: start from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"))
-        # Every boto3 client of the process, the functions' included, reaches the emulator.
-        os.environ.update({
-            "AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-            "POWERTOOLS_TRACE_DISABLED": "true"})
+        # The functions reach the emulator through the standard endpoint override, nothing else.
+        aws = {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+               "POWERTOOLS_TRACE_DISABLED": "true"}  # no X-Ray daemon here
+        os.environ.update(aws)  # and so do tools run from this process (the keys CLI, scripts)
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
+        if self.quiet and self.sandbox.log is None:
+            self._devnull = open(os.devnull, "w")  # noqa: SIM115  # closed in stop()
+        self.sandbox = Sandbox(self.sandbox.task_root, self.sandbox.python, self.sandbox.runtime_dir,
+                               {**aws, **self.sandbox.aws}, self.sandbox.log or self._devnull)
 
     def start(self, *, serve: bool = True) -> LocalGateway:
         self._start_emulator()
@@ -116,26 +131,28 @@ class LocalGateway:
         gateway = next((f for f in functions.values() if "GATEWAY_ASGI_APP" in f.environment), None)
         if gateway is None:
             raise SystemExit("the template has no gateway function (GuardedEndpoint)")
+        self.log(f"starting {len(functions)} functions as Lambda would")
+        for logical_id, function in functions.items():
+            if function is not gateway:
+                self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides).start()
+        self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port())
         authorizer = None
         if self.deployment.authorizers:
             spec = self.deployment.authorizers[0]
-            function = functions[spec.function]
-            self.keys_secret_id = function.environment.get("KEYS_SECRET_ID")
+            self.keys_secret_id = functions[spec.function].environment.get("KEYS_SECRET_ID")
             if self.keys_secret_id:  # a dev tenant to call with (GATEWAY_DEV_KEY fixes its key)
                 self.dev_key, _ = KeyStore(self.keys_secret_id, clients["secretsmanager"]).create(
                     "t_dev", "dev", key=os.environ.get("GATEWAY_DEV_KEY") or None)
-            authorizer = (function, load(function, overrides, function.handler), spec.identity_header,
-                          spec.ttl_seconds)
-        app = ApiGateway(load(gateway, overrides, gateway.environment["GATEWAY_ASGI_APP"]),
-                         authorizer=authorizer, responses=self.deployment.gateway_responses)
+            authorizer = (self.functions[spec.function], spec.identity_header, spec.ttl_seconds)
+        self._gateway.start()
+        app = ApiGateway(self._gateway, authorizer=authorizer, responses=self.deployment.gateway_responses)
 
         sqs = clients["sqs"]
         queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
                   if r["Type"] == "AWS::SQS::Queue"}
         for trigger in self.deployment.triggers:
-            function = functions[trigger.function]
             url = next(u for u in queues if u.endswith("/" + trigger.queue_arn.rsplit(":", 1)[-1]))
-            poller = QueuePoller(sqs, url, trigger.queue_arn, function, load(function, overrides, function.handler),
+            poller = QueuePoller(sqs, url, trigger.queue_arn, self.functions[trigger.function],
                                  batch_size=trigger.batch_size, report_failures=trigger.report_batch_item_failures,
                                  retry_delay=self.retry_delay, log=self.log)
             poller.start()
@@ -159,6 +176,10 @@ class LocalGateway:
         self._server.run()
         self.stop()
 
+    def function(self, name: str) -> HandlerProcess:
+        """A running function by its logical id, or the start of it (``"EvalLoopJudge"``)."""
+        return next(f for logical_id, f in self.functions.items() if logical_id.startswith(name))
+
     def stop(self) -> None:
         for poller in self._pollers:
             poller.stopping.set()
@@ -166,8 +187,14 @@ class LocalGateway:
             poller.join(timeout=5)
         if self._server:
             self._server.should_exit = True
+        for function in self.functions.values():
+            function.stop()
+        if self._gateway:
+            self._gateway.stop()
         if self._moto:
             self._moto.stop()
+        if self._devnull:
+            self._devnull.close()
 
     def __enter__(self) -> LocalGateway:
         return self.start()

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from llm_gateway.contract import env_prefix
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings
 
 
@@ -20,13 +21,6 @@ class Provider(Protocol):
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]: ...
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings: ...
-
-
-def env_prefix(provider: str) -> str:
-    """openai -> OPENAI, anthropic -> ANTHROPIC, openai_compatible:gemini -> OPENAI_COMPAT_GEMINI."""
-    if provider.startswith("openai_compatible:"):
-        provider = "openai_compat_" + provider.split(":", 1)[1]
-    return re.sub(r"[^A-Z0-9]", "_", provider.upper())
 
 
 class KeyPools:
