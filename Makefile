@@ -1,45 +1,54 @@
 # `make dev` and `make test` set everything up on a fresh machine (a virtualenv in .venv).
+# `make dev` installs only what running needs; `make test` adds the test toolchain.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+PIP := $(PY) -m pip --disable-pip-version-check
+RUN_STAMP := $(VENV)/.run-$(shell cat requirements.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install dev test lint typecheck unit synth bench clean
 
-$(STAMP):
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+$(RUN_STAMP):
+	@echo "==> Installing what the gateway needs to run into $(VENV) (first time: about a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
+	@set -o pipefail; $(PIP) install -r requirements.txt -c constraints.txt | { grep -v '^Requirement already satisfied' || true; }
+	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.run-* && touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP)
+	@echo "==> Installing the test toolchain into $(VENV)"
+	@$(PIP) install --quiet -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.dev-* && touch $(DEV_STAMP)
+
+install: $(DEV_STAMP)
 
 ## Run the gateway locally on http://127.0.0.1:8080 (PORT=... to change), AWS emulated in-process.
-dev: $(STAMP)
-	$(PY) -m llm_gateway.local
+dev: $(RUN_STAMP)
+	@$(PY) -m llm_gateway.local $(if $(PORT),--port $(PORT))
 
 ## Lint, type-check and run the whole suite.
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(PY) -m pytest -n 2
 
 ## Synthesize with the standard CDK CLI (bundles Lambda code locally, no Docker): make synth ENV=prod
-synth: $(STAMP)
+synth: $(RUN_STAMP)
 	source $(VENV)/bin/activate && npx --yes aws-cdk@2.1148.1 synth -c env=$(or $(ENV),dev) --quiet
 
 ## Print the figures each issue names (not asserted).
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	@for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 clean:

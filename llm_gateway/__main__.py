@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from llm_gateway import keys_cli
-
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        from llm_gateway import keys_cli
+    except ModuleNotFoundError as missing:
+        raise SystemExit(f"error: {missing.name} is not installed: pip install 'llm-gateway[cli]'") from None
     parser = argparse.ArgumentParser(prog="llm-gateway")
     commands = parser.add_subparsers(dest="group", required=True)
     keys_cli.add_parser(commands)

@@ -1,4 +1,5 @@
-"""The library as another team uses it: pip-installed, imported into their own CDK app."""
+"""The library as another team uses it: the wheel, ``pip install``ed with its own declared
+dependencies into a clean virtualenv (no dev requirements, no boto3), imported into their CDK app."""
 
 from __future__ import annotations
 
@@ -11,39 +12,84 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CONSUMER_APP = '''
-import aws_cdk as cdk
-import llm_gateway
-from llm_gateway.constructs import EvalLoop, GuardedEndpoint, ModelAccess, SemanticCache
+import importlib.util
 
-assert "site" in llm_gateway.__file__, llm_gateway.__file__  # the installed copy, not the repo
+import aws_cdk as cdk
+from aws_cdk import aws_events as events, aws_iam as iam, aws_kms as kms, aws_secretsmanager as sm
+
+import llm_gateway
+from llm_gateway.constructs import (EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, RateLimiter,
+                                    SemanticCache, TenantAuthorizer)
+
+assert "site-packages" in llm_gateway.__file__, llm_gateway.__file__  # the installed copy, not the repo
+assert importlib.util.find_spec("boto3") is None  # synthesizing needs none of the Lambda dependencies
+
 app = cdk.App()
 stack = cdk.Stack(app, "Consumer")
-cache = SemanticCache(stack, "Cache")
-loop = EvalLoop(stack, "Eval", sample_rate=0.5, model=ModelAccess(model_id="amazon.nova-lite-v1:0"))
-GuardedEndpoint(stack, "Gateway", cache=cache, eval_loop=loop, guardrail_backend="builtin")
+# The platform team's own resources, brought in.
+key = kms.Key(stack, "PlatformKey", enable_key_rotation=True)
+bus = events.EventBus(stack, "PlatformBus")
+openai_key = sm.Secret(stack, "OpenAIKey")
+
+cache = SemanticCache(stack, "Cache", encryption_key=key)
+loop = EvalLoop(stack, "Eval", sample_rate=0.5, event_bus=bus, model=ModelAccess(model_id="amazon.nova-lite-v1:0"))
+tenants = TenantAuthorizer(stack, "Tenants", encryption_key=key)
+limiter = RateLimiter(stack, "Limits", requests_per_minute=10)
+router = ModelRouter(stack, "Router", provider_secrets={"openai": openai_key},
+                     routes={"default": {"targets": [{"provider": "openai", "model": "gpt-4o-mini"}]}})
+endpoint = GuardedEndpoint(stack, "Gateway", cache=cache, eval_loop=loop, tenants=tenants, rate_limiter=limiter,
+                           router=router, guardrail_backend="builtin")
+
+operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
+for grant in (endpoint.grant_read_incidents(operator), tenants.grant_manage_keys(operator),
+              router.grant_edit(operator), cache.grant_read_write(operator)):
+    assert isinstance(grant, iam.Grant) and grant.success
+for metric in (endpoint.metric_requests(), endpoint.metric_latency(), endpoint.metric_client_errors(),
+               endpoint.metric_server_errors(), endpoint.metric_rate_limited(), endpoint.metric_guardrail_blocks(),
+               endpoint.metric_cache_hits(), loop.metric_score(), loop.metric_dead_letters()):
+    metric.create_alarm(stack, f"Alarm{metric.metric_name}", threshold=1, evaluation_periods=1)
+
+for bad, expected in ((lambda: GuardedEndpoint(stack, "Bad", cache=cache, eval_loop=loop,
+                                               guardrail_backend="guardrails-ai"), "guardrail_backend"),
+                      (lambda: ModelRouter(stack, "BadRouter", routes={"x": {"targets": [
+                          {"provider": "opnai", "model": "gpt-4o"}]}}), "unknown provider 'opnai'")):
+    try:
+        bad()
+    except ValueError as error:
+        assert expected in str(error), error
+    else:
+        raise AssertionError(f"accepted: {expected}")
+stack.node.try_remove_child("Bad")
+stack.node.try_remove_child("BadRouter")
 app.synth()
 '''
 
 
-def test_constructs_install_and_synthesize_in_another_app(tmp_path: Path):
-    wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "consumer"
+def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp_path: Path):
+    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "consumer"
     work.mkdir()
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True)
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl"))],
-                   check=True)
-    shipped = site / "llm_gateway"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    # A plain install: the wheel's own declared dependencies, held to the lock's versions.
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--constraint", str(ROOT / "constraints.txt"), *map(str, wheels.glob("*.whl"))], check=True)
+    shipped = next((venv / "lib").glob("python3.*/site-packages/llm_gateway"))
     for data in ("lambdas/run.sh", "lambdas/requirements.txt", "core/answers.jsonl"):
         assert (shipped / data).is_file(), f"{data} is not shipped with the package"
+    assert os.access(shipped / "lambdas" / "run.sh", os.X_OK)
 
     (work / "app.py").write_text(CONSUMER_APP)
-    env = {**os.environ, "PYTHONPATH": str(site), "CDK_OUTDIR": str(work / "out"),
-           "CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": []}),
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path)),
+           "CDK_OUTDIR": str(work / "out"), "CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": []}),
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    subprocess.run([sys.executable, "app.py"], cwd=work, env=env, check=True)
+    run = subprocess.run([python, "app.py"], cwd=work, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
 
     template = json.loads((work / "out" / "Consumer.template.json").read_text())
     types = [r["Type"] for r in template["Resources"].values()]
-    assert types.count("AWS::Lambda::Function") == 2
-    assert types.count("AWS::DynamoDB::Table") == 3
+    assert types.count("AWS::Lambda::Function") == 3  # gateway, authorizer, judge
     assert "AWS::ApiGateway::RestApi" in types
+    assert "AWS::Bedrock::Guardrail" not in types  # the builtin backend needs none
+    assert types.count("AWS::Events::EventBus") == 1  # the platform's bus, not a second one

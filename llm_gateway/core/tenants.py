@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,8 @@ from typing import Any
 
 KEY_PREFIX = "gw_sk_"
 KEY_BYTES = 32  # of randomness, base64url: 43 characters after the prefix
-KEY_PATTERN_LENGTH = len(KEY_PREFIX) + 43
+KEY_PATTERN = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{43}")
+KEY_FORMAT = f"a key is {KEY_PREFIX} followed by 43 base64url characters"
 
 
 def now_utc() -> datetime:
@@ -87,11 +89,15 @@ def dump_records(records: dict[str, KeyRecord]) -> str:
         sort_keys=True)
 
 
+def well_formed(key: str) -> bool:
+    return KEY_PATTERN.fullmatch(key) is not None
+
+
 def authenticate(token: str, records: dict[str, KeyRecord], at: datetime | None = None) -> KeyRecord | None:
     """The usable record whose hash matches ``token``, comparing every hash in constant time."""
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
-    if not token.startswith(KEY_PREFIX) or len(token) != KEY_PATTERN_LENGTH:
+    if not well_formed(token):
         return None
     presented = hash_key(token)
     match = None
@@ -147,8 +153,8 @@ class KeyStore:
 def _new_record(tenant_id: str, label: str, *, expires_in: timedelta | None = None, quotas: Quotas | None = None,
                 models: list[str] | None = None, key: str | None = None) -> tuple[str, KeyRecord]:
     key = key or new_key()
-    if not key.startswith(KEY_PREFIX) or len(key) != KEY_PATTERN_LENGTH:
-        raise ValueError(f"a key is {KEY_PREFIX} followed by 43 base64url characters")
+    if not well_formed(key):
+        raise ValueError(KEY_FORMAT)
     return key, KeyRecord(
         key_id="k_" + secrets.token_hex(6), hash=hash_key(key), tenantId=tenant_id, label=label,
         expiresAt=iso(now_utc() + expires_in) if expires_in else None,

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 from pathlib import Path
 
+from llm_gateway.core.tenants import KEY_FORMAT, well_formed
 from llm_gateway.keys_cli import LOCAL_STATE
+from llm_gateway.local.lambda_emulation import FunctionFailed
 from llm_gateway.local.runner import LocalGateway, synthesize
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail in one line, before anything starts, if the port is taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
+            raise SystemExit(f"error: port {port} on {host} {reason}: stop what holds it or run "
+                             f"`make dev PORT=<another>`") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,16 +37,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--answers", default=os.environ.get("LLM_LOCAL_ANSWERS_PATH"),
                         help="JSONL answers file(s) for the local model stand-in")
     args = parser.parse_args(argv)
+    dev_key = os.environ.get("GATEWAY_DEV_KEY") or None
+    if dev_key and not well_formed(dev_key):
+        raise SystemExit(f"error: GATEWAY_DEV_KEY is malformed: {KEY_FORMAT} (or leave it unset for a new one)")
+    check_port(args.host, args.port)
 
     cdk_json = json.loads(Path("cdk.json").read_text()) if Path("cdk.json").exists() else {}
     app = args.app or cdk_json.get("app")
     if not app:
         parser.error("no --app given and no cdk.json here")
-    print("Synthesizing the stack...", flush=True)
+    print(f"[local] synthesizing the {args.env} stack ({app})...", flush=True)
     stack_name, template = synthesize(app, {**cdk_json.get("context", {}), "env": args.env}, args.stack)
     gateway = LocalGateway(template, stack_name=stack_name, host=args.host, port=args.port,
-                           answers_path=args.answers)
-    gateway.start(serve=False)
+                           answers_path=args.answers, dev_key=dev_key)
+    try:
+        gateway.start(serve=False)
+    except FunctionFailed as error:
+        gateway.stop()
+        raise SystemExit(f"error: {error}") from None
     url = gateway.url
     auth = f" -H 'Authorization: Bearer {gateway.dev_key}'" if gateway.dev_key else ""
     LOCAL_STATE.write_text(json.dumps({"url": url, "aws_endpoint": gateway.aws_endpoint,

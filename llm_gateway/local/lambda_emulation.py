@@ -32,6 +32,15 @@ INHERITED = ("HOME", "LANG", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFE
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"proxy-connection"}
 
 
+def _die_with_parent() -> None:
+    """A function's process ends with the runner, even when the runner is killed outright (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class FunctionFailed(RuntimeError):
     """A function could not start, or its handler raised (Lambda's ``errorType``/``errorMessage``)."""
 
@@ -80,7 +89,7 @@ class HandlerProcess:
         self._process = subprocess.Popen(
             [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
             cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.sandbox.log, text=True, bufsize=1)
+            stderr=self.sandbox.log, text=True, bufsize=1, preexec_fn=_die_with_parent)
         return self
 
     def __call__(self, event: dict[str, Any]) -> Any:
@@ -137,7 +146,7 @@ class WebAdapterProcess:
             raise FunctionFailed(f"{self.function.name}: {executable} is not executable")
         log = self.sandbox.log  # None: ours, where a failure to start is seen as it happens
         self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log, preexec_fn=_die_with_parent)
         readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")
         deadline = time.monotonic() + timeout
         while not self._ready(readiness):

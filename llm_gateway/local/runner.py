@@ -66,7 +66,7 @@ class LocalGateway:
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
                  quiet: bool = False, environment: dict[str, str] | None = None,
-                 sandbox: Sandbox | None = None) -> None:
+                 sandbox: Sandbox | None = None, dev_key: str | None = None) -> None:
         self.template, self.stack_name = template, stack_name
         self.host, self.port = host, port if port is not None else free_port()
         self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
@@ -81,7 +81,7 @@ class LocalGateway:
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
         self.keys_secret_id: str | None = None
-        self.dev_key: str | None = None
+        self.dev_key: str | None = dev_key  # the dev tenant's key: this one, or a new one
 
     @property
     def url(self) -> str:
@@ -120,8 +120,10 @@ class LocalGateway:
                                {**aws, **self.sandbox.aws}, self.sandbox.log or self._devnull)
 
     def start(self, *, serve: bool = True) -> LocalGateway:
+        self.log("starting the AWS emulator...")
         self._start_emulator()
         clients = {service: self.client(service) for service in EMULATED_SERVICES}
+        self.log(f"creating the stack's {len(self.template['Resources'])} resources from its template...")
         self.deployment = Provisioner(self.template, self.stack_name, clients).provision()
         overrides = {"LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin", **self.environment}
         if self.answers_path:
@@ -131,7 +133,7 @@ class LocalGateway:
         gateway = next((f for f in functions.values() if "GATEWAY_ASGI_APP" in f.environment), None)
         if gateway is None:
             raise SystemExit("the template has no gateway function (GuardedEndpoint)")
-        self.log(f"starting {len(functions)} functions as Lambda would")
+        self.log(f"starting its {len(functions)} functions as Lambda would...")
         for logical_id, function in functions.items():
             if function is not gateway:
                 self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides).start()
@@ -142,7 +144,7 @@ class LocalGateway:
             self.keys_secret_id = functions[spec.function].environment.get("KEYS_SECRET_ID")
             if self.keys_secret_id:  # a dev tenant to call with (GATEWAY_DEV_KEY fixes its key)
                 self.dev_key, _ = KeyStore(self.keys_secret_id, clients["secretsmanager"]).create(
-                    "t_dev", "dev", key=os.environ.get("GATEWAY_DEV_KEY") or None)
+                    "t_dev", "dev", key=self.dev_key)
             authorizer = (self.functions[spec.function], spec.identity_header, spec.ttl_seconds)
         self._gateway.start()
         app = ApiGateway(self._gateway, authorizer=authorizer, responses=self.deployment.gateway_responses)
