@@ -16,7 +16,7 @@ $(RUN_STAMP):
 	@echo "==> Installing what the gateway needs to run into $(VENV) (first time: about a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install --quiet --upgrade pip
-	@set -o pipefail; $(PIP) install -r requirements.txt -c constraints.txt | { grep -v '^Requirement already satisfied' || true; }
+	@set -o pipefail; $(PIP) install -r requirements.txt -c constraints.txt | { grep -Ev '^(WARNING|Requirement already satisfied)' || true; }
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.run-* && touch $(RUN_STAMP)
 

@@ -3,39 +3,49 @@ p50/p99 handler time. Printed, not asserted. Run with `make bench`."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-import boto3
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _local import percentiles, start_gateway
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from _local import percentiles, start_gateway  # noqa: E402
 
-from llm_gateway.core import llm
-from llm_gateway.core.tenants import KeyStore
+from llm_gateway.core.tenants import KeyStore  # noqa: E402
+from llm_gateway.local import emulator  # noqa: E402
+from tests.fakes import FakeUpstream  # noqa: E402
 
 
 class DynamoCalls:
-    """Times every DynamoDB call of the process; overlapping calls are one round trip."""
+    """Every DynamoDB request the emulator serves, timed from its arrival; overlapping calls are one
+    round trip."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[float, float, str]] = []
-        self._open: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def started(self, **_: object) -> None:
-        self._open[threading.get_ident()] = time.perf_counter()
+    def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def timed(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            operation = environ.get("HTTP_X_AMZ_TARGET", "")
+            if not operation.startswith("DynamoDB_"):
+                return app(environ, start_response)
+            started = time.perf_counter()
+            body = list(app(environ, start_response))
+            with self._lock:
+                self.calls.append((started, time.perf_counter(), operation.rsplit(".", 1)[-1]))
+            return body
 
-    def ended(self, model: object = None, **_: object) -> None:
-        with self._lock:
-            name = getattr(model, "name", "?")
-            self.calls.append((self._open.pop(threading.get_ident()), time.perf_counter(), name))
+        return timed
 
-    def round_trips(self, before: float) -> tuple[int, list[str]]:
-        calls = sorted(c for c in self.calls if c[0] < before)
+    def round_trips(self, after: float, before: float) -> tuple[int, list[str]]:
+        calls = sorted(c for c in self.calls if after <= c[0] < before)
         trips, end = 0, -1.0
         for start, stop, _ in calls:
             if start >= end:
@@ -46,19 +56,12 @@ class DynamoCalls:
 
 def main() -> None:
     calls = DynamoCalls()
-    session = boto3._get_default_session()  # the functions' clients are made from it, after this
-    session.events.register("before-call.dynamodb", calls.started)
-    session.events.register("after-call.dynamodb", calls.ended)
-    model_called: list[float] = []
-    generate = llm.LocalLLMClient.generate
-
-    def timed_generate(self: llm.LocalLLMClient, prompt: str, *, system: str = "") -> str:
-        model_called.append(time.perf_counter())
-        return generate(self, prompt, system=system)
-
-    llm.LocalLLMClient.generate = timed_generate  # type: ignore[method-assign]
-
-    gateway = start_gateway()
+    atomic = emulator.atomic_dynamodb
+    emulator.atomic_dynamodb = lambda app: calls.wrap(atomic(app))  # type: ignore[assignment]
+    upstream = FakeUpstream("bench").start()  # the model: its request time is when the model was called
+    routes = {"default": {"retries": 0, "targets": [{"provider": "openai_compatible:bench", "model": "m"}]}}
+    gateway = start_gateway(environment={"ROUTES_JSON": json.dumps(routes),
+                                         "OPENAI_COMPAT_BENCH_BASE_URL": f"{upstream.url}/v1"})
     try:
         store = KeyStore(gateway.keys_secret_id or "", gateway.client("secretsmanager"))
         for i in range(200):  # a realistic key file: the authorizer compares against every hash
@@ -68,30 +71,31 @@ def main() -> None:
         with httpx.Client(base_url=gateway.url, headers=headers, timeout=10) as client:
             client.post("/invoke", json={"prompt": "warm up"})
             time.sleep(3)  # let the judge score the warm-up: its writes are not the request's
-            calls.calls.clear()
-            model_called.clear()
+            started = time.perf_counter()
             client.post("/invoke", json={"prompt": "How do I append to a python list in place, bench?"})
-        trips, names = calls.round_trips(model_called[0])
+        trips, names = calls.round_trips(started, upstream.seen[-1].at)
         results = [f"DynamoDB before the model (cache miss): {len(names)} requests in {trips} round trips "
-                   f"({', '.join(names)})"]
+                   f"({', '.join(names)}), as the emulator received them"]
 
+        # The handler itself, in this process, with the function's environment from the template.
+        os.environ.update(gateway.function("TenantsAuthorizer").function.environment)
         from llm_gateway.lambdas import authorizer
-        from llm_gateway.local.lambda_emulation import LambdaContext
+        from llm_gateway.local.lambda_bootstrap import LambdaContext
 
         event = {"type": "TOKEN", "authorizationToken": f"Bearer {key}",
                  "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/v1/POST/invoke"}
-        context = LambdaContext("authorizer", 512, 10)
         samples = []
         sys.stdout.flush()
         for _ in range(500):
             started = time.perf_counter()
-            authorizer.handler(event, context)
+            authorizer.handler(event, LambdaContext("bench", 10))
             samples.append((time.perf_counter() - started) * 1000)
         results.append(f"Authorizer handler, valid key, 201 keys in the secret, secret cached: "
                        f"{percentiles(samples)}")
         print("\n== tenants ==", *results, sep="\n")
     finally:
         gateway.stop()
+        upstream.stop()
 
 
 if __name__ == "__main__":

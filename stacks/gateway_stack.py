@@ -24,7 +24,7 @@ class GatewayStack(cdk.Stack):
         cache = SemanticCache(self, "Cache", ttl=cdk.Duration.days(config.cache_ttl_days),
                               removal_policy=config.removal_policy)
         eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate,
-                             removal_policy=config.removal_policy)
+                             log_retention=config.log_retention, removal_policy=config.removal_policy)
         tenants = TenantAuthorizer(self, "Tenants", log_retention=config.log_retention,
                                    removal_policy=config.removal_policy)
         limiter = RateLimiter(self, "RateLimiter", requests_per_minute=config.requests_per_minute,

@@ -31,9 +31,9 @@ def cdk_context(env: str = "dev") -> dict[str, Any]:
 def synth(env: str) -> dict[str, Any]:
     from app import build_app
 
-    app = build_app(cdk.App(context=cdk_context(env), outdir=tempfile.mkdtemp(prefix=f"synth-{env}-")))
-    stack = app.synth().get_stack_by_name(f"LlmGateway-{env}")
-    return dict(stack.template)
+    with tempfile.TemporaryDirectory(prefix=f"synth-{env}-") as outdir:
+        app = build_app(cdk.App(context=cdk_context(env), outdir=outdir))
+        return dict(app.synth().get_stack_by_name(f"LlmGateway-{env}").template)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass

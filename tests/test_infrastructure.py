@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +129,9 @@ def test_functions_get_least_privilege(templates):
     assert scans and all("RouterRoutes" in json.dumps(s["Resource"]) for s in scans)
 
 
-def test_cdk_nag_findings_fail_the_synth():
+def test_cdk_nag_findings_fail_the_synth(tmp_path: Path):
     """The checks are live: an unacknowledged finding stops synthesis (so a passing synth is clean)."""
-    app = cdk.App(outdir=tempfile.mkdtemp())
+    app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Careless")
     sqs.Queue(stack, "Queue")  # no DLQ, no TLS enforcement
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -149,3 +148,48 @@ def test_cfn_lint_clean(templates, tmp_path: Path):
         # W3005: CDK adds DependsOn on roles it also references; harmless and not ours to change.
         matches = lint_file(path, config=ManualArgs(ignore_checks=["W3005"]))
         assert [str(m) for m in matches] == [], env
+
+
+@pytest.mark.parametrize(("env", "days"), [("dev", 14), ("prod", 365)])
+def test_every_log_group_follows_the_environment(templates, env, days):
+    groups = Template.from_json(templates[env]).find_resources("AWS::Logs::LogGroup")
+    assert len(groups) >= 4  # gateway, authorizer, judge, access logs
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
+
+
+def test_bad_props_fail_the_synth_with_a_clear_message():
+    from llm_gateway.constructs import EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, SemanticCache
+
+    stack = cdk.Stack(cdk.App(), "Props")
+    cache, loop = SemanticCache(stack, "Cache"), EvalLoop(stack, "Loop")
+    with pytest.raises(ValueError, match="unknown guardrail_backend 'nemo': expected one of builtin, bedrock"):
+        GuardedEndpoint(stack, "Endpoint", cache=cache, eval_loop=loop, guardrail_backend="nemo")
+    with pytest.raises(ValueError, match="route fast: unknown provider 'openia'"):
+        ModelRouter(stack, "Router", routes={"fast": {"targets": [{"provider": "openia", "model": "gpt-4o"}]}})
+    with pytest.raises(ValueError, match="unknown strategy 'cheapest'"):
+        ModelRouter(stack, "Router2", routes={"fast": {"strategy": "cheapest", "targets": []}})
+    with pytest.raises(ValueError, match="unknown llm_mode"):
+        ModelAccess(llm_mode="openai")
+    with pytest.raises(ValueError, match="sample_rate"):
+        EvalLoop(stack, "Loop2", sample_rate=2)
+    with pytest.raises(ValueError, match="similarity_threshold"):
+        SemanticCache(stack, "Cache2", similarity_threshold=0)
+
+
+def test_bring_your_own_guardrail_and_tables():
+    from aws_cdk import aws_dynamodb as ddb
+
+    from llm_gateway.constructs import EvalLoop, GuardedEndpoint, SemanticCache
+
+    stack = cdk.Stack(cdk.App(), "Byo")
+    table = ddb.Table.from_table_name(stack, "Existing", "platform-cache")
+    arn = "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123"
+    GuardedEndpoint(stack, "Endpoint", cache=SemanticCache(stack, "Cache", table=table),
+                    eval_loop=EvalLoop(stack, "Loop"), guardrail_arn=arn, guardrail_version="3")
+    t = Template.from_stack(stack)
+    t.resource_count_is("AWS::Bedrock::Guardrail", 0)
+    t.resource_count_is("AWS::DynamoDB::Table", 2)  # incidents and scores; the cache is the platform's
+    t.has_resource_properties("AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({
+        "GUARDRAIL_ID": arn, "GUARDRAIL_VERSION": "3", "CACHE_TABLE": "platform-cache"})}})
+    t.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Action": "bedrock:ApplyGuardrail", "Resource": arn})])}})
