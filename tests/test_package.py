@@ -73,7 +73,7 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     # A plain install: the wheel's own declared dependencies, held to the lock's versions.
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
                     "--constraint", str(ROOT / "constraints.txt"), *map(str, wheels.glob("*.whl"))], check=True)
     shipped = next((venv / "lib").glob("python3.*/site-packages/llm_gateway"))
     for data in ("lambdas/run.sh", "lambdas/requirements.txt", "core/answers.jsonl"):
