@@ -8,8 +8,11 @@ sides use (a provider name, an event name, a default model) is written once.
 from __future__ import annotations
 
 import json
+import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
 from typing import Any
 
 # Powertools service names, which are also the metrics' ``service`` dimension.
@@ -27,6 +30,7 @@ ANSWER_EVENT = "answer.generated"
 
 DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 DEFAULT_EMBED_MODEL_ID = "amazon.titan-embed-text-v2:0"
+DEFAULT_ANSWERS = str(resources.files("llm_gateway.core") / "answers.jsonl")
 
 # ``builtin``: the rule engine shipped in the package; ``bedrock``: ApplyGuardrail.
 GUARDRAIL_BACKENDS = ("builtin", "bedrock")
@@ -56,6 +60,16 @@ def env_prefix(provider: str) -> str:
     if provider.startswith(COMPATIBLE):
         provider = "openai_compat_" + provider.split(":", 1)[1]
     return re.sub(r"[^A-Z0-9]", "_", provider.upper())
+
+
+def secret_env(provider: str, key_id: str | None = None) -> str:
+    """The variable naming the secret of a provider's key (or of one of its keys, by ``key_id``)."""
+    return f"{env_prefix(provider)}_SECRET_ARN" + (f"_{env_prefix(key_id)}" if key_id else "")
+
+
+def compatible_env(provider: str, setting: str) -> str:
+    """``<PREFIX>_BASE_URL`` / ``<PREFIX>_ENDPOINT_MODE`` of a provider."""
+    return f"{env_prefix(provider)}_{setting}"
 
 
 @dataclass(frozen=True)
@@ -105,3 +119,82 @@ class Route:
 
 def parse_routes(document: str) -> dict[str, Route]:
     return {alias: Route.parse(alias, raw) for alias, raw in json.loads(document or "{}").items()}
+
+
+def _env(name: str, default: Any) -> Any:
+    """A setting read from the environment variable ``name``."""
+    return field(default=default, metadata={"env": name})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the functions read, its environment variable and its default, in one place.
+
+    The constructs write these variables (``Settings.env(cache_table=...)``) and take their prop
+    defaults from here; the runtime reads them once (``Settings.from_env()``).
+    """
+
+    # Models and modes
+    llm_mode: str = _env("LLM_MODE", "local")
+    answers_path: str = _env("LLM_LOCAL_ANSWERS_PATH", DEFAULT_ANSWERS)
+    model_id: str = _env("MODEL_ID", DEFAULT_MODEL_ID)
+    embed_model_id: str = _env("EMBED_MODEL_ID", DEFAULT_EMBED_MODEL_ID)
+    judge_model_id: str = _env("JUDGE_MODEL_ID", DEFAULT_MODEL_ID)
+    max_output_tokens: int = _env("MAX_OUTPUT_TOKENS", 1024)
+    # Aliases: what /ask and /invoke answer with, what /v1/embeddings defaults to, and the
+    # gateway's own tasks (cache embeddings, judging and classification), each a route like any.
+    default_model_alias: str = _env("DEFAULT_MODEL_ALIAS", "default")
+    default_embedding_alias: str = _env("DEFAULT_EMBEDDING_ALIAS", "text-embedding")
+    embed_alias: str = _env("EMBED_ALIAS", "embed")
+    judge_alias: str = _env("JUDGE_ALIAS", "judge")
+    # Routing
+    routes_json: str = _env("ROUTES_JSON", "")
+    routes_table: str = _env("ROUTES_TABLE", "")
+    routes_cache_seconds: float = _env("ROUTES_CACHE_SECONDS", 30.0)
+    cooldown_seconds: float = _env("ROUTE_COOLDOWN_SECONDS", 30.0)
+    # Guardrails
+    guardrail_backend: str = _env("GUARDRAIL_BACKEND", "builtin")
+    guardrail_id: str = _env("GUARDRAIL_ID", "")
+    guardrail_version: str = _env("GUARDRAIL_VERSION", "DRAFT")
+    system_prompt: str = _env("SYSTEM_PROMPT", "You are Eng-Helper, a concise assistant for software engineers.")
+    refusal_message: str = _env("REFUSAL_MESSAGE", "I cannot help with that, policy violation.")
+    incidents_table: str = _env("INCIDENTS_TABLE", "")
+    # Semantic cache
+    cache_table: str = _env("CACHE_TABLE", "")
+    cache_threshold: float = _env("CACHE_SIMILARITY_THRESHOLD", 0.92)
+    cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
+    # Eval loop
+    event_bus_name: str = _env("EVENT_BUS_NAME", "")
+    scores_table: str = _env("SCORES_TABLE", "")
+    sample_rate: float = _env("SAMPLE_RATE", 1.0)
+    # Tenants and quotas
+    keys_secret_id: str = _env("KEYS_SECRET_ID", "")
+    keys_cache_seconds: int = _env("KEYS_CACHE_SECONDS", 60)
+    keys_refresh_seconds: float = _env("KEYS_REFRESH_SECONDS", 5.0)
+    rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
+    default_rpm: int = _env("RPM_LIMIT", 60)
+    default_rpd: int = _env("RPD_LIMIT", 1000)
+    default_tpm: int | None = _env("TPM_LIMIT", None)
+    # Requests
+    max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw in (None, ""):
+                continue
+            kind: type = type(f.default) if f.default is not None else int  # the only optional one: TPM
+            values[f.name] = kind(raw)
+        return cls(**values)
+
+    @classmethod
+    def env(cls, **values: Any) -> dict[str, str]:
+        """The environment variables for these settings (``None`` leaves a variable out)."""
+        names = {f.name: f.metadata["env"] for f in fields(cls)}
+        unknown = set(values) - set(names)
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return {names[k]: str(v) for k, v in values.items() if v is not None}

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 
 from llm_gateway.constructs import ModelAccess
+from llm_gateway.contract import Settings
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,13 @@ class EnvironmentConfig:
                               model_id=c.get("modelId", ModelAccess.model_id),
                               embed_model_id=c.get("embedModelId", ModelAccess.embed_model_id),
                               judge_model_id=c.get("judgeModelId", ModelAccess.judge_model_id)),
-            sample_rate=float(c.get("sampleRate", 1.0)),
-            cache_ttl_days=int(c.get("cacheTtlDays", 7)),
+            sample_rate=float(c.get("sampleRate", Settings.sample_rate)),
+            cache_ttl_days=int(c.get("cacheTtlDays", Settings.cache_ttl_seconds // 86400)),
             log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
             removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
             guardrail_backend=c.get("guardrailBackend", "bedrock"),
-            requests_per_minute=int(c.get("requestsPerMinute", 60)),
-            requests_per_day=int(c.get("requestsPerDay", 1000)),
+            requests_per_minute=int(c.get("requestsPerMinute", Settings.default_rpm)),
+            requests_per_day=int(c.get("requestsPerDay", Settings.default_rpd)),
             tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,
             routes=c.get("routes") or scope.node.try_get_context("routes") or {},
         )

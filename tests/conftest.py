@@ -14,7 +14,7 @@ import aws_cdk as cdk
 import httpx
 import pytest
 
-from llm_gateway.core.settings import DEFAULT_ANSWERS
+from llm_gateway.contract import DEFAULT_ANSWERS
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.lambda_emulation import Sandbox
 from llm_gateway.local.runner import TASK_ROOT

@@ -11,7 +11,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from llm_gateway.core.settings import DEFAULT_ANSWERS
+from llm_gateway.contract import DEFAULT_ANSWERS
 from llm_gateway.local import LocalGateway
 from tests.conftest import TEST_ANSWERS
 from tests.fakes import FakeUpstream

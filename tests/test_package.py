@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,10 +67,14 @@ app.synth()
 
 
 def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp_path: Path):
-    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "consumer"
+    source, wheels, venv, work = tmp_path / "source", tmp_path / "wheels", tmp_path / "venv", tmp_path / "consumer"
     work.mkdir()
+    # Built from a copy: setuptools leaves build/ behind in the tree it builds.
+    shutil.copytree(ROOT / "llm_gateway", source / "llm_gateway", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
+                    "--no-build-isolation", "-w", str(wheels), str(source)], check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     # A plain install: the wheel's own declared dependencies, held to the lock's versions.

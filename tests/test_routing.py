@@ -236,3 +236,36 @@ def test_live_route_overrides_from_the_routes_table(fakes, gateway):
     assert route == Route.parse("fast", {"fallbacks": ["default"], "targets": [
         {"provider": "openai_compatible:b", "model": "model-b", "weight": 100}]})
     assert table.get("old") is None and "old" not in table.all() and "fast" in table.all()
+
+
+# -- the gateway's own model calls are routed tasks too --------------------------------------
+def test_cache_embeddings_retry_then_fall_back(fakes):
+    from llm_gateway.core.tasks import ModelTasks
+
+    naps: list[float] = []
+    r = router({"embed": {"retries": 1, "targets": [target("a")], "fallbacks": ["embed-backup"]},
+                "embed-backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"), sleep=naps.append)
+    fakes["a"].failures = [503] * 10
+    vector = ModelTasks(r).embed("How do I rotate an IAM session?")
+    assert vector and fakes["a"].calls("/v1/embeddings") == 2 and fakes["b"].calls("/v1/embeddings") == 1
+    assert len(naps) == 1
+
+
+def test_judging_retries_and_falls_back_to_another_judge(fakes):
+    from llm_gateway.core.tasks import ModelTasks
+
+    fakes["b"].text = 'Sure. {"score": 0.75, "rubric": "helpfulness_accuracy"}'
+    r = router({"judge": {"retries": 1, "targets": [target("a"), target("b")]}}, compat(fakes, "a", "b"))
+    fakes["a"].failures = [500] * 10
+    r.rng = random.Random(1)  # whichever comes first, a fails twice and b answers
+    verdict = ModelTasks(r).judge(query="q?", response="a.", rubric="helpfulness_accuracy")
+    assert verdict == {"score": 0.75, "rubric": "helpfulness_accuracy"}
+    assert fakes["b"].calls("/v1/chat/completions") == 1
+
+
+def test_a_judge_that_writes_no_json_is_an_upstream_error(fakes):
+    from llm_gateway.core.tasks import ModelTasks
+
+    r = router({"judge": {"retries": 0, "targets": [target("a")]}}, compat(fakes, "a"))
+    with pytest.raises(UpstreamError, match="JSON object"):
+        ModelTasks(r).judge(query="q?", response="a.", rubric="r")

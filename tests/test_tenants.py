@@ -189,8 +189,8 @@ def test_no_rate_limiter_means_no_quotas(gateway, tables):
     from starlette.testclient import TestClient
 
     from llm_gateway.api.app import create_app
-    from llm_gateway.core.pipeline import build_pipeline
-    from llm_gateway.core.settings import Settings
+    from llm_gateway.contract import Settings
+    from llm_gateway.core.wiring import build_pipeline
 
     function = next(f for f in gateway.deployment.functions.values() if "GATEWAY_ASGI_APP" in f.environment)
     env = {k: v for k, v in function.environment.items() if k != "RATE_LIMITS_TABLE"}

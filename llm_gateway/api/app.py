@@ -22,9 +22,9 @@ from llm_gateway.api import openai_doors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked, read_json_object, require_text
 from llm_gateway.api.telemetry import logger, metrics
-from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS, METRIC_RATE_LIMITED
-from llm_gateway.core.pipeline import Outcome, Pipeline, Query, build_pipeline
-from llm_gateway.core.settings import Settings
+from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS, METRIC_RATE_LIMITED, Settings
+from llm_gateway.core.pipeline import Outcome, Pipeline, Query
+from llm_gateway.core.wiring import build_pipeline
 
 # Behind the Web Adapter the app runs beside the Lambda runtime, which cannot hand it each
 # invocation's trace id; the adapter forwards it as a header instead.

@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 
 from llm_gateway.core.chat import UpstreamError
-from llm_gateway.core.llm import LLMError
 from llm_gateway.core.pipeline import ModelNotAllowed, UnknownModel
 from llm_gateway.core.ratelimit import RateLimited
 
@@ -51,8 +50,6 @@ def api_error(exc: Exception) -> ApiError | None:
             return ApiError(400, str(exc), code="upstream_rejected")
         status = 504 if exc.status in (408, 504) else 503 if exc.status in (429, 503) else 502
         return ApiError(status, f"the model provider failed: {exc}", code="upstream_error", type="api_error")
-    if isinstance(exc, LLMError):
-        return ApiError(502, "the model is unavailable, try again", code="upstream_error", type="api_error")
     return None
 
 

@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked, read_json_object
 from llm_gateway.api.telemetry import logger
+from llm_gateway.contract import Settings
 from llm_gateway.core.chat import PASSTHROUGH, Delta, Usage
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query
-from llm_gateway.core.settings import Settings
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_EMBEDDING_INPUTS = 2048

@@ -19,7 +19,7 @@ from constructs import Construct
 from llm_gateway.constructs._lambda import grant_table, python_function, table_props
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.models import ModelAccess
-from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE, JUDGE_SERVICE, METRIC_JUDGE_SCORE
+from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE, JUDGE_SERVICE, METRIC_JUDGE_SCORE, Settings
 
 
 class EvalLoop(Construct):
@@ -34,7 +34,7 @@ class EvalLoop(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, model: ModelAccess | None = None,
-                 sample_rate: float = 1.0, max_receive_count: int = 3, batch_size: int = 10,
+                 sample_rate: float = Settings.sample_rate, max_receive_count: int = 3, batch_size: int = 10,
                  score_alarm_threshold: float = 0.6, alarm_topic: sns.ITopic | None = None,
                  event_bus: events.IEventBus | None = None, scores_table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None,
@@ -67,8 +67,8 @@ class EvalLoop(Construct):
             self, "Judge", handler="llm_gateway.lambdas.judge.handler", timeout=judge_timeout,
             description="Scores gateway answers with a second model call",
             log_retention=log_retention, removal_policy=removal_policy,
-            environment={"SCORES_TABLE": self.scores_table.table_name, "SAMPLE_RATE": str(sample_rate),
-                         "POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment})
+            environment={"POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment,
+                         **Settings.env(scores_table=self.scores_table.table_name, sample_rate=sample_rate)})
         self.judge_function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True))
         grant_table(self.judge_function, self.scores_table, "PutItem")
@@ -91,7 +91,7 @@ class EvalLoop(Construct):
     @property
     def environment(self) -> dict[str, str]:
         """What a function publishing answer events needs in its environment."""
-        return {"EVENT_BUS_NAME": self.bus.event_bus_name}
+        return Settings.env(event_bus_name=self.bus.event_bus_name)
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.bus.grant_put_events_to(grantee)

@@ -31,6 +31,7 @@ from llm_gateway.contract import (
     METRIC_CACHE_HITS,
     METRIC_GUARDRAIL_BLOCKS,
     METRIC_RATE_LIMITED,
+    Settings,
     check_choice,
 )
 
@@ -67,7 +68,7 @@ class GuardrailPolicy:
     pii_anonymized: tuple[str, ...] = ("EMAIL", "PHONE")
     pii_blocked: tuple[str, ...] = ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD")
     blocked_input_message: str = "Blocked by input guardrail."
-    blocked_output_message: str = "I cannot help with that, policy violation."
+    blocked_output_message: str = Settings.refusal_message  # also the builtin guardrail's refusal
 
 
 class GuardedEndpoint(Construct):
@@ -129,16 +130,15 @@ class GuardedEndpoint(Construct):
             "GATEWAY_ASGI_APP": GATEWAY_APP,
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             "POWERTOOLS_SERVICE_NAME": GATEWAY_SERVICE,
-            "GUARDRAIL_BACKEND": guardrail_backend,
-            "INCIDENTS_TABLE": self.incidents_table.table_name,
+            **Settings.env(guardrail_backend=guardrail_backend, incidents_table=self.incidents_table.table_name,
+                           guardrail_id=self.guardrail_arn,  # ApplyGuardrail takes the ARN as its identifier
+                           guardrail_version=self.guardrail_version if self.guardrail_arn else None,
+                           refusal_message=(guardrail_policy or GuardrailPolicy()).blocked_output_message,
+                           system_prompt=system_prompt),
             **model.environment, **cache.environment, **eval_loop.environment,
             **(rate_limiter.environment if rate_limiter else {}),
             **(router.environment if router else {}),
         }
-        if self.guardrail_arn:  # ApplyGuardrail takes the ARN as its identifier
-            settings |= {"GUARDRAIL_ID": self.guardrail_arn, "GUARDRAIL_VERSION": self.guardrail_version}
-        if system_prompt is not None:
-            settings["SYSTEM_PROMPT"] = system_prompt
         self.function = python_function(
             self, "Gateway", handler=GATEWAY_HANDLER, memory_size=memory_size,
             timeout=timeout or cdk.Duration.seconds(120), log_retention=log_retention,

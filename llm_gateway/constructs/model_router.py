@@ -14,7 +14,7 @@ from constructs import Construct
 
 from llm_gateway.constructs._lambda import grant_table, table_props
 from llm_gateway.constructs.models import grant_bedrock_models
-from llm_gateway.contract import COMPATIBLE, check_provider, env_prefix, parse_routes
+from llm_gateway.contract import COMPATIBLE, Settings, check_provider, compatible_env, parse_routes, secret_env
 
 
 class ModelRouter(Construct):
@@ -51,19 +51,18 @@ class ModelRouter(Construct):
         self.table: ddb.ITable = table or ddb.Table(
             self, "Routes", partition_key=ddb.Attribute(name="alias", type=ddb.AttributeType.STRING),
             **table_props(removal_policy, encryption_key))
-        self._env = {"ROUTES_JSON": json.dumps(self.routes, separators=(",", ":")),
-                     "ROUTES_TABLE": self.table.table_name,
-                     "ROUTES_CACHE_SECONDS": str(int((cache_ttl or cdk.Duration.seconds(30)).to_seconds())),
-                     "ROUTE_COOLDOWN_SECONDS": str(int((cooldown or cdk.Duration.seconds(30)).to_seconds()))}
+        self._env = Settings.env(
+            routes_json=json.dumps(self.routes, separators=(",", ":")), routes_table=self.table.table_name,
+            routes_cache_seconds=cache_ttl.to_seconds() if cache_ttl else None,
+            cooldown_seconds=cooldown.to_seconds() if cooldown else None)
         for name, secret in self.provider_secrets.items():
             provider, _, key_id = name.partition("#")
-            suffix = f"_{env_prefix(key_id)}" if key_id else ""
-            self._env[f"{env_prefix(provider)}_SECRET_ARN{suffix}"] = secret.secret_arn
+            self._env[secret_env(provider, key_id or None)] = secret.secret_arn
         for profile, url in (compatible_endpoints or {}).items():
             base, _, mode = url.partition("#")
-            self._env[f"{env_prefix(profile)}_BASE_URL"] = base
+            self._env[compatible_env(profile, "BASE_URL")] = base
             if mode:
-                self._env[f"{env_prefix(profile)}_ENDPOINT_MODE"] = mode
+                self._env[compatible_env(profile, "ENDPOINT_MODE")] = mode
         self.bedrock_models = sorted({t.model for r in parsed.values() for t in r.targets if t.provider == "bedrock"})
 
     @property

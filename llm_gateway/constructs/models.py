@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
-from llm_gateway.contract import DEFAULT_EMBED_MODEL_ID, DEFAULT_MODEL_ID, LLM_MODES, check_choice
+from llm_gateway.contract import LLM_MODES, Settings, check_choice
 
 INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "global.")
 
@@ -17,17 +17,17 @@ class ModelAccess:
     """``llm_mode="local"`` deploys the JSONL stand-in (useful for a smoke stack with no Bedrock access)."""
 
     llm_mode: str = "bedrock"
-    model_id: str = DEFAULT_MODEL_ID
-    embed_model_id: str = DEFAULT_EMBED_MODEL_ID
-    judge_model_id: str = DEFAULT_MODEL_ID
+    model_id: str = Settings.model_id
+    embed_model_id: str = Settings.embed_model_id
+    judge_model_id: str = Settings.judge_model_id
 
     def __post_init__(self) -> None:
         check_choice("llm_mode", self.llm_mode, LLM_MODES)
 
     @property
     def environment(self) -> dict[str, str]:
-        return {"LLM_MODE": self.llm_mode, "MODEL_ID": self.model_id,
-                "EMBED_MODEL_ID": self.embed_model_id, "JUDGE_MODEL_ID": self.judge_model_id}
+        return Settings.env(llm_mode=self.llm_mode, model_id=self.model_id, embed_model_id=self.embed_model_id,
+                            judge_model_id=self.judge_model_id)
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         models = [self.model_id, self.embed_model_id, self.judge_model_id] if self.llm_mode == "bedrock" else []

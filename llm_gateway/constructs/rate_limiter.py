@@ -11,7 +11,7 @@ from constructs import Construct
 
 from llm_gateway.constructs._lambda import grant_table, table_props
 from llm_gateway.constructs.metrics import gateway_metric
-from llm_gateway.contract import METRIC_RATE_LIMITED
+from llm_gateway.contract import METRIC_RATE_LIMITED, Settings
 
 
 class RateLimiter(Construct):
@@ -20,13 +20,13 @@ class RateLimiter(Construct):
     The defaults apply to every tenant whose key record sets no override. Leave the construct out
     and the gateway enforces no quotas.
 
-    :param requests_per_minute: default RPM (60). :param requests_per_day: default RPD (1000).
+    :param requests_per_minute: default RPM. :param requests_per_day: default RPD.
     :param tokens_per_minute: default TPM (unlimited when None).
     :param table: bring your own counters table (string ``pk``, TTL on ``expires_at``).
     """
 
-    def __init__(self, scope: Construct, id: str, *, requests_per_minute: int = 60,
-                 requests_per_day: int = 1000, tokens_per_minute: int | None = None,
+    def __init__(self, scope: Construct, id: str, *, requests_per_minute: int = Settings.default_rpm,
+                 requests_per_day: int = Settings.default_rpd, tokens_per_minute: int | None = Settings.default_tpm,
                  table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id)
         for name, value in (("requests_per_minute", requests_per_minute), ("requests_per_day", requests_per_day),
@@ -42,11 +42,8 @@ class RateLimiter(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        env = {"RATE_LIMITS_TABLE": self.table.table_name, "RPM_LIMIT": str(self.requests_per_minute),
-               "RPD_LIMIT": str(self.requests_per_day)}
-        if self.tokens_per_minute:
-            env["TPM_LIMIT"] = str(self.tokens_per_minute)
-        return env
+        return Settings.env(rate_limits_table=self.table.table_name, default_rpm=self.requests_per_minute,
+                            default_rpd=self.requests_per_day, default_tpm=self.tokens_per_minute)
 
     def grant_count(self, grantee: iam.IGrantable) -> iam.Grant:
         return grant_table(grantee, self.table, "UpdateItem", "GetItem")

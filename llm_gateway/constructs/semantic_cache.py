@@ -11,7 +11,7 @@ from constructs import Construct
 
 from llm_gateway.constructs._lambda import grant_table, table_props
 from llm_gateway.constructs.metrics import gateway_metric
-from llm_gateway.contract import METRIC_CACHE_HITS
+from llm_gateway.contract import METRIC_CACHE_HITS, Settings
 
 
 class SemanticCache(Construct):
@@ -24,13 +24,13 @@ class SemanticCache(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, ttl: cdk.Duration | None = None,
-                 similarity_threshold: float = 0.92, table: ddb.ITable | None = None,
+                 similarity_threshold: float = Settings.cache_threshold, table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if not 0.0 < similarity_threshold <= 1.0:
             raise ValueError(f"similarity_threshold must be in (0, 1], got {similarity_threshold}")
-        self.ttl = ttl or cdk.Duration.days(7)
+        self.ttl = ttl or cdk.Duration.seconds(Settings.cache_ttl_seconds)
         self.similarity_threshold = similarity_threshold
         self.table: ddb.ITable = table or ddb.Table(
             self, "Table",
@@ -42,9 +42,8 @@ class SemanticCache(Construct):
     @property
     def environment(self) -> dict[str, str]:
         """What a function using this cache needs in its environment."""
-        return {"CACHE_TABLE": self.table.table_name,
-                "CACHE_TTL_SECONDS": str(int(self.ttl.to_seconds())),
-                "CACHE_SIMILARITY_THRESHOLD": str(self.similarity_threshold)}
+        return Settings.env(cache_table=self.table.table_name, cache_ttl_seconds=int(self.ttl.to_seconds()),
+                            cache_threshold=self.similarity_threshold)
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the pipeline does with the cache: query buckets, write entries."""

@@ -11,7 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from llm_gateway.constructs._lambda import python_function
-from llm_gateway.contract import AUTHORIZER_SERVICE
+from llm_gateway.contract import AUTHORIZER_SERVICE, Settings
 
 EMPTY_KEY_SET = '{"keys": {}, "version": 1}'
 
@@ -42,9 +42,9 @@ class TenantAuthorizer(Construct):
             self, "Authorizer", handler="llm_gateway.lambdas.authorizer.handler", memory_size=512,
             timeout=cdk.Duration.seconds(10), log_retention=log_retention, removal_policy=removal_policy,
             description="LLM gateway tenant authorizer (API keys)",
-            environment={"KEYS_SECRET_ID": self.keys_secret.secret_arn,
-                         "KEYS_CACHE_SECONDS": str(int((keys_cache_ttl or cdk.Duration.minutes(1)).to_seconds())),
-                         "POWERTOOLS_SERVICE_NAME": AUTHORIZER_SERVICE})
+            environment={"POWERTOOLS_SERVICE_NAME": AUTHORIZER_SERVICE, **Settings.env(
+                keys_secret_id=self.keys_secret.secret_arn,
+                keys_cache_seconds=int(keys_cache_ttl.to_seconds()) if keys_cache_ttl else None)})
         self.keys_secret.grant_read(self.function)
         self.authorizer = apigw.TokenAuthorizer(
             self, "TokenAuthorizer", handler=self.function,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from llm_gateway.core.chat import text_of
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -30,6 +32,16 @@ class Scope:
     model_alias: str
     system_prompt: str = ""
     history: tuple[tuple[str, str], ...] = field(default=())  # earlier turns: (role, content)
+
+    @classmethod
+    def of(cls, tenant_id: str, model_alias: str, messages: Sequence[dict[str, Any]]) -> Scope:
+        """Tenant, alias, system prompt and every turn before the newest user one: a cached answer
+        only fits a conversation that is the same up to the question."""
+        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+        system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+        history = tuple((str(m.get("role")), text_of(m.get("content"))) for i, m in enumerate(messages)
+                        if i < last_user and m.get("role") not in ("system", "developer"))
+        return cls(tenant_id, model_alias, system, history)
 
     @property
     def key(self) -> str:

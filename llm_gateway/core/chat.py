@@ -16,6 +16,10 @@ PASSTHROUGH = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "s
 class ChatRequest:
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)  # the PASSTHROUGH fields the client sent
+    # ``chat`` for a client's request; the gateway's own tasks (``judge``, ``guardrail_input``, ...)
+    # name themselves and what they are about, for accounting and for the local stand-in.
+    task: str = "chat"
+    subject: str = ""
 
     @property
     def max_tokens(self) -> int | None:

@@ -1,7 +1,7 @@
 """Guardrails: input checks before any model is paid for, output checks before anything is cached.
 
 ``builtin`` (the local default) is a rule engine: a few well-known rules in code plus whatever the
-model client's ``classify`` says (the answers file, locally). ``bedrock`` calls ApplyGuardrail on
+classifier model says (a routed task; the answers file, locally). ``bedrock`` calls ApplyGuardrail on
 the Bedrock Guardrail the ``GuardedEndpoint`` construct creates.
 """
 
@@ -11,10 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-import boto3
-
-from llm_gateway.core.llm import LLMClient, LLMError
-from llm_gateway.core.settings import Settings
+from llm_gateway.core.chat import UpstreamError
 
 Stage = Literal["input", "output"]
 
@@ -76,15 +73,19 @@ def mask_pii(text: str) -> str:
     return text
 
 
+class Classifier(Protocol):
+    def classify(self, text: str, *, rubric: str) -> dict[str, Any]: ...
+
+
 class BuiltinGuardrail:
-    def __init__(self, llm: LLMClient) -> None:
-        self._llm = llm
+    def __init__(self, classifier: Classifier) -> None:
+        self._classifier = classifier
 
     def check(self, text: str, *, stage: Stage) -> Verdict:
         for rule_stage, reason, pattern in BLOCK_RULES:
             if rule_stage == stage and pattern.search(text):
                 return Verdict(flagged=True, reason=reason)
-        verdict = self._llm.classify(text, rubric=f"guardrail_{stage}")
+        verdict = self._classifier.classify(text, rubric=f"guardrail_{stage}")
         if verdict.get("flagged"):
             return Verdict(flagged=True, reason=str(verdict.get("reason") or "policy_violation"))
         if stage == "output":
@@ -103,9 +104,8 @@ BEDROCK_REASONS = {"PROMPT_ATTACK": "prompt_injection", "MISCONDUCT": "misconduc
 
 
 class BedrockGuardrail:
-    def __init__(self, guardrail_id: str, version: str, client: Any | None = None) -> None:
-        self._id, self._version = guardrail_id, version
-        self._client = client or boto3.client("bedrock-runtime")
+    def __init__(self, guardrail_id: str, version: str, client: Any) -> None:
+        self._id, self._version, self._client = guardrail_id, version, client
 
     def mask(self, text: str) -> str:
         # Anonymising every streamed piece would cost an ApplyGuardrail call each; streams are
@@ -118,7 +118,7 @@ class BedrockGuardrail:
                 guardrailIdentifier=self._id, guardrailVersion=self._version,
                 source=stage.upper(), content=[{"text": {"text": text}}])
         except Exception as exc:
-            raise LLMError(f"bedrock guardrail failed: {exc}") from exc
+            raise UpstreamError(502, f"bedrock guardrail failed: {exc}") from exc
         if reply.get("action") != "GUARDRAIL_INTERVENED":
             return ALLOWED
         reason = _blocking_reason(reply.get("assessments", []))
@@ -140,11 +140,3 @@ def _blocking_reason(assessments: list[dict[str, Any]]) -> str | None:
         if any(e.get("action") == "BLOCKED" for e in pii.get("piiEntities", []) + pii.get("regexes", [])):
             return "sensitive_information"
     return None
-
-
-def get_guardrail(settings: Settings, llm: LLMClient) -> Guardrail:
-    if settings.guardrail_backend == "builtin":
-        return BuiltinGuardrail(llm)
-    if settings.guardrail_backend == "bedrock":
-        return BedrockGuardrail(settings.guardrail_id, settings.guardrail_version)
-    raise ValueError(f"unknown GUARDRAIL_BACKEND: {settings.guardrail_backend!r}")

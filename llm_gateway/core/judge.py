@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llm_gateway.core.llm import LLMClient
+from llm_gateway.core.tasks import ModelTasks
 
 RUBRIC = "helpfulness_accuracy"
 
@@ -21,16 +21,16 @@ class Score:
 
 
 class Judge:
-    def __init__(self, llm: LLMClient, scores_table: str, client: Any, *, sample_rate: float = 1.0,
+    def __init__(self, tasks: ModelTasks, scores_table: str, client: Any, *, sample_rate: float = 1.0,
                  sample: Callable[[], float] = random.random) -> None:
-        self._llm, self._table, self._ddb = llm, scores_table, client
+        self._tasks, self._table, self._ddb = tasks, scores_table, client
         self._sample_rate, self._sample = sample_rate, sample
 
     def score(self, detail: dict[str, Any]) -> Score | None:
         """Grade one answer event; None when it is not to be graded (refused, or not sampled)."""
         if detail.get("refused") or self._sample() >= self._sample_rate:
             return None
-        verdict = self._llm.judge(query=detail["question"], response=detail["answer"], rubric=RUBRIC)
+        verdict = self._tasks.judge(query=detail["question"], response=detail["answer"], rubric=RUBRIC)
         score = Score(detail["request_id"], float(verdict["score"]), str(verdict["rubric"]))
         # Keyed on request_id: SQS delivers at least once, and a redelivery rewrites the same row.
         self._ddb.put_item(TableName=self._table, Item={

@@ -14,23 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import boto3
-
 from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
-from llm_gateway.core.guardrails import Guardrail, get_guardrail, stream_boundary
-from llm_gateway.core.llm import LLMClient, LocalLLMClient, get_client
-from llm_gateway.core.providers import Providers
-from llm_gateway.core.providers.local import LocalProvider
+from llm_gateway.core.guardrails import Guardrail, stream_boundary
 from llm_gateway.core.ratelimit import Admission, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, IncidentLog
-from llm_gateway.core.routing import Route, Router, RouteTable, Served, parse_routes
-from llm_gateway.core.settings import Settings
+from llm_gateway.core.routing import Route, Served
+from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
 
 log = logging.getLogger(__name__)
 
-REFUSAL = "I cannot help with that, policy violation."
 GUARD_EVERY_CHARS = 400  # how often a stream's output is re-checked while it flows
 
 Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
@@ -71,12 +65,7 @@ class Query:
 
     @property
     def scope(self) -> Scope:
-        """Tenant, alias, system prompt and every earlier turn: a cached answer only fits the same."""
-        last_user = max((i for i, m in enumerate(self.messages) if m.get("role") == "user"), default=-1)
-        system = "\n".join(text_of(m.get("content")) for m in self.messages if m.get("role") in ("system", "developer"))
-        history = tuple((str(m.get("role")), text_of(m.get("content"))) for i, m in enumerate(self.messages)
-                        if i < last_user and m.get("role") not in ("system", "developer"))
-        return Scope(self.tenant_id, self.model_alias, system, history)
+        return Scope.of(self.tenant_id, self.model_alias, self.messages)
 
     @property
     def cacheable(self) -> bool:
@@ -119,10 +108,10 @@ class Prepared:
 
 
 class Pipeline:
-    def __init__(self, *, llm: LLMClient, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
-                 events: EvalEvents, router: Router, limiter: RateLimiter | None = None) -> None:
-        self.llm, self.guardrail, self.cache, self.router = llm, guardrail, cache, router
-        self.incidents, self.events, self.limiter = incidents, events, limiter
+    def __init__(self, *, tasks: ModelTasks, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
+                 events: EvalEvents, limiter: RateLimiter | None = None, refusal: str) -> None:
+        self.tasks, self.router, self.guardrail, self.cache = tasks, tasks.router, guardrail, cache
+        self.incidents, self.events, self.limiter, self.refusal = incidents, events, limiter, refusal
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
 
     # -- shared steps -------------------------------------------------------------------------
@@ -160,7 +149,7 @@ class Pipeline:
         return prepared
 
     def _embed_and_lookup(self, query: Query) -> tuple[list[float], CacheHit | None]:
-        embedding = self.llm.embed(query.text)
+        embedding = self.tasks.embed(query.text)
         return embedding, self._lookup(query, embedding)
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
@@ -177,8 +166,8 @@ class Pipeline:
         if verdict and verdict.flagged:
             self._record_tokens(query.tenant_id, result.usage.total_tokens)  # refused, but paid for
             self._incident(query, request_id, "output_guardrail", verdict.reason, result.text)
-            return self._done(prepared, "refused", answer=REFUSAL, reason=verdict.reason, guardrail_status="refused",
-                              finish_reason="content_filter", **answered)
+            return self._done(prepared, "refused", answer=self.refusal, reason=verdict.reason,
+                              guardrail_status="refused", finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
         # The answer's records are written concurrently: one round trip, not three, after the model.
         writes = [self._pool.submit(self._record_tokens, query.tenant_id, result.usage.total_tokens)]
@@ -288,35 +277,3 @@ class Pipeline:
                                   reason=reason or "policy_violation", text=text)
         except Exception:  # the block stands even if its record could not be written
             log.exception("incident not recorded", extra={"stage": stage})
-
-
-def default_routes(settings: Settings) -> dict[str, Route]:
-    routes = parse_routes(settings.routes_json)
-    # A gateway always answers its default aliases, for chat and for embeddings.
-    for alias, model in ((settings.default_model_alias, settings.model_id),
-                         (settings.default_embedding_alias, settings.embed_model_id)):
-        routes.setdefault(alias, Route.parse(alias, {"targets": [{"provider": "bedrock", "model": model}]}))
-    return routes
-
-
-def build_pipeline(settings: Settings) -> Pipeline:
-    """Wire the pipeline from settings: clients are built here, once per process."""
-    ddb = boto3.client("dynamodb")
-    llm = get_client(settings)
-    local = LocalProvider(llm) if isinstance(llm, LocalLLMClient) else None
-    routes = RouteTable(default_routes(settings), settings.routes_table, ddb, ttl=settings.routes_cache_seconds)
-    return Pipeline(
-        llm=llm,
-        guardrail=get_guardrail(settings, llm),
-        cache=SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,
-                            ttl_seconds=settings.cache_ttl_seconds),
-        incidents=IncidentLog(settings.incidents_table, ddb),
-        events=EvalEvents(settings.event_bus_name, boto3.client("events")),
-        router=Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds),
-        # No table, no limits: leaving the RateLimiter construct out disables them.
-        limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
-            rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm))
-        if settings.rate_limits_table else None,
-    )
-
-

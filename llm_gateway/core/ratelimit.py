@@ -15,8 +15,6 @@ from typing import Any
 
 from llm_gateway.core.tenants import Quotas
 
-DEFAULT_QUOTAS = Quotas(rpm=60, rpd=1000, tpm=None)
-
 
 @dataclass(frozen=True)
 class Admission:
@@ -51,7 +49,7 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(self, table_name: str, client: Any, defaults: Quotas = DEFAULT_QUOTAS) -> None:
+    def __init__(self, table_name: str, client: Any, defaults: Quotas) -> None:
         self._table, self._ddb, self.defaults = table_name, client, defaults
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ratelimit")
 

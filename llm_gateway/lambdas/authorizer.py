@@ -20,8 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from llm_gateway.contract import AUTHORIZER_SERVICE
-from llm_gateway.core.settings import Settings
+from llm_gateway.contract import AUTHORIZER_SERVICE, Settings
 from llm_gateway.core.tenants import KeyRecord, authenticate, parse_records
 from llm_gateway.observability import powertools
 

@@ -10,23 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from llm_gateway.contract import JUDGE_SERVICE, METRIC_JUDGE_SCORE
-from llm_gateway.core.judge import Judge
-from llm_gateway.core.llm import get_client
-from llm_gateway.core.settings import Settings
+from llm_gateway.contract import JUDGE_SERVICE, METRIC_JUDGE_SCORE, Settings
+from llm_gateway.core.wiring import build_judge
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(JUDGE_SERVICE)
 settings = Settings.from_env()
-judge = Judge(get_client(settings), settings.scores_table, boto3.client("dynamodb"),
-              sample_rate=settings.sample_rate)
+judge = build_judge(settings)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

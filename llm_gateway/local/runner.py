@@ -18,9 +18,9 @@ from typing import IO, Any
 import boto3
 import uvicorn
 
-from llm_gateway.core.pipeline import default_routes
-from llm_gateway.core.settings import Settings
+from llm_gateway.contract import Settings
 from llm_gateway.core.tenants import KeyStore
+from llm_gateway.core.wiring import default_routes
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
 from llm_gateway.local.emulator import Emulator
 from llm_gateway.local.lambda_emulation import ApiGateway, HandlerProcess, QueuePoller, Sandbox, WebAdapterProcess

@@ -6,12 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from llm_gateway.contract import env_prefix
+from llm_gateway.contract import compatible_env, secret_env
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings
 
 
@@ -37,11 +36,7 @@ class KeyPools:
         self._lock = threading.Lock()
 
     def key(self, provider: str, key_id: str | None = None) -> str | None:
-        prefix = env_prefix(provider)
-        arn = None
-        if key_id:
-            arn = self._env.get(f"{prefix}_SECRET_ARN_{re.sub(r'[^A-Z0-9]', '_', key_id.upper())}")
-        arn = arn or self._env.get(f"{prefix}_SECRET_ARN")
+        arn = (self._env.get(secret_env(provider, key_id)) if key_id else None) or self._env.get(secret_env(provider))
         if not arn:
             return None
         value = str(self._fetch(arn)).strip()
@@ -97,9 +92,8 @@ class Providers:
         if name == "anthropic":
             return AnthropicProvider(self.env.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"))
         if name.startswith("openai_compatible:"):
-            prefix = env_prefix(name)
-            base_url = self.env.get(f"{prefix}_BASE_URL")
+            base_url = self.env.get(compatible_env(name, "BASE_URL"))
             if not base_url:
-                raise KeyError(f"{name}: set {prefix}_BASE_URL")
-            return OpenAIProvider(base_url, endpoint_mode=self.env.get(f"{prefix}_ENDPOINT_MODE", "chat"))
+                raise KeyError(f"{name}: set {compatible_env(name, 'BASE_URL')}")
+            return OpenAIProvider(base_url, endpoint_mode=self.env.get(compatible_env(name, "ENDPOINT_MODE"), "chat"))
         raise KeyError(f"unknown provider {name!r}")

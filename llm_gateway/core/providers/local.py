@@ -1,26 +1,82 @@
-"""The JSONL model stand-in as a provider (``LLM_MODE=local``): it streams its answer token by token."""
+"""The JSONL model stand-in (``LLM_MODE=local``, DESIGN.md section 5): a provider like the others,
+answering from pre-written answers so every run is deterministic.
+
+An answers file holds one ``{"step", "pattern", "response"}`` per line; the first entry of the
+request's step whose pattern matches wins. Steps: ``generate`` (chat, matched on the newest user
+turn), ``embed``, ``judge`` and ``guardrail_input``/``guardrail_output`` (the gateway's own tasks,
+matched on the text they are about). A response holding ``error`` rehearses a failing model.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
 import re
 from collections.abc import Iterator
+from typing import Any
 
-from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
-from llm_gateway.core.llm import LocalLLMClient, estimate_tokens
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
+
+EMBED_DIM = 64
+# What a task's step answers when no entry matches (chat and judging have no sensible default).
+TASK_DEFAULTS: dict[str, Any] = {"guardrail_input": {"flagged": False, "reason": None},
+                                 "guardrail_output": {"flagged": False, "reason": None}}
+
+
+def estimate_tokens(text: str) -> int:
+    """Roughly what a BPE tokenizer counts (words and punctuation), for models that report no usage."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def hashed_embedding(text: str, dim: int = EMBED_DIM) -> list[float]:
+    """A deterministic bag-of-words vector for text no answers-file entry pins down, so unrelated
+    questions stay far apart and share-most-words questions land close."""
+    vector = [0.0] * dim
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+        vector[int.from_bytes(digest[:2], "big") % dim] += 1.0 if digest[2] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
 
 
 class LocalProvider:
-    label, model_label = "local", LocalLLMClient.model_id  # what answered, whatever the route says
+    """Answers from JSONL files; ``answers_path`` may name several, separated by ``os.pathsep``,
+    earlier files first (a test puts its own entries in front of the shipped defaults). Answers
+    stream token by token."""
 
-    def __init__(self, client: LocalLLMClient) -> None:
-        self.client = client
+    label, model_label = "local", "local-jsonl"  # what answered, whatever the route says
+
+    def __init__(self, answers_path: str) -> None:
+        self._rules: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
+        for path in answers_path.split(os.pathsep):
+            with open(path, encoding="utf-8") as lines:
+                for line in lines:
+                    if line.strip() and not line.lstrip().startswith("#"):
+                        entry = json.loads(line)
+                        self._rules.setdefault(entry["step"], []).append((re.compile(entry["pattern"]),
+                                                                          entry["response"]))
+
+    def _answer(self, step: str, text: str) -> Any:
+        for pattern, response in self._rules.get(step, ()):
+            if pattern.search(text):
+                if isinstance(response, dict) and "error" in response:
+                    raise UpstreamError(502, f"local model ({step}): {response['error']}")
+                return response
+        if step in TASK_DEFAULTS:
+            return TASK_DEFAULTS[step]
+        raise UpstreamError(404, f"local model ({step}): no answer matches")  # another target may know
 
     def complete(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> ChatResult:
-        last_user = next((text_of(m.get("content")) for m in reversed(request.messages) if m["role"] == "user"), "")
-        system = "\n".join(text_of(m.get("content")) for m in request.messages if m["role"] == "system")
-        text, finish = self.client.generate(last_user, system=system), "stop"
+        if request.task != "chat":  # the gateway's own task: its verdict as the JSON a model would write
+            text, finish = json.dumps(self._answer(request.task, request.subject)), "stop"
+        else:
+            last_user = next((text_of(m.get("content")) for m in reversed(request.messages)
+                              if m["role"] == "user"), "")
+            text, finish = str(self._answer("generate", last_user)["text"]), "stop"
         prompt_tokens = sum(estimate_tokens(text_of(m.get("content"))) for m in request.messages)
-        if request.max_tokens and estimate_tokens(text) > request.max_tokens:
+        if request.max_tokens and request.task == "chat" and estimate_tokens(text) > request.max_tokens:
             text, finish = "".join(re.findall(r"\S+\s*", text)[: request.max_tokens]), "length"
         return ChatResult(text, finish, usage=Usage(prompt_tokens, estimate_tokens(text)))
 
@@ -32,5 +88,12 @@ class LocalProvider:
         yield Delta(usage=result.usage)
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings:
-        return Embeddings([self.client.embed(text) for text in inputs],
-                          Usage(prompt_tokens=sum(estimate_tokens(t) for t in inputs)))
+        vectors = []
+        for text in inputs:
+            try:
+                vectors.append([float(x) for x in self._answer("embed", text)["vector"]])
+            except UpstreamError as error:
+                if error.status != 404:  # a rehearsed failure, not a miss
+                    raise
+                vectors.append(hashed_embedding(text))
+        return Embeddings(vectors, Usage(prompt_tokens=sum(estimate_tokens(t) for t in inputs)))

@@ -1,0 +1,79 @@
+"""Everything the functions build from their settings, in one place: the AWS clients (once per
+process: the handlers call these at module scope), the routes and router, the gateway's model
+tasks, the guardrail, the pipeline and the judge."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import boto3
+
+from llm_gateway.contract import Route, Settings, parse_routes
+from llm_gateway.core.cache import SemanticCache
+from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail
+from llm_gateway.core.judge import Judge
+from llm_gateway.core.pipeline import Pipeline
+from llm_gateway.core.providers import Providers
+from llm_gateway.core.providers.local import LocalProvider
+from llm_gateway.core.ratelimit import RateLimiter
+from llm_gateway.core.records import EvalEvents, IncidentLog
+from llm_gateway.core.routing import Router, RouteTable
+from llm_gateway.core.tasks import ModelTasks
+from llm_gateway.core.tenants import Quotas
+
+
+def default_routes(settings: Settings) -> dict[str, Route]:
+    """The routes in code (``ROUTES_JSON``), plus the aliases a gateway always answers: chat and
+    embeddings for clients, and its own tasks. The cache embeds with what ``/v1/embeddings`` uses
+    unless ``embed`` says otherwise; judging and classification use the judge model."""
+    routes = parse_routes(settings.routes_json)
+
+    def bedrock(alias: str, model: str) -> Route:
+        return Route.parse(alias, {"targets": [{"provider": "bedrock", "model": model}]})
+
+    routes.setdefault(settings.default_model_alias, bedrock(settings.default_model_alias, settings.model_id))
+    routes.setdefault(settings.default_embedding_alias,
+                      bedrock(settings.default_embedding_alias, settings.embed_model_id))
+    routes.setdefault(settings.embed_alias, replace(routes[settings.default_embedding_alias],
+                                                    alias=settings.embed_alias))
+    routes.setdefault(settings.judge_alias, bedrock(settings.judge_alias, settings.judge_model_id))
+    return routes
+
+
+def model_tasks(settings: Settings, ddb: Any) -> ModelTasks:
+    """The router over every provider (the JSONL stand-in answering Bedrock targets when
+    ``LLM_MODE=local``), and the gateway's own tasks on it."""
+    local = LocalProvider(settings.answers_path) if settings.llm_mode == "local" else None
+    routes = RouteTable(default_routes(settings), settings.routes_table, ddb, ttl=settings.routes_cache_seconds)
+    router = Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds)
+    return ModelTasks(router, embed_alias=settings.embed_alias, judge_alias=settings.judge_alias)
+
+
+def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
+    if settings.guardrail_backend == "bedrock":
+        return BedrockGuardrail(settings.guardrail_id, settings.guardrail_version, boto3.client("bedrock-runtime"))
+    return BuiltinGuardrail(tasks)
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    ddb = boto3.client("dynamodb")
+    tasks = model_tasks(settings, ddb)
+    return Pipeline(
+        tasks=tasks,
+        guardrail=guardrail(settings, tasks),
+        cache=SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,
+                            ttl_seconds=settings.cache_ttl_seconds),
+        incidents=IncidentLog(settings.incidents_table, ddb),
+        events=EvalEvents(settings.event_bus_name, boto3.client("events")),
+        # No table, no limits: leaving the RateLimiter construct out disables them.
+        limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
+            rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm))
+        if settings.rate_limits_table else None,
+        refusal=settings.refusal_message,
+    )
+
+
+def build_judge(settings: Settings) -> Judge:
+    ddb = boto3.client("dynamodb")
+    return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate)
