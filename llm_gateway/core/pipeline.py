@@ -8,8 +8,9 @@ for; a refused answer returns before the cache write, so a bad generation is nev
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -93,6 +94,27 @@ class Outcome:
     def overhead_ms(self) -> int:
         """Time spent in the gateway itself, not waiting for the model."""
         return max(0, int(self.latency_ms - self.upstream_ms))
+
+
+class Stream:
+    """A streamed answer. ``head`` is known before the first byte is sent: ``streaming``, ``cached``
+    (replayed token by token, so a streaming client sees no difference) or ``blocked`` (nothing to
+    iterate). Iterating yields the deltas the client may see; ``outcome`` is the final Outcome once
+    the iteration has ended."""
+
+    def __init__(self, head: Outcome, deltas: Generator[Delta, None, Outcome] | None = None) -> None:
+        self.head, self._deltas = head, deltas
+        self.outcome: Outcome | None = None if deltas else head
+
+    def __iter__(self) -> Iterator[Delta]:
+        if self._deltas is not None:
+            self.outcome = yield from self._deltas
+
+
+def replay(outcome: Outcome) -> Generator[Delta, None, Outcome]:
+    for token in re.findall(r"\S+\s*|\s+", outcome.answer):
+        yield Delta(text=token)
+    return outcome
 
 
 @dataclass
@@ -193,21 +215,20 @@ class Pipeline:
         result, served = self.router.complete(prepared.route, ChatRequest(list(prepared.query.messages), query.params))
         return self._finish(prepared, result, served)
 
-    def stream(self, query: Query, request_id: str) -> tuple[Outcome, Iterator[Delta | Outcome]]:
-        """Answer one query as a stream: a head Outcome (``cached``, ``blocked`` or ``streaming``,
-        known before the first byte is sent), then deltas, then the final Outcome. Upstream
-        failures before the first delta raise here (fallbacks apply); later ones raise from the
-        iterator and must reach the client in-band."""
+    def stream(self, query: Query, request_id: str) -> Stream:
+        """Answer one query as a stream (see ``Stream``). Upstream failures before the first delta
+        raise here (fallbacks apply); later ones raise from the iteration and must reach the client
+        in-band."""
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
-            return prepared, iter(())
+            return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
         request = ChatRequest(list(prepared.query.messages), query.params)
         deltas, served = self.router.stream(prepared.route, request)
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)
-        return head, self._guarded(prepared, deltas, served)
+        return Stream(head, self._guarded(prepared, deltas, served))
 
-    def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Iterator[Delta | Outcome]:
+    def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Generator[Delta, None, Outcome]:
         """The stream as the client may see it: PII anonymised on the fly (text is held back only
         while a word or number may still be arriving), the whole re-checked every few hundred
         characters, and cut off the moment the output guardrail flags it."""
@@ -232,7 +253,7 @@ class Pipeline:
         else:
             if sent < len(raw):
                 yield Delta(text=self.guardrail.mask(raw[sent:]))
-        yield self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
+        return self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
 
     def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:

@@ -1,0 +1,72 @@
+"""What every door does around the pipeline: run it for a caller, describe the outcome (headers,
+log line, metrics), and turn a blocked question into the door's error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.metrics import MetricUnit
+from starlette.concurrency import run_in_threadpool
+
+from llm_gateway.api.context import Caller
+from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked
+from llm_gateway.api.telemetry import logger, metrics
+from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS
+from llm_gateway.core.pipeline import Outcome, Pipeline, Query, Stream
+
+
+def describe(outcome: Outcome, caller: Caller) -> None:
+    """Gateway metadata in x-gateway-* headers (OpenAI clients ignore them), plus logs and metrics
+    once the outcome is final (a stream's head only sets the headers)."""
+    caller.headers |= {"x-gateway-cache-hit": str(outcome.kind == "cached").lower(),
+                       "x-gateway-guardrail": outcome.guardrail_status,
+                       "x-gateway-overhead-ms": str(outcome.overhead_ms)}
+    if outcome.similarity is not None:
+        caller.headers["x-gateway-similarity"] = f"{outcome.similarity:.4f}"
+    if outcome.provider:
+        caller.headers |= {"x-gateway-provider": outcome.provider, "x-gateway-model": outcome.model_id}
+    if outcome.admission:
+        caller.headers |= outcome.admission.headers()
+    if outcome.kind == "blocked":
+        caller.headers["x-should-retry"] = "false"
+    if outcome.kind == "streaming":
+        return
+    logger.info("request answered", extra={
+        "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
+        "provider": outcome.provider, "model_id": outcome.model_id, "latency_ms": outcome.latency_ms,
+        "overhead_ms": outcome.overhead_ms, "prompt_tokens": outcome.usage.prompt_tokens,
+        "completion_tokens": outcome.usage.completion_tokens})
+    metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
+    if outcome.kind in ("blocked", "refused"):
+        metrics.add_metric(name=METRIC_GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="GatewayOverhead", unit=MetricUnit.Milliseconds, value=outcome.overhead_ms)
+    metrics.flush_metrics()
+
+
+def in_band(exc: Exception) -> ApiError:
+    """The error a stream that broke after its first byte ends with (it never fakes an end)."""
+    error = api_error(exc) or ApiError(500, "internal error", code="internal_error")
+    logger.warning("stream broke after the first byte", extra={"status": error.status, "error": error.message})
+    return error
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The pipeline as the doors call it. ``param`` names the request field a block is about;
+    ``None`` leaves a blocked outcome for the door to render in its own contract."""
+
+    pipeline: Pipeline
+
+    async def answer(self, caller: Caller, query: Query, param: str | None) -> Outcome:
+        outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
+        describe(outcome, caller)
+        if outcome.kind == "blocked" and param is not None:
+            raise guardrail_blocked(outcome.reason, param)
+        return outcome
+
+    async def stream(self, caller: Caller, query: Query, param: str) -> Stream:
+        stream = await run_in_threadpool(self.pipeline.stream, query, caller.request_id)
+        describe(stream.head, caller)
+        if stream.head.kind == "blocked":
+            raise guardrail_blocked(stream.head.reason, param)
+        return stream
