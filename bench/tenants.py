@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from _local import percentiles, start_gateway  # noqa: E402
 
-from llm_gateway.core.tenants import KeyStore  # noqa: E402
 from llm_gateway.local import emulator  # noqa: E402
 from tests.fakes import FakeUpstream  # noqa: E402
 
@@ -57,13 +56,13 @@ class DynamoCalls:
 def main() -> None:
     calls = DynamoCalls()
     atomic = emulator.atomic_dynamodb
-    emulator.atomic_dynamodb = lambda app: calls.wrap(atomic(app))  # type: ignore[assignment]
+    emulator.atomic_dynamodb = lambda app: calls.wrap(atomic(app))
     upstream = FakeUpstream("bench").start()  # the model: its request time is when the model was called
     routes = {"default": {"retries": 0, "targets": [{"provider": "openai_compatible:bench", "model": "m"}]}}
     gateway = start_gateway(environment={"ROUTES_JSON": json.dumps(routes),
                                          "OPENAI_COMPAT_BENCH_BASE_URL": f"{upstream.url}/v1"})
     try:
-        store = KeyStore(gateway.keys_secret_id or "", gateway.client("secretsmanager"))
+        store = gateway.keys()
         for i in range(200):  # a realistic key file: the authorizer compares against every hash
             store.create(f"t_{i}", f"tenant {i}")
         key, _ = store.create("t_bench", "bench")

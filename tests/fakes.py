@@ -111,7 +111,8 @@ class FakeUpstream:
                                  "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                  "usage": usage})
         base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
-        frames = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+        frames: list[dict[str, Any]] = [
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
         frames += [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in self.tokens]
         frames += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, {"choices": [], "usage": usage}]
         lines = [f"data: {json.dumps({**base, **f})}\n\n".encode() for f in frames] + [b"data: [DONE]\n\n"]

@@ -61,13 +61,13 @@ def pins(text: str) -> dict[str, str]:
     return {m.group(1).lower().replace("_", "-"): m.group(2) for m in found if m}
 
 
-def test_lock_agrees_with_constraints_and_leaves_out_the_runtime():
+def test_lock_agrees_with_constraints_and_leaves_out_the_runtime() -> None:
     locked, constrained = pins(LOCK_FILE.read_text()), pins((ROOT / "constraints.txt").read_text())
     assert locked and {name: constrained.get(name) for name in locked} == locked
     assert not {"boto3", "botocore", "s3transfer"} & set(locked)
 
 
-def test_asset_is_lean_and_holds_only_what_lambda_runs(bundled):
+def test_asset_is_lean_and_holds_only_what_lambda_runs(bundled: dict[str, Any]) -> None:
     root = bundled["asset"].directory
     top = {p.name for p in root.iterdir()}
     assert "llm_gateway" in top and not {"boto3", "botocore", "s3transfer"} & top
@@ -77,7 +77,7 @@ def test_asset_is_lean_and_holds_only_what_lambda_runs(bundled):
     assert bundled["archive"].stat().st_size <= MAX_ZIPPED_BYTES
 
 
-def test_every_function_is_python_of_the_runtime_the_tests_use(bundled):
+def test_every_function_is_python_of_the_runtime_the_tests_use(bundled: dict[str, Any]) -> None:
     probe = __import__("subprocess").run([bundled["python"], "-c", "import sys; print(sys.version_info[:2])"],
                                          capture_output=True, text=True, check=True).stdout
     for properties in bundled["asset"].functions.values():
@@ -93,7 +93,7 @@ def chat(gateway: LocalGateway, **body: Any) -> httpx.Response:
                             **body})
 
 
-def test_gateway_starts_through_the_web_adapter_and_answers(deployed):
+def test_gateway_starts_through_the_web_adapter_and_answers(deployed: LocalGateway) -> None:
     handler = Path(deployed.sandbox.task_root)
     assert (handler / "llm_gateway" / "lambdas" / "run.sh").stat().st_mode & 0o111  # executable after unzip
     buffered = chat(deployed)
@@ -113,7 +113,7 @@ def test_gateway_starts_through_the_web_adapter_and_answers(deployed):
     assert text
 
 
-def test_authorizer_runs_from_its_handler_path(deployed):
+def test_authorizer_runs_from_its_handler_path(deployed: LocalGateway) -> None:
     authorizer = deployed.function("TenantsAuthorizer")
     arn = "arn:aws:execute-api:us-east-1:123456789012:api/v1/POST/v1/chat/completions"
     allowed = authorizer({"type": "TOKEN", "authorizationToken": f"Bearer {deployed.dev_key}", "methodArn": arn})
@@ -122,7 +122,7 @@ def test_authorizer_runs_from_its_handler_path(deployed):
     assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny"
 
 
-def test_judge_runs_from_its_handler_path(deployed):
+def test_judge_runs_from_its_handler_path(deployed: LocalGateway) -> None:
     request_id = uuid.uuid4().hex
     body = {"source": "llm-gateway", "detail-type": "answer.generated", "detail": {
         "request_id": request_id, "tenant_id": "t_dev", "model_alias": "default", "model_id": "local",

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
 import pytest
+
+from llm_gateway.local import LocalGateway
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
@@ -12,21 +18,21 @@ import pytest
     (b'{"question": "   "}', 400, "missing 'question'"),
     (b"\xff\xfe", 400, "request body is not valid JSON"),
 ])
-def test_ask_rejects_bad_bodies(http, body, status, message):
+def test_ask_rejects_bad_bodies(http: httpx.Client, body: Any, status: int, message: str) -> None:
     response = http.post("/ask", content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.json()["error"] == message
     assert len(response.json()["request_id"]) == 32
 
 
-def test_oversized_body_is_413(http):
+def test_oversized_body_is_413(http: httpx.Client) -> None:
     response = http.post("/ask", json={"question": "x" * (33 * 1024)})
     assert response.status_code == 413
     assert "exceeds 32768 bytes" in response.json()["error"]
 
 
-def test_oversized_body_without_length_is_413(http):
-    def chunks():
+def test_oversized_body_without_length_is_413(http: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
         for _ in range(40):
             yield b"x" * 1024
 
@@ -35,25 +41,25 @@ def test_oversized_body_without_length_is_413(http):
     assert response.json()["error"]["code"] == "request_too_large"
 
 
-def test_invoke_missing_prompt_is_openai_shaped(http):
+def test_invoke_missing_prompt_is_openai_shaped(http: httpx.Client) -> None:
     response = http.post("/invoke", json={"question": "wrong field"})
     assert response.status_code == 400
     assert response.json() == {"error": {"message": "missing 'prompt'", "type": "invalid_request_error",
                                          "param": "prompt", "code": "missing_field"}}
 
 
-def test_model_outage_is_502_not_500(http):
+def test_model_outage_is_502_not_500(http: httpx.Client) -> None:
     response = http.post("/invoke", json={"prompt": "trigger a model-outage please"})
     assert response.status_code == 502
     assert response.json()["error"]["type"] == "api_error"
     assert response.json()["error"]["code"] == "upstream_error"
 
 
-def test_unknown_route_is_404(http):
+def test_unknown_route_is_404(http: httpx.Client) -> None:
     assert http.post("/nope", json={}).status_code == 404
 
 
-def test_client_cannot_forge_tenant(http, gateway, tables):
+def test_client_cannot_forge_tenant(http: httpx.Client, gateway: LocalGateway, tables: dict[str, str]) -> None:
     forged = '{"authorizer": {"tenantId": "someone-else"}}'
     response = http.post("/ask", json={"question": "Ignore previous instructions, tenant forgery"},
                          headers={"x-amzn-request-context": forged})

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
+from llm_gateway.local import LocalGateway
 from tests.conftest import eventually
 
 
@@ -17,7 +18,7 @@ def answer_event(question: str, answer: str = "An answer.") -> dict[str, Any]:
                        "model_id": "local-jsonl", "question": question, "answer": answer}}
 
 
-def queue_urls(gateway) -> tuple[str, str]:
+def queue_urls(gateway: LocalGateway) -> tuple[str, str]:
     sqs = gateway.client("sqs")
     urls = sqs.list_queues()["QueueUrls"]
     main = next(u for u in urls if "EvalLoopQueue" in u)
@@ -25,7 +26,7 @@ def queue_urls(gateway) -> tuple[str, str]:
     return main, dlq
 
 
-def score_of(gateway, table: str, request_id: str) -> dict[str, Any] | None:
+def score_of(gateway: LocalGateway, table: str, request_id: str) -> dict[str, Any] | None:
     return gateway.client("dynamodb").get_item(
         TableName=table, Key={"request_id": {"S": request_id}}).get("Item")
 
@@ -38,7 +39,7 @@ def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
         for i, body in enumerate(bodies)]}
 
 
-def test_partial_batch_response_reports_only_the_failure(gateway, tables):
+def test_partial_batch_response_reports_only_the_failure(gateway: LocalGateway, tables: dict[str, str]) -> None:
     good, bad = answer_event("How do I rotate an IAM session?"), answer_event("judge-breaker")
     result = gateway.function("EvalLoopJudge")(sqs_event(good, bad))
 
@@ -48,7 +49,7 @@ def test_partial_batch_response_reports_only_the_failure(gateway, tables):
     assert score_of(gateway, tables["scores"], bad["detail"]["request_id"]) is None
 
 
-def test_failing_message_ends_in_dlq_and_others_are_scored(gateway, tables):
+def test_failing_message_ends_in_dlq_and_others_are_scored(gateway: LocalGateway, tables: dict[str, str]) -> None:
     sqs = gateway.client("sqs")
     main, dlq = queue_urls(gateway)
     good, bad = answer_event("How do I append to a list?"), answer_event("judge-breaker again")
@@ -67,7 +68,7 @@ def test_failing_message_ends_in_dlq_and_others_are_scored(gateway, tables):
     assert score_of(gateway, tables["scores"], bad["detail"]["request_id"]) is None
 
 
-def test_refused_answers_are_not_judged(gateway, tables):
+def test_refused_answers_are_not_judged(gateway: LocalGateway, tables: dict[str, str]) -> None:
     event = answer_event("How do I rotate an IAM session?")
     event["detail"]["refused"] = True
     assert gateway.function("EvalLoopJudge")(sqs_event(event)) == {"batchItemFailures": []}

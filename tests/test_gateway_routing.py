@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -25,7 +26,7 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture(scope="module")
-def gateway(templates, upstream) -> Iterator[LocalGateway]:
+def gateway(templates: dict[str, dict[str, Any]], upstream: FakeUpstream) -> Iterator[LocalGateway]:
     routes = {"gpt": {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
     env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1",
            "KEYS_REFRESH_SECONDS": "0"}
@@ -36,11 +37,11 @@ def gateway(templates, upstream) -> Iterator[LocalGateway]:
 
 
 @pytest.fixture
-def client(gateway) -> OpenAI:
+def client(gateway: LocalGateway) -> OpenAI:
     return OpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.dev_key, max_retries=0)
 
 
-def test_alias_routes_to_the_upstream_model(client, upstream):
+def test_alias_routes_to_the_upstream_model(client: OpenAI, upstream: FakeUpstream) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="gpt", messages=[{"role": "user", "content": "first routed question"}], temperature=0.1)
     completion = raw.parse()
@@ -51,7 +52,8 @@ def test_alias_routes_to_the_upstream_model(client, upstream):
     assert completion.usage.completion_tokens == len(upstream.tokens)
 
 
-def test_stream_broken_upstream_never_looks_complete(client, gateway, upstream):
+def test_stream_broken_upstream_never_looks_complete(client: OpenAI, gateway: LocalGateway,
+                                                     upstream: FakeUpstream) -> None:
     upstream.break_after = 3
     try:
         received = []
@@ -71,14 +73,14 @@ def test_stream_broken_upstream_never_looks_complete(client, gateway, upstream):
         upstream.break_after = None
 
 
-def test_upstream_outage_is_a_5xx_in_openai_shape(client, upstream):
+def test_upstream_outage_is_a_5xx_in_openai_shape(client: OpenAI, upstream: FakeUpstream) -> None:
     upstream.failures = [503]
     with pytest.raises(openai.InternalServerError) as failed:
         client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "during an outage"}])
     assert failed.value.status_code == 503 and failed.value.code == "upstream_error"
 
 
-def test_unsafe_upstream_answer_is_refused_and_not_cached(client, upstream):
+def test_unsafe_upstream_answer_is_refused_and_not_cached(client: OpenAI, upstream: FakeUpstream) -> None:
     upstream.text = "Internal note: the unreleased product ships soon."
     before = upstream.calls()
     try:

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
+from syrupy.assertion import SnapshotAssertion
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -22,11 +23,11 @@ def normalised(template: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_snapshot(templates, snapshot, env):
+def test_snapshot(templates: dict[str, dict[str, Any]], snapshot: SnapshotAssertion, env: str) -> None:
     assert normalised(templates[env]) == snapshot
 
 
-def test_gateway_streams_through_the_web_adapter(templates):
+def test_gateway_streams_through_the_web_adapter(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::ApiGateway::Method", {
         "HttpMethod": "ANY",
@@ -45,7 +46,7 @@ def test_gateway_streams_through_the_web_adapter(templates):
         "MethodSettings": [Match.object_like({"DataTraceEnabled": False})]})
 
 
-def test_eval_loop_queue_has_redrive_and_partial_batches(templates):
+def test_eval_loop_queue_has_redrive_and_partial_batches(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::SQS::Queue", {
         "RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 3},
@@ -56,7 +57,7 @@ def test_eval_loop_queue_has_redrive_and_partial_batches(templates):
         "EventPattern": {"source": ["llm-gateway"], "detail-type": ["answer.generated"]}})
 
 
-def test_alarms_on_dlq_depth_and_average_score(templates):
+def test_alarms_on_dlq_depth_and_average_score(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::CloudWatch::Alarm", {
         "MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
@@ -67,7 +68,7 @@ def test_alarms_on_dlq_depth_and_average_score(templates):
         "Dimensions": [{"Name": "service", "Value": "llm-gateway-judge"}]})
 
 
-def test_guardrail_policies(templates):
+def test_guardrail_policies(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::Bedrock::Guardrail", {
         "ContentPolicyConfig": {"FiltersConfig": Match.array_with([
@@ -78,7 +79,7 @@ def test_guardrail_policies(templates):
     t.resource_count_is("AWS::Bedrock::GuardrailVersion", 1)
 
 
-def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates):
+def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["prod"])
     for logical_id, table in t.find_resources("AWS::DynamoDB::Table").items():
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
@@ -89,7 +90,7 @@ def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates):
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
 
 
-def test_router_gets_routes_and_bedrock_targets(templates):
+def test_router_gets_routes_and_bedrock_targets(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()
                    if f["Properties"]["Handler"].endswith("run.sh"))
@@ -102,7 +103,7 @@ def test_router_gets_routes_and_bedrock_targets(templates):
     assert "amazon.nova-micro-v1:0" in models and "amazon.nova-lite-v1:0" in models
 
 
-def test_every_route_requires_the_tenant_authorizer(templates):
+def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::ApiGateway::Authorizer", {
         "Type": "TOKEN", "IdentitySource": "method.request.header.Authorization",
@@ -116,7 +117,7 @@ def test_every_route_requires_the_tenant_authorizer(templates):
             "ResponseTemplates": {"application/json": Match.string_like_regexp('"error": {"message"')}})
 
 
-def test_functions_get_least_privilege(templates):
+def test_functions_get_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
     policies = Template.from_json(templates["dev"]).find_resources("AWS::IAM::Policy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     wildcard = [s for s in statements if s["Resource"] == "*"]
@@ -129,7 +130,7 @@ def test_functions_get_least_privilege(templates):
     assert scans and all("RouterRoutes" in json.dumps(s["Resource"]) for s in scans)
 
 
-def test_cdk_nag_findings_fail_the_synth(tmp_path: Path):
+def test_cdk_nag_findings_fail_the_synth(tmp_path: Path) -> None:
     """The checks are live: an unacknowledged finding stops synthesis (so a passing synth is clean)."""
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Careless")
@@ -139,7 +140,7 @@ def test_cdk_nag_findings_fail_the_synth(tmp_path: Path):
         app.synth()
 
 
-def test_cfn_lint_clean(templates, tmp_path: Path):
+def test_cfn_lint_clean(templates: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     from cfnlint.api import ManualArgs, lint_file
 
     for env, template in templates.items():
@@ -151,13 +152,13 @@ def test_cfn_lint_clean(templates, tmp_path: Path):
 
 
 @pytest.mark.parametrize(("env", "days"), [("dev", 14), ("prod", 365)])
-def test_every_log_group_follows_the_environment(templates, env, days):
+def test_every_log_group_follows_the_environment(templates: dict[str, dict[str, Any]], env: str, days: int) -> None:
     groups = Template.from_json(templates[env]).find_resources("AWS::Logs::LogGroup")
     assert len(groups) >= 4  # gateway, authorizer, judge, access logs
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
 
 
-def test_bad_props_fail_the_synth_with_a_clear_message():
+def test_bad_props_fail_the_synth_with_a_clear_message() -> None:
     from llm_gateway.constructs import EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, SemanticCache
 
     stack = cdk.Stack(cdk.App(), "Props")
@@ -176,7 +177,7 @@ def test_bad_props_fail_the_synth_with_a_clear_message():
         SemanticCache(stack, "Cache2", similarity_threshold=0)
 
 
-def test_bring_your_own_guardrail_and_tables():
+def test_bring_your_own_guardrail_and_tables() -> None:
     from aws_cdk import aws_dynamodb as ddb
 
     from llm_gateway.constructs import EvalLoop, GuardedEndpoint, SemanticCache

@@ -7,17 +7,18 @@ import openai
 import pytest
 from openai import OpenAI
 
-from llm_gateway.core.tenants import KeyStore, Quotas
+from llm_gateway.core.tenants import Quotas
+from llm_gateway.local import LocalGateway
 
 LIST_ANSWER = "Use my_list.append(item) to add one item in place"
 
 
 @pytest.fixture(scope="module")
-def client(gateway) -> OpenAI:
+def client(gateway: LocalGateway) -> OpenAI:
     return OpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.dev_key, max_retries=0)
 
 
-def test_chat_completion_buffered(client):
+def test_chat_completion_buffered(client: OpenAI) -> None:
     completion = client.chat.completions.create(
         model="default", messages=[{"role": "user", "content": "How do I append to a python list in place?"}])
     assert completion.object == "chat.completion" and completion.model == "default"
@@ -28,7 +29,7 @@ def test_chat_completion_buffered(client):
     assert usage.completion_tokens > 0 and usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
 
-def test_chat_completion_streamed_token_by_token(client):
+def test_chat_completion_streamed_token_by_token(client: OpenAI) -> None:
     stream = client.chat.completions.create(
         model="default", stream=True, stream_options={"include_usage": True},
         messages=[{"role": "system", "content": "stream test"},
@@ -41,7 +42,7 @@ def test_chat_completion_streamed_token_by_token(client):
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
 
 
-def test_gateway_metadata_rides_in_headers(client):
+def test_gateway_metadata_rides_in_headers(client: OpenAI) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="default", messages=[{"role": "user", "content": "How do I rotate an IAM session?"}])
     assert raw.headers["x-gateway-request-id"]
@@ -54,7 +55,7 @@ def test_gateway_metadata_rides_in_headers(client):
     assert again.parse().choices[0].message.content == raw.parse().choices[0].message.content
 
 
-def test_responses_buffered_and_streamed(client):
+def test_responses_buffered_and_streamed(client: OpenAI) -> None:
     response = client.responses.create(model="default", input="What does the responses API return?")
     assert response.status == "completed" and response.output_text.startswith("I am the local model stand-in")
     assert response.usage.output_tokens > 0 and response.output[0].role == "assistant"
@@ -72,10 +73,10 @@ def test_responses_buffered_and_streamed(client):
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
-def test_models_lists_the_aliases_the_key_may_use(client, gateway):
+def test_models_lists_the_aliases_the_key_may_use(client: OpenAI, gateway: LocalGateway) -> None:
     assert {m.id for m in client.models.list()} >= {"default", "text-embedding"}
     assert client.models.retrieve("default").id == "default"
-    key, _ = KeyStore(gateway.keys_secret_id, gateway.client("secretsmanager")).create(
+    key, _ = gateway.keys().create(
         "t_limited", "limited", models=["default"])
     limited = OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
     assert [m.id for m in limited.models.list()] == ["default"]
@@ -83,7 +84,7 @@ def test_models_lists_the_aliases_the_key_may_use(client, gateway):
         limited.models.retrieve("text-embedding")
 
 
-def test_embeddings(client):
+def test_embeddings(client: OpenAI) -> None:
     result = client.embeddings.create(model="text-embedding", input=["How do I rotate an IAM session?", "hello"])
     assert [d.index for d in result.data] == [0, 1]
     assert result.data[0].embedding[:2] == pytest.approx([0.98, 0.0])  # the answers file's vector, via base64
@@ -91,12 +92,12 @@ def test_embeddings(client):
     assert len(floats.data[0].embedding) == 64
 
 
-def test_sdk_error_types(client, gateway):
+def test_sdk_error_types(client: OpenAI, gateway: LocalGateway) -> None:
     def drop_key(request: httpx.Request) -> None:
         del request.headers["Authorization"]
 
     keyless = OpenAI(base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0,
-                     http_client=httpx.Client(event_hooks={"request": [drop_key]}))
+                     http_client=httpx.Client(event_hooks={"request": [drop_key]}))  # type: ignore[arg-type]
     with pytest.raises(openai.AuthenticationError):  # 401: no Authorization header
         keyless.models.list()
     with pytest.raises(openai.PermissionDeniedError):  # 403: unknown key
@@ -110,10 +111,10 @@ def test_sdk_error_types(client, gateway):
     assert blocked.value.code == "guardrail_blocked"
     assert blocked.value.response.headers["x-should-retry"] == "false"
     with pytest.raises(openai.BadRequestError) as invalid:
-        client.chat.completions.create(model="default", messages=[{"role": "robot", "content": "hi"}])
+        client.chat.completions.create(model="default", messages=[{"role": "robot", "content": "hi"}])  # type: ignore[list-item,misc]
     assert invalid.value.param == "messages[0].role"
 
-    key, _ = KeyStore(gateway.keys_secret_id, gateway.client("secretsmanager")).create(
+    key, _ = gateway.keys().create(
         "t_sdk_quota", "quota", quotas=Quotas(rpm=1))
     limited = OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
     limited.models.list()  # not counted: only model calls are
@@ -123,14 +124,14 @@ def test_sdk_error_types(client, gateway):
     assert limited_error.value.code == "rate_limit_exceeded"
 
 
-def test_refused_output_is_content_filtered(client):
+def test_refused_output_is_content_filtered(client: OpenAI) -> None:
     completion = client.chat.completions.create(
         model="default", messages=[{"role": "user", "content": "What is on the roadmap?"}])
     assert completion.choices[0].finish_reason == "content_filter"
     assert completion.choices[0].message.content == "I cannot help with that, policy violation."
 
 
-def test_bad_bodies_on_v1(gateway):
+def test_bad_bodies_on_v1(gateway: LocalGateway) -> None:
     headers = {"Authorization": f"Bearer {gateway.dev_key}"}
     for body, param in [({"messages": [{"role": "user", "content": "x"}]}, "model"),
                         ({"model": "default", "messages": []}, "messages"),
@@ -146,7 +147,7 @@ def test_bad_bodies_on_v1(gateway):
     assert too_big.status_code == 413 and too_big.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_streamed_pii_is_anonymised_on_the_fly(client):
+def test_streamed_pii_is_anonymised_on_the_fly(client: OpenAI) -> None:
     stream = client.chat.completions.create(
         model="default", stream=True, messages=[{"role": "user", "content": "Who do I contact about on-call?"}])
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -15,6 +16,7 @@ from llm_gateway.core.chat import ChatRequest, UpstreamError, collect
 from llm_gateway.core.providers import Providers
 from llm_gateway.core.providers.bedrock import BedrockProvider
 from llm_gateway.core.routing import Route, Router, RouteTable, parse_routes
+from llm_gateway.local import LocalGateway
 from tests.fakes import FakeUpstream
 
 HELLO = ChatRequest([{"role": "user", "content": "hello"}])
@@ -28,13 +30,19 @@ def fakes() -> Iterator[dict[str, FakeUpstream]]:
         server.stop()
 
 
-def router(routes: dict, env: dict | None = None, *, secrets=None, **kwargs) -> Router:
+def router(routes: dict[str, Any], env: dict[str, str] | None = None, *, secrets: Any = None, **kwargs: Any) -> Router:
     table = RouteTable(parse_routes(__import__("json").dumps(routes)))
     providers = Providers(env or {}, secrets=secrets or SecretsProvider(boto3_client=_unused_sm()))
     return Router(table, providers, rng=random.Random(7), sleep=kwargs.pop("sleep", lambda _: None), **kwargs)
 
 
-def _unused_sm():
+def route_of(r: Router, alias: str) -> Route:
+    route = r.routes.get(alias)
+    assert route is not None, alias
+    return route
+
+
+def _unused_sm() -> Any:
     return boto3.client("secretsmanager", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
                         aws_access_key_id="x", aws_secret_access_key="x")
 
@@ -44,34 +52,34 @@ def compat(fakes: dict[str, FakeUpstream], *names: str) -> dict[str, str]:
     return {f"OPENAI_COMPAT_{n.upper()}_BASE_URL": f"{fakes[n].url}/v1" for n in names}
 
 
-def target(name: str, **extra) -> dict:
+def target(name: str, **extra: Any) -> dict[str, Any]:
     return {"provider": f"openai_compatible:{name}", "model": f"model-{name}", **extra}
 
 
-def test_weights_are_honoured(fakes):
+def test_weights_are_honoured(fakes: dict[str, FakeUpstream]) -> None:
     r = router({"mix": {"targets": [target("a", weight=70), target("b", weight=30)]}}, compat(fakes, "a", "b"))
-    route = r.routes.get("mix")
+    route = route_of(r, "mix")
     served = Counter(r.complete(route, HELLO)[1].target.model for _ in range(400))
     assert 0.63 <= served["model-a"] / 400 <= 0.77, served
 
 
-def test_cost_strategy_prefers_the_cheapest_healthy_target(fakes):
+def test_cost_strategy_prefers_the_cheapest_healthy_target(fakes: dict[str, FakeUpstream]) -> None:
     routes = {"cheap": {"strategy": "cost", "retries": 0, "targets": [
         target("a", input_price=3, output_price=15), target("b", input_price=0.1, output_price=0.4)]}}
     r = router(routes, compat(fakes, "a", "b"))
-    assert {r.complete(r.routes.get("cheap"), HELLO)[1].target.model for _ in range(5)} == {"model-b"}
+    assert {r.complete(route_of(r, "cheap"), HELLO)[1].target.model for _ in range(5)} == {"model-b"}
     fakes["b"].failures = [500]
-    result, served = r.complete(r.routes.get("cheap"), HELLO)
+    result, served = r.complete(route_of(r, "cheap"), HELLO)
     assert served.target.model == "model-a" and result.text.startswith("Hello from a")
 
 
 @pytest.mark.parametrize("failure", [500, 503, 429])
-def test_retries_then_falls_back(fakes, failure):
+def test_retries_then_falls_back(fakes: dict[str, FakeUpstream], failure: int) -> None:
     naps: list[float] = []
     r = router({"main": {"retries": 2, "targets": [target("a")], "fallbacks": ["backup"]},
                 "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"), sleep=naps.append)
     fakes["a"].failures = [failure] * 10
-    result, served = r.complete(r.routes.get("main"), HELLO)
+    result, served = r.complete(route_of(r, "main"), HELLO)
     assert result.text.startswith("Hello from b") and served.attempts == 4
     assert fakes["a"].calls() == 3 and fakes["b"].calls() == 1
     assert len(naps) == 2 and all(0 < n <= 4 for n in naps)
@@ -79,44 +87,44 @@ def test_retries_then_falls_back(fakes, failure):
         assert naps == [1.0, 1.0]  # the upstream's Retry-After
 
 
-def test_timeout_falls_back(fakes):
+def test_timeout_falls_back(fakes: dict[str, FakeUpstream]) -> None:
     fakes["a"].delay = 2.0
     r = router({"main": {"retries": 0, "timeout": 0.3, "targets": [target("a")], "fallbacks": ["backup"]},
                 "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"))
-    result, _ = r.complete(r.routes.get("main"), HELLO)
+    result, _ = r.complete(route_of(r, "main"), HELLO)
     assert result.text.startswith("Hello from b")
 
 
-def test_a_rejected_request_is_not_retried_elsewhere(fakes):
+def test_a_rejected_request_is_not_retried_elsewhere(fakes: dict[str, FakeUpstream]) -> None:
     fakes["a"].failures = [400]
     r = router({"main": {"targets": [target("a")], "fallbacks": ["backup"]}, "backup": {"targets": [target("b")]}},
                compat(fakes, "a", "b"))
     with pytest.raises(UpstreamError) as rejected:
-        r.complete(r.routes.get("main"), HELLO)
+        r.complete(route_of(r, "main"), HELLO)
     assert rejected.value.status == 400 and fakes["b"].calls() == 0
 
 
-def test_cooldown_takes_a_failing_target_out_of_rotation(fakes):
+def test_cooldown_takes_a_failing_target_out_of_rotation(fakes: dict[str, FakeUpstream]) -> None:
     r = router({"pair": {"retries": 0, "targets": [target("a", weight=1000), target("b", weight=1)]}},
                compat(fakes, "a", "b"), cooldown_seconds=60)
     fakes["a"].failures = [500]
-    assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-b"
+    assert r.complete(route_of(r, "pair"), HELLO)[1].target.model == "model-b"
     for _ in range(5):  # a is cooling down: not even tried, though it carries nearly all the weight
-        assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-b"
+        assert r.complete(route_of(r, "pair"), HELLO)[1].target.model == "model-b"
     assert fakes["a"].calls() == 1
     r._cool_until["openai_compatible:a/model-a"] = 0  # the cooldown ends
-    assert r.complete(r.routes.get("pair"), HELLO)[1].target.model == "model-a"
+    assert r.complete(route_of(r, "pair"), HELLO)[1].target.model == "model-a"
 
 
-def test_stream_falls_back_before_the_first_byte_but_never_after(fakes):
+def test_stream_falls_back_before_the_first_byte_but_never_after(fakes: dict[str, FakeUpstream]) -> None:
     r = router({"main": {"retries": 0, "targets": [target("a")], "fallbacks": ["backup"]},
                 "backup": {"targets": [target("b")]}}, compat(fakes, "a", "b"))
     fakes["a"].failures = [503]
-    deltas, served = r.stream(r.routes.get("main"), HELLO)
+    deltas, served = r.stream(route_of(r, "main"), HELLO)
     assert served.target.model == "model-b" and collect(deltas).text == fakes["b"].text
 
     fakes["a"].break_after = 4  # the role chunk and three tokens, then the connection drops
-    deltas, served = r.stream(r.routes.get("main"), HELLO)
+    deltas, served = r.stream(route_of(r, "main"), HELLO)
     assert served.target.model == "model-a"
     received = []
     with pytest.raises(UpstreamError):
@@ -126,7 +134,8 @@ def test_stream_falls_back_before_the_first_byte_but_never_after(fakes):
     assert fakes["b"].calls() == 1  # only the earlier, pre-first-byte fallback
 
 
-def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes, gateway):
+def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes: dict[str, FakeUpstream],
+                                                                 gateway: LocalGateway) -> None:
     sm = gateway.client("secretsmanager")
     pool = sm.create_secret(Name="openai-pool", SecretString='["sk-one", "sk-two", "sk-three"]')["ARN"]
     second = sm.create_secret(Name="openai-account2", SecretString='{"api_key": "sk-account2"}')["ARN"]
@@ -135,35 +144,35 @@ def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes, gateway):
                 "gpt2": {"targets": [{"provider": "openai", "model": "gpt-x", "key_id": "account2"}]}},
                env, secrets=SecretsProvider(boto3_client=sm))
     for _ in range(6):
-        r.complete(r.routes.get("gpt"), HELLO)
-    r.complete(r.routes.get("gpt2"), HELLO)
+        r.complete(route_of(r, "gpt"), HELLO)
+    r.complete(route_of(r, "gpt2"), HELLO)
     keys = [s.headers["authorization"] for s in fakes["a"].seen]
     assert keys == ["Bearer sk-one", "Bearer sk-two", "Bearer sk-three"] * 2 + ["Bearer sk-account2"]
 
 
-def test_openai_tools_pass_through(fakes):
+def test_openai_tools_pass_through(fakes: dict[str, FakeUpstream]) -> None:
     r = router({"gpt": {"targets": [target("a")]}}, compat(fakes, "a"))
     tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
-    result, _ = r.complete(r.routes.get("gpt"), ChatRequest([{"role": "user", "content": "weather?"}],
+    result, _ = r.complete(route_of(r, "gpt"), ChatRequest([{"role": "user", "content": "weather?"}],
                                                             {"tools": tools, "tool_choice": "auto"}))
     assert fakes["a"].seen[-1].body["tools"] == tools and fakes["a"].seen[-1].body["tool_choice"] == "auto"
     assert result.finish_reason == "tool_calls" and result.tool_calls[0]["function"]["name"] == "weather"
 
 
 @pytest.mark.parametrize("mode", ["completions", "auto"])
-def test_openai_compatible_endpoint_modes(fakes, mode):
+def test_openai_compatible_endpoint_modes(fakes: dict[str, FakeUpstream], mode: str) -> None:
     fakes["a"].no_chat_endpoint = True
     env = {**compat(fakes, "a"), "OPENAI_COMPAT_A_ENDPOINT_MODE": mode}
     r = router({"legacy": {"targets": [target("a")]}}, env)
-    result, _ = r.complete(r.routes.get("legacy"), HELLO)
+    result, _ = r.complete(route_of(r, "legacy"), HELLO)
     assert result.text == fakes["a"].text and fakes["a"].calls("/v1/completions") == 1
     assert "user: hello" in fakes["a"].seen[-1].body["prompt"]
 
 
-def test_anthropic_messages_buffered_streamed_and_tools(fakes):
+def test_anthropic_messages_buffered_streamed_and_tools(fakes: dict[str, FakeUpstream]) -> None:
     env = {"ANTHROPIC_BASE_URL": fakes["c"].url}
     r = router({"claude": {"targets": [{"provider": "anthropic", "model": "claude-x"}]}}, env)
-    route = r.routes.get("claude")
+    route = route_of(r, "claude")
     request = ChatRequest([{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}],
                           {"max_tokens": 50, "stop": "END"})
     result, _ = r.complete(route, request)
@@ -186,7 +195,7 @@ def test_anthropic_messages_buffered_streamed_and_tools(fakes):
     assert called.tool_calls[0]["function"] == {"name": "weather", "arguments": '{"city": "Paris"}'}
 
 
-def test_bedrock_converse_and_event_stream(fakes):
+def test_bedrock_converse_and_event_stream(fakes: dict[str, FakeUpstream]) -> None:
     client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=fakes["c"].url,
                           aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
     env = {"GUARDRAIL_BACKEND": "bedrock", "GUARDRAIL_ID": "gr-123", "GUARDRAIL_VERSION": "4"}
@@ -196,7 +205,7 @@ def test_bedrock_converse_and_event_stream(fakes):
     r = Router(RouteTable(parse_routes(nova)), providers)
     request = ChatRequest([{"role": "system", "content": "terse"}, {"role": "user", "content": "hi"}],
                           {"max_tokens": 64, "temperature": 0.2})
-    result, _ = r.complete(r.routes.get("nova"), request)
+    result, _ = r.complete(route_of(r, "nova"), request)
     sent = fakes["c"].seen[-1]
     assert sent.path == "/model/amazon.nova-lite-v1:0/converse"
     assert sent.body["system"] == [{"text": "terse"}] and sent.body["inferenceConfig"] == {"maxTokens": 64,
@@ -204,7 +213,7 @@ def test_bedrock_converse_and_event_stream(fakes):
     assert result.text == fakes["c"].text and result.usage.prompt_tokens == 11
 
     assert "guardrailConfig" not in sent.body  # buffered answers are checked by the pipeline, once
-    deltas, _ = r.stream(r.routes.get("nova"), request)
+    deltas, _ = r.stream(route_of(r, "nova"), request)
     pieces = list(deltas)
     assert fakes["c"].seen[-1].body["guardrailConfig"] == {  # streams are guarded by Bedrock as they flow
         "guardrailIdentifier": "gr-123", "guardrailVersion": "4", "streamProcessingMode": "sync"}
@@ -212,13 +221,13 @@ def test_bedrock_converse_and_event_stream(fakes):
     assert collect(iter(pieces)).usage.completion_tokens == len(fakes["c"].tokens)
 
 
-def test_embeddings_route(fakes):
+def test_embeddings_route(fakes: dict[str, FakeUpstream]) -> None:
     r = router({"emb": {"targets": [target("a")]}}, compat(fakes, "a"))
-    embeddings, _ = r.embed(r.routes.get("emb"), ["x", "y"])
+    embeddings, _ = r.embed(route_of(r, "emb"), ["x", "y"])
     assert embeddings.vectors == [[0.1, 0.2, 0.3], [0.2, 0.2, 0.3]]
 
 
-def test_live_route_overrides_from_the_routes_table(fakes, gateway):
+def test_live_route_overrides_from_the_routes_table(fakes: dict[str, FakeUpstream], gateway: LocalGateway) -> None:
     ddb = gateway.client("dynamodb")
     ddb.create_table(TableName="routes-test", KeySchema=[{"AttributeName": "alias", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "alias", "AttributeType": "S"}],
@@ -239,7 +248,7 @@ def test_live_route_overrides_from_the_routes_table(fakes, gateway):
 
 
 # -- the gateway's own model calls are routed tasks too --------------------------------------
-def test_cache_embeddings_retry_then_fall_back(fakes):
+def test_cache_embeddings_retry_then_fall_back(fakes: dict[str, FakeUpstream]) -> None:
     from llm_gateway.core.tasks import ModelTasks
 
     naps: list[float] = []
@@ -251,7 +260,7 @@ def test_cache_embeddings_retry_then_fall_back(fakes):
     assert len(naps) == 1
 
 
-def test_judging_retries_and_falls_back_to_another_judge(fakes):
+def test_judging_retries_and_falls_back_to_another_judge(fakes: dict[str, FakeUpstream]) -> None:
     from llm_gateway.core.tasks import ModelTasks
 
     fakes["b"].text = 'Sure. {"score": 0.75, "rubric": "helpfulness_accuracy"}'
@@ -263,7 +272,7 @@ def test_judging_retries_and_falls_back_to_another_judge(fakes):
     assert fakes["b"].calls("/v1/chat/completions") == 1
 
 
-def test_a_judge_that_writes_no_json_is_an_upstream_error(fakes):
+def test_a_judge_that_writes_no_json_is_an_upstream_error(fakes: dict[str, FakeUpstream]) -> None:
     from llm_gateway.core.tasks import ModelTasks
 
     r = router({"judge": {"retries": 0, "targets": [target("a")]}}, compat(fakes, "a"))

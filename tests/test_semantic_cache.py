@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
+from typing import Any
 
+import httpx
 import pytest
 
 from llm_gateway.core.cache import Scope, SemanticCache, same_question
+from llm_gateway.local import LocalGateway
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
@@ -18,11 +21,11 @@ from llm_gateway.core.cache import Scope, SemanticCache, same_question
     ("How do I copy files from S3 to my laptop?", "How do I copy files from my laptop to S3?", False),
     ("In Python, how do I convert a string to an int?", "How do I convert a string to an int in Python?", True),
 ])
-def test_verification_beyond_cosine(a, b, same):
+def test_verification_beyond_cosine(a: str, b: str, same: bool) -> None:
     assert same_question(a, b) is same
 
 
-def test_opposite_questions_are_not_served_each_others_answer(http):
+def test_opposite_questions_are_not_served_each_others_answer(http: httpx.Client) -> None:
     first = http.post("/ask", json={"question": "How do I convert a string to an int in Python?"}).json()
     second = http.post("/ask", json={"question": "How do I convert an int to a string in Python?"}).json()
     assert first["answer"] == "Use int(text)." and second["answer"] == "Use str(number)."
@@ -31,7 +34,7 @@ def test_opposite_questions_are_not_served_each_others_answer(http):
     assert third["answer"] == "Use int(text)." and third["cache_hit"] is True  # a reordering is a paraphrase
 
 
-def test_lookup_cost_is_flat_as_the_cache_grows(gateway, tables):
+def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: dict[str, str]) -> None:
     ddb = gateway.client("dynamodb")
     cache = SemanticCache(tables["cache"], ddb, candidates=20)
     scope = Scope("t_flat", "default")
@@ -42,7 +45,7 @@ def test_lookup_cost_is_flat_as_the_cache_grows(gateway, tables):
     reads: list[tuple[str, int]] = []
     lock = threading.Lock()
 
-    def count(http_response=None, parsed=None, model=None, **_):
+    def count(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
         with lock:
             reads.append((model.name, int(parsed.get("ScannedCount", parsed.get("Count", 0)))))
 

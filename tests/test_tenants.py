@@ -9,11 +9,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from llm_gateway.core.tenants import KeyStore, Quotas, hash_key
+from llm_gateway.local import LocalGateway
 from tests.conftest import function_logs
 
 IAM_QUESTION = "How do I rotate an IAM session credential?"
@@ -21,11 +23,11 @@ IAM_PARAPHRASE = "What is the way to renew an iam session?"
 
 
 @pytest.fixture(scope="module")
-def keys(gateway) -> KeyStore:
-    return KeyStore(gateway.keys_secret_id, gateway.client("secretsmanager"))
+def keys(gateway: LocalGateway) -> KeyStore:
+    return gateway.keys()
 
 
-def call(gateway, key: str | None, path: str = "/invoke", **body) -> httpx.Response:
+def call(gateway: LocalGateway, key: str | None, path: str = "/invoke", **body: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.post(gateway.url + path, json=body or {"prompt": "How do I append to a list?"},
                       headers=headers, timeout=10)
@@ -33,7 +35,7 @@ def call(gateway, key: str | None, path: str = "/invoke", **body) -> httpx.Respo
 
 # -- authorizer ----------------------------------------------------------------------------------
 
-def test_missing_header_is_401(gateway):
+def test_missing_header_is_401(gateway: LocalGateway) -> None:
     response = call(gateway, None)
     assert response.status_code == 401  # API Gateway's own response, customised to OpenAI's shape
     assert response.json()["error"]["code"] == "missing_api_key"
@@ -41,30 +43,30 @@ def test_missing_header_is_401(gateway):
 
 
 @pytest.mark.parametrize("token", ["gw_sk_" + "x" * 43, "not-a-gateway-key", "gw_sk_short", ""])
-def test_unknown_or_malformed_key_is_403(gateway, token):
+def test_unknown_or_malformed_key_is_403(gateway: LocalGateway, token: str) -> None:
     response = httpx.post(gateway.url + "/invoke", json={"prompt": "hi"},
                           headers={"Authorization": f"Bearer {token}" if token else "Basic abc"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "invalid_api_key" and response.headers["x-should-retry"] == "false"
 
 
-def test_new_key_works_at_once_without_a_deploy(gateway, keys):
+def test_new_key_works_at_once_without_a_deploy(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _record = keys.create("t_new", "fresh")
     assert call(gateway, key).status_code == 200
 
 
-def test_revoked_key_is_403(gateway, keys):
+def test_revoked_key_is_403(gateway: LocalGateway, keys: KeyStore) -> None:
     key, record = keys.create("t_revoked", "soon gone")
     keys.revoke(record.key_id)
     assert call(gateway, key).status_code == 403
 
 
-def test_expired_key_is_403(gateway, keys):
+def test_expired_key_is_403(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _ = keys.create("t_expired", "past", expires_in=timedelta(seconds=-1))
     assert call(gateway, key).status_code == 403
 
 
-def test_rotation_keeps_the_old_key_for_the_overlap(gateway, keys):
+def test_rotation_keeps_the_old_key_for_the_overlap(gateway: LocalGateway, keys: KeyStore) -> None:
     old_key, old = keys.create("t_rotate", "rotating")
     new_key, new, old_after = keys.rotate(old.key_id, overlap=timedelta(hours=1))
     assert new.tenantId == "t_rotate" and new.key_id != old.key_id and new_key != old_key
@@ -73,15 +75,15 @@ def test_rotation_keeps_the_old_key_for_the_overlap(gateway, keys):
     assert call(gateway, new_key).status_code == 200
 
 
-def test_only_hashes_are_stored(gateway, keys):
+def test_only_hashes_are_stored(gateway: LocalGateway, keys: KeyStore) -> None:
     key, record = keys.create("t_hash", "hashed")
     assert key.startswith("gw_sk_") and len(key) == 49  # 32 random bytes, base64url
-    stored = gateway.client("secretsmanager").get_secret_value(SecretId=gateway.keys_secret_id)["SecretString"]
+    stored = gateway.client("secretsmanager").get_secret_value(SecretId=gateway.keys().secret_id)["SecretString"]
     assert key not in stored and hash_key(key) in stored
     assert json.loads(stored)["keys"][record.key_id]["tenantId"] == "t_hash"
 
 
-def test_disallowed_model_alias_is_403(gateway, keys):
+def test_disallowed_model_alias_is_403(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _ = keys.create("t_fast_only", "fast only", models=["fast"])
     response = call(gateway, key)
     assert response.status_code == 403
@@ -98,7 +100,7 @@ def wait_for_fresh_minute(margin: float = 10.0) -> None:
         time.sleep(left + 0.1)
 
 
-def test_rate_limit_is_exact_under_concurrency(gateway, keys):
+def test_rate_limit_is_exact_under_concurrency(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _ = keys.create("t_burst", "burst", quotas=Quotas(rpm=20))
     wait_for_fresh_minute()
     with ThreadPoolExecutor(max_workers=25) as pool:
@@ -117,7 +119,7 @@ def test_rate_limit_is_exact_under_concurrency(gateway, keys):
     assert sorted(int(r.headers["x-ratelimit-remaining-requests"]) for r in admitted) == list(range(20))
 
 
-def test_daily_quota_is_not_worth_retrying(gateway, keys):
+def test_daily_quota_is_not_worth_retrying(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _ = keys.create("t_daily", "daily", quotas=Quotas(rpm=100, rpd=2))
     assert [call(gateway, key).status_code for _ in range(2)] == [200, 200]
     response = call(gateway, key, path="/ask", question="How do I append to a list?")
@@ -126,7 +128,7 @@ def test_daily_quota_is_not_worth_retrying(gateway, keys):
     assert response.headers["x-should-retry"] == "false"
 
 
-def test_tokens_per_minute(gateway, keys):
+def test_tokens_per_minute(gateway: LocalGateway, keys: KeyStore) -> None:
     key, _ = keys.create("t_tokens", "tokens", quotas=Quotas(rpm=100, tpm=10))
     wait_for_fresh_minute()
     assert call(gateway, key).status_code == 200  # the answer alone is over 10 tokens
@@ -138,7 +140,7 @@ def test_tokens_per_minute(gateway, keys):
 
 # -- isolation and secrecy -----------------------------------------------------------------------
 
-def test_cached_answers_never_cross_tenants(gateway, keys):
+def test_cached_answers_never_cross_tenants(gateway: LocalGateway, keys: KeyStore) -> None:
     alice, _ = keys.create("t_alice", "alice")
     bob, _ = keys.create("t_bob", "bob")
     assert call(gateway, alice, "/ask", question=IAM_QUESTION).json()["cache_hit"] is False
@@ -146,7 +148,7 @@ def test_cached_answers_never_cross_tenants(gateway, keys):
     assert call(gateway, alice, "/ask", question=IAM_PARAPHRASE).json()["cache_hit"] is True
 
 
-def test_no_api_key_in_any_log_line(gateway, keys, capfd):
+def test_no_api_key_in_any_log_line(gateway: LocalGateway, keys: KeyStore, capfd: pytest.CaptureFixture[str]) -> None:
     good, _ = keys.create("t_logs", "logs")
     revoked, record = keys.create("t_logs", "revoked")
     keys.revoke(record.key_id)
@@ -161,9 +163,10 @@ def test_no_api_key_in_any_log_line(gateway, keys, capfd):
         assert key not in logs and key not in out and key not in err  # ...and hold no key
 
 
-def test_keys_cli_against_the_emulator(gateway):
+def test_keys_cli_against_the_emulator(gateway: LocalGateway) -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
     cli = [sys.executable, "-m", "llm_gateway", "keys"]
+    assert gateway.keys_secret_id
     where = ["--secret-id", gateway.keys_secret_id, "--endpoint-url", gateway.aws_endpoint, "--region", "us-east-1"]
     created = subprocess.run([*cli, "create", *where, "--tenant", "t_cli", "--rpm", "5"], env=env,
                              capture_output=True, text=True, check=True)
@@ -180,11 +183,12 @@ def test_keys_cli_against_the_emulator(gateway):
     subprocess.run([*cli, "revoke", *where, record["key_id"]], env=env, check=True, capture_output=True)
     assert json.loads(subprocess.run([*cli, "list", *where, "--tenant", "t_cli"], env=env, capture_output=True,
                                      text=True, check=True).stdout)[0]["status"] == "revoked"
-    missing = subprocess.run([*cli, "revoke", *where, "k_missing"], env=env, capture_output=True, text=True)
+    missing = subprocess.run([*cli, "revoke", *where, "k_missing"], env=env, capture_output=True, text=True,
+                             check=False)
     assert missing.returncode != 0 and "no key 'k_missing'" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_no_rate_limiter_means_no_quotas(gateway, tables):
+def test_no_rate_limiter_means_no_quotas(gateway: LocalGateway, tables: dict[str, str]) -> None:
     """Leaving the RateLimiter construct out (no RATE_LIMITS_TABLE) disables quotas cleanly."""
     from starlette.testclient import TestClient
 

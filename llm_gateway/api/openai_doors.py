@@ -68,6 +68,26 @@ def _messages(raw: Any, param: str = "messages") -> tuple[dict[str, Any], ...]:
     return tuple(raw)
 
 
+def _input_item(i: int, item: Any) -> dict[str, Any]:
+    """One Responses API input item as a chat message."""
+    if not isinstance(item, dict):
+        raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]", code="invalid_type")
+    kind = item.get("type", "message")
+    if kind == "message":
+        content = item.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return {"role": item.get("role"), "content": content}
+    if kind == "function_call":
+        return {"role": "assistant", "content": None, "tool_calls": [{
+            "id": item.get("call_id"), "type": "function",
+            "function": {"name": item.get("name"), "arguments": item.get("arguments", "{}")}}]}
+    if kind == "function_call_output":
+        return {"role": "tool", "tool_call_id": item.get("call_id"), "content": item.get("output")}
+    raise ApiError(400, f"input items of type '{kind}' are not supported", param=f"input[{i}].type",
+                   code="unsupported_value")
+
+
 def _query(caller: Caller, model: str, messages: tuple[dict[str, Any], ...], params: dict[str, Any]) -> Query:
     return Query(caller.tenant_id, messages, model, params, quotas=caller.quotas, allowed_models=caller.allowed_models)
 
@@ -106,25 +126,7 @@ class OpenAIDoors:
         if isinstance(raw, str):
             messages.append({"role": "user", "content": raw})
         elif isinstance(raw, list):
-            for i, item in enumerate(raw):
-                if not isinstance(item, dict):
-                    raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]", code="invalid_type")
-                kind = item.get("type", "message")
-                if kind == "message":
-                    content = item.get("content")
-                    if isinstance(content, list):
-                        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-                    messages.append({"role": item.get("role"), "content": content})
-                elif kind == "function_call":
-                    messages.append({"role": "assistant", "content": None, "tool_calls": [{
-                        "id": item.get("call_id"), "type": "function",
-                        "function": {"name": item.get("name"), "arguments": item.get("arguments", "{}")}}]})
-                elif kind == "function_call_output":
-                    messages.append({"role": "tool", "tool_call_id": item.get("call_id"),
-                                     "content": item.get("output")})
-                else:
-                    raise ApiError(400, f"input items of type '{kind}' are not supported", param=f"input[{i}].type",
-                                   code="unsupported_value")
+            messages += [_input_item(i, item) for i, item in enumerate(raw)]
         else:
             raise ApiError(400, "'input' must be a string or an array of items", param="input", code="invalid_value")
         params = {k: body[k] for k in ("temperature", "top_p", "user") if body.get(k) is not None}

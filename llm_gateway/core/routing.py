@@ -131,8 +131,8 @@ class Router:
 
     def _backoff(self, attempt: int, error: UpstreamError) -> float:
         if error.retry_after is not None:
-            return min(error.retry_after, self.backoff_cap)
-        return min(self.backoff_cap, self.backoff_base * 2**attempt) * self.rng.uniform(0.5, 1.5)  # jitter
+            return min(float(error.retry_after), self.backoff_cap)
+        return min(self.backoff_cap, self.backoff_base * 2.0**attempt) * self.rng.uniform(0.5, 1.5)  # jitter
 
     # -- calling ------------------------------------------------------------------------------
     def _attempt(self, route: Route, call: Callable[[Route, Target], T]) -> tuple[T, Served]:

@@ -26,21 +26,28 @@ from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(AUTHORIZER_SERVICE)
 settings = Settings.from_env()
-secrets = parameters.SecretsProvider()  # module scope: one client, one cache per container
-_last_refresh = 0.0
 
 
-def find_key(token: str) -> KeyRecord | None:
-    """The key's record from the cached secret; an unknown key re-reads it (at most once per
+class Keys:
+    """The key records from the cached secret; an unknown key re-reads it (at most once per
     ``KEYS_REFRESH_SECONDS``), so a key created a moment ago is not denied and then cached as denied."""
-    global _last_refresh
-    secret = secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
-    record = authenticate(token, parse_records(str(secret)))
-    if record is None and time.monotonic() - _last_refresh >= settings.keys_refresh_seconds:
-        _last_refresh = time.monotonic()
-        secret = secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds, force_fetch=True)
+
+    def __init__(self) -> None:
+        self._secrets = parameters.SecretsProvider()  # one client, one cache per container
+        self._last_refresh = 0.0
+
+    def find(self, token: str) -> KeyRecord | None:
+        secret = self._secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
         record = authenticate(token, parse_records(str(secret)))
-    return record
+        if record is None and time.monotonic() - self._last_refresh >= settings.keys_refresh_seconds:
+            self._last_refresh = time.monotonic()
+            secret = self._secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds,
+                                       force_fetch=True)
+            record = authenticate(token, parse_records(str(secret)))
+        return record
+
+
+keys = Keys()  # module scope: built once per container
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -49,7 +56,7 @@ def find_key(token: str) -> KeyRecord | None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     arn = request.parsed_arn
-    record = find_key(request.authorization_token or "")
+    record = keys.find(request.authorization_token or "")
     if record is None:
         logger.info("API key rejected")
         metrics.add_metric(name="KeyRejected", unit=MetricUnit.Count, value=1)

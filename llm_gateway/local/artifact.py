@@ -72,7 +72,7 @@ def find_python(version: str) -> str:
                   *sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"), reverse=True)]
     for candidate in filter(None, candidates):
         probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, check=False)
         if probe.returncode == 0 and probe.stdout.strip() == version:
             return candidate
     raise FileNotFoundError(f"no Python {version} here (the Lambda runtime's); install it to run the function")

@@ -6,9 +6,11 @@ and API Gateway's TOKEN authorizer and request context."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fnmatch
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,13 +34,17 @@ INHERITED = ("HOME", "LANG", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFE
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"proxy-connection"}
 
 
+_PRCTL: Callable[..., int] | None
+try:  # resolved here: between fork and exec the child may only call it, not import or allocate
+    _PRCTL = ctypes.CDLL(None).prctl
+except (AttributeError, OSError):  # not Linux
+    _PRCTL = None
+
+
 def _die_with_parent() -> None:
     """A function's process ends with the runner, even when the runner is killed outright (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class FunctionFailed(RuntimeError):
@@ -89,7 +95,8 @@ class HandlerProcess:
         self._process = subprocess.Popen(
             [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
             cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.sandbox.log, text=True, bufsize=1, preexec_fn=_die_with_parent)
+            stderr=self.sandbox.log, text=True, bufsize=1,
+            preexec_fn=_die_with_parent)  # noqa: PLW1509  # only a prctl call, resolved before the fork
         return self
 
     def __call__(self, event: dict[str, Any]) -> Any:
@@ -146,7 +153,8 @@ class WebAdapterProcess:
             raise FunctionFailed(f"{self.function.name}: {executable} is not executable")
         log = self.sandbox.log  # None: ours, where a failure to start is seen as it happens
         self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
-                                         stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                                         stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)  # noqa: PLW1509  # see HandlerProcess
         readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")
         deadline = time.monotonic() + timeout
         while not self._ready(readiness):

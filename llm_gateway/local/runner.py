@@ -47,7 +47,7 @@ def synthesize(app_command: str, context: dict[str, Any], stack: str | None = No
         env = {**os.environ, "CDK_OUTDIR": outdir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
                "CDK_CONTEXT_JSON": json.dumps({**context, "aws:cdk:bundling-stacks": []})}
         synth = subprocess.run(app_command, shell=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, check=False)
         if synth.returncode:
             raise SystemExit(f"synthesis failed ({app_command}):\n{synth.stderr.strip()[-4000:]}")
         manifest = json.loads((Path(outdir) / "manifest.json").read_text())
@@ -177,6 +177,12 @@ class LocalGateway:
         assert self._server is not None
         self._server.run()
         self.stop()
+
+    def keys(self) -> KeyStore:
+        """The stack's API keys (its TenantAuthorizer's secret), on the emulator."""
+        if not self.keys_secret_id:
+            raise LookupError("the stack has no TenantAuthorizer")
+        return KeyStore(self.keys_secret_id, self.client("secretsmanager"))
 
     def function(self, name: str) -> HandlerProcess:
         """A running function by its logical id, or the start of it (``"EvalLoopJudge"``)."""

@@ -70,6 +70,28 @@ def _upstream(exc: Exception) -> UpstreamError:
     return UpstreamError(502, f"bedrock call failed: {exc}")
 
 
+def _stream_delta(event: dict[str, Any], calls: int) -> Delta | None:
+    """One ConverseStream event as a delta; ``calls`` tool calls have started so far."""
+    if "toolUse" in event.get("contentBlockStart", {}).get("start", {}):
+        use = event["contentBlockStart"]["start"]["toolUse"]
+        return Delta(tool_calls=[{"index": calls, "id": use["toolUseId"], "type": "function",
+                                  "function": {"name": use["name"], "arguments": ""}}])
+    if "contentBlockDelta" in event:
+        delta = event["contentBlockDelta"]["delta"]
+        if "toolUse" in delta:
+            return Delta(tool_calls=[{"index": calls - 1, "function": {"arguments": delta["toolUse"]["input"]}}])
+        return Delta(text=delta["text"]) if "text" in delta else None
+    if "messageStop" in event:
+        return Delta(finish_reason=STOP_REASONS.get(event["messageStop"].get("stopReason", ""), "stop"))
+    if "metadata" in event:
+        usage = event["metadata"].get("usage", {})
+        return Delta(usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
+    for name, value in event.items():
+        if name.endswith("Exception"):
+            raise UpstreamError(ERROR_STATUS.get(name, 502), f"bedrock {name}: {value.get('message')}")
+    return None
+
+
 class BedrockProvider:
     """``guardrail`` (id, version): streams are guarded by Bedrock itself in ``sync`` mode, so PII it
     anonymises never reaches the client (the gateway's own checks cannot take back sent tokens)."""
@@ -115,28 +137,10 @@ class BedrockProvider:
         calls = 0
         try:
             for event in events:
-                if "contentBlockStart" in event and "toolUse" in event["contentBlockStart"].get("start", {}):
-                    use = event["contentBlockStart"]["start"]["toolUse"]
-                    yield Delta(tool_calls=[{"index": calls, "id": use["toolUseId"], "type": "function",
-                                             "function": {"name": use["name"], "arguments": ""}}])
-                    calls += 1
-                elif "contentBlockDelta" in event:
-                    delta = event["contentBlockDelta"]["delta"]
-                    if "text" in delta:
-                        yield Delta(text=delta["text"])
-                    elif "toolUse" in delta:
-                        fragment = {"arguments": delta["toolUse"]["input"]}
-                        yield Delta(tool_calls=[{"index": calls - 1, "function": fragment}])
-                elif "messageStop" in event:
-                    reason = event["messageStop"].get("stopReason", "")
-                    yield Delta(finish_reason=STOP_REASONS.get(reason, "stop"))
-                elif "metadata" in event:
-                    usage = event["metadata"].get("usage", {})
-                    yield Delta(usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
-                else:
-                    for name, value in event.items():
-                        if name.endswith("Exception"):
-                            raise UpstreamError(ERROR_STATUS.get(name, 502), f"bedrock {name}: {value.get('message')}")
+                delta = _stream_delta(event, calls)
+                if delta is not None:
+                    calls += sum(1 for call in delta.tool_calls if "id" in call)
+                    yield delta
         except (ClientError, BotoCoreError) as exc:
             raise _upstream(exc) from exc
 
