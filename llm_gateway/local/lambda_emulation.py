@@ -116,15 +116,10 @@ class HandlerProcess:
         return reply["result"]
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            if self._process.stdin:
-                self._process.stdin.close()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-        if self._process and self._process.stdout:
-            self._process.stdout.close()
+        if self._process:  # a closed stdin ends the runtime's loop
+            _end(self._process, self._process.stdin.close if self._process.stdin else self._process.terminate)
+            if self._process.stdout:
+                self._process.stdout.close()
 
 
 class WebAdapterProcess:
@@ -175,12 +170,8 @@ class WebAdapterProcess:
             return False
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._process:
+            _end(self._process, self._process.terminate)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """ASGI: forward one HTTP request to the function's server, streaming the answer."""
@@ -211,6 +202,16 @@ class WebAdapterProcess:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
+
+
+def _end(process: subprocess.Popen[Any], ask: Callable[[], None]) -> None:
+    """Ask a function's process to end, then make sure it has."""
+    if process.poll() is None:
+        ask()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
