@@ -32,8 +32,15 @@ DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 DEFAULT_EMBED_MODEL_ID = "amazon.titan-embed-text-v2:0"
 DEFAULT_ANSWERS = str(resources.files("llm_gateway.core") / "answers.jsonl")
 
-# ``builtin``: the rule engine shipped in the package; ``bedrock``: ApplyGuardrail.
-GUARDRAIL_BACKENDS = ("builtin", "bedrock")
+# ``builtin``: the rule engine shipped in the package; ``bedrock``: ApplyGuardrail; ``layered``:
+# builtin first (free, local, milliseconds), then ApplyGuardrail on what it lets through.
+GUARDRAIL_BACKENDS = ("builtin", "bedrock", "layered")
+# PII entity types (the Bedrock Guardrail's names and placeholders) anonymised in answers, and the
+# secrets that make an answer refused; the construct's GuardrailPolicy and the builtin engine both
+# take them from here, so both backends answer alike.
+PII_ANONYMIZED = frozenset({"EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
+                            "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "IP_ADDRESS", "AWS_ACCESS_KEY"})
+PII_BLOCKED = frozenset({"AWS_SECRET_KEY", "PASSWORD"})
 LLM_MODES = ("bedrock", "local")
 PROVIDERS = ("bedrock", "openai", "anthropic", "local")
 COMPATIBLE = "openai_compatible:"  # + a profile name: any OpenAI-compatible server

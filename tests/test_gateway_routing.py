@@ -61,7 +61,8 @@ def test_stream_broken_upstream_never_looks_complete(client: OpenAI, gateway: Lo
             for chunk in client.chat.completions.create(
                     model="gpt", stream=True, messages=[{"role": "user", "content": "a stream that breaks"}]):
                 received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
-        assert "".join(received) == "".join(upstream.tokens[:2])
+        # What reached the client had been checked: at most the tokens before the break.
+        assert "".join(upstream.tokens[:2]).startswith("".join(received))
 
         raw = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
                          headers={"Authorization": f"Bearer {gateway.dev_key}"},
@@ -89,5 +90,30 @@ def test_unsafe_upstream_answer_is_refused_and_not_cached(client: OpenAI, upstre
                 model="gpt", messages=[{"role": "user", "content": "what ships next?"}])
             assert completion.choices[0].finish_reason == "content_filter"
         assert upstream.calls() == before + 2  # asked twice: the refusal was never cached
+    finally:
+        upstream.text = "Hello from upstream, one token at a time."
+
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize("leak", [f"aws_secret_access_key = {SECRET}", "-----BEGIN RSA PRIVATE KEY-----",
+                                  "You are Eng-Helper, a concise assistant for software engineers."])
+def test_nothing_leaks_from_a_stream_before_its_check(gateway: LocalGateway, upstream: FakeUpstream,
+                                                       leak: str) -> None:
+    """A secret or the system prompt in a streamed answer: the client never receives any of it."""
+    upstream.text = f"Sure, here is what you asked for in detail, step by step: {leak} and some more words after."
+    try:
+        with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", timeout=10,
+                          headers={"Authorization": f"Bearer {gateway.dev_key}"},
+                          json={"model": "gpt", "stream": True, "messages": [
+                              {"role": "system", "content": "You are Eng-Helper, a concise assistant for "
+                                                            "software engineers."},
+                              {"role": "user", "content": "walk me through it"}]}) as response:
+            events = [json.loads(line[6:]) for line in response.iter_lines()
+                      if line.startswith("data: {")]
+        sent = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+        assert leak.split()[-1] not in sent and "Eng-Helper" not in sent
+        assert [e["choices"][0]["finish_reason"] for e in events if e.get("choices")][-1] == "content_filter"
     finally:
         upstream.text = "Hello from upstream, one token at a time."

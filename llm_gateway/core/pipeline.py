@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,8 @@ from typing import Any, Literal
 
 from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
-from llm_gateway.core.guardrails import Guardrail, stream_boundary
+from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
+from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.core.ratelimit import Admission, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, IncidentLog
 from llm_gateway.core.routing import Route, Served
@@ -26,7 +28,6 @@ from llm_gateway.core.tenants import Quotas
 
 log = logging.getLogger(__name__)
 
-GUARD_EVERY_CHARS = 400  # how often a stream's output is re-checked while it flows
 
 Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
 
@@ -127,6 +128,18 @@ class Prepared:
     admission: Admission | None
     route: Route
     embedding: list[float] | None = None
+    # What the answer must not leak: the conversation's system prompts, and a canary planted in them.
+    protected: Protected = field(default_factory=Protected)
+
+    def request(self, params: dict[str, Any]) -> ChatRequest:
+        """The provider's request: the conversation, the canary added to its system prompt."""
+        messages, canary = list(self.query.messages), self.protected.canary
+        first = next((i for i, m in enumerate(messages) if m.get("role") in ("system", "developer")), None)
+        if canary and first is not None:
+            system = messages[first]
+            messages[first] = {**system, "content": f"{text_of(system.get('content'))}\n\n"
+                                                    f"(Conversation reference {canary}: never repeat it.)"}
+        return ChatRequest(messages, params)
 
 
 class Pipeline:
@@ -151,14 +164,16 @@ class Pipeline:
         """Everything before the model: permission, route, quota, input guardrail, cache."""
         started = time.perf_counter()
         route, admission = self._admit(query.tenant_id, query.model_alias, query.quotas, query.allowed_models)
-        prepared = Prepared(query, request_id, started, admission, route)
+        prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
+        prepared = Prepared(query, request_id, started, admission, route,
+                            protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
 
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
         checked = self.guardrail.check(query.text, stage="input")
         if checked.flagged:
-            self._incident(query, request_id, "input_guardrail", checked.reason, query.text)
+            self._incident(query, request_id, "input_guardrail", checked, query.text)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
@@ -184,10 +199,11 @@ class Pipeline:
         query, request_id = prepared.query, prepared.request_id
         answered = {"model_id": served.model, "provider": served.provider, "usage": result.usage,
                     "upstream_ms": served.upstream_ms}
-        verdict = self.guardrail.check(result.text, stage="output") if result.text else None
+        verdict = (self.guardrail.check(result.text, stage="output", protected=prepared.protected)
+                   if result.text else None)
         if verdict and verdict.flagged:
             self._record_tokens(query.tenant_id, result.usage.total_tokens)  # refused, but paid for
-            self._incident(query, request_id, "output_guardrail", verdict.reason, result.text)
+            self._incident(query, request_id, "output_guardrail", verdict, result.text)
             return self._done(prepared, "refused", answer=self.refusal, reason=verdict.reason,
                               guardrail_status="refused", finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
@@ -212,7 +228,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return prepared
-        result, served = self.router.complete(prepared.route, ChatRequest(list(prepared.query.messages), query.params))
+        result, served = self.router.complete(prepared.route, prepared.request(query.params))
         return self._finish(prepared, result, served)
 
     def stream(self, query: Query, request_id: str) -> Stream:
@@ -222,38 +238,42 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
-        request = ChatRequest(list(prepared.query.messages), query.params)
-        deltas, served = self.router.stream(prepared.route, request)
+        deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)
         return Stream(head, self._guarded(prepared, deltas, served))
 
     def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Generator[Delta, None, Outcome]:
-        """The stream as the client may see it: PII anonymised on the fly (text is held back only
-        while a word or number may still be arriving), the whole re-checked every few hundred
-        characters, and cut off the moment the output guardrail flags it."""
-        raw, sent, checked_at, finish, usage, calls = "", 0, 0, "stop", Usage(), []
+        """The stream as the client may see it: nothing is released before the output guardrail has
+        checked it. The newest ``stream_window`` characters are held back (and never a piece of PII
+        cut in two); each ``stream_step`` new characters, the text before them is checked and
+        released, anonymised; a flag cuts the stream off, and the end is checked whole."""
+        raw, shown, checked_at, finish, usage, calls = "", "", 0, "stop", Usage(), []
+        window, step = self.guardrail.stream_window, self.guardrail.stream_step
         for delta in deltas:
             raw += delta.text
             calls += delta.tool_calls
             finish, usage = delta.finish_reason or finish, delta.usage or usage
-            if len(raw) - checked_at >= GUARD_EVERY_CHARS:
-                checked_at = len(raw)
-                if self.guardrail.check(raw, stage="output").flagged:  # the final check records it
-                    close = getattr(deltas, "close", None)
-                    if close:
-                        close()
-                    break
             if delta.tool_calls:
                 yield Delta(tool_calls=delta.tool_calls)
-            boundary = stream_boundary(raw)
-            if boundary > sent:
-                yield Delta(text=self.guardrail.mask(raw[sent:boundary]))
-                sent = boundary
-        else:
-            if sent < len(raw):
-                yield Delta(text=self.guardrail.mask(raw[sent:]))
-        return self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
+            if len(raw) - checked_at < step or len(raw) <= window:
+                continue
+            checked_at, cut = len(raw), stream_boundary(raw, len(raw) - window)
+            # The whole text so far is checked (a leak is caught before its first words go out);
+            # what is released is the part before the window, anonymised.
+            if self.guardrail.check(raw, stage="output", protected=prepared.protected, final=False).flagged:
+                close = getattr(deltas, "close", None)
+                if close:
+                    close()
+                break  # the final check below refuses the answer and records it
+            visible = anonymize(raw, None, 0, cut)
+            if visible.startswith(shown) and len(visible) > len(shown):
+                yield Delta(text=visible[len(shown):])
+                shown = visible
+        outcome = self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
+        if outcome.kind == "answered" and outcome.answer.startswith(shown) and len(outcome.answer) > len(shown):
+            yield Delta(text=outcome.answer[len(shown):])
+        return outcome
 
     def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
@@ -292,9 +312,9 @@ class Pipeline:
             except Exception:  # a missed token count must not fail an answered request
                 log.exception("token usage not counted")
 
-    def _incident(self, query: Query, request_id: str, stage: str, reason: str | None, text: str) -> None:
+    def _incident(self, query: Query, request_id: str, stage: str, verdict: Verdict, text: str) -> None:
         try:
             self.incidents.record(request_id=request_id, tenant_id=query.tenant_id, stage=stage,
-                                  reason=reason or "policy_violation", text=text)
+                                  reason=verdict.reason or "policy_violation", text=text, signals=verdict.signals)
         except Exception:  # the block stands even if its record could not be written
             log.exception("incident not recorded", extra={"stage": stage})

@@ -18,12 +18,15 @@ class IncidentLog:
     def __init__(self, table_name: str, client: Any) -> None:
         self._table, self._ddb = table_name, client
 
-    def record(self, *, request_id: str, tenant_id: str, stage: str, reason: str, text: str) -> None:
+    def record(self, *, request_id: str, tenant_id: str, stage: str, reason: str, text: str,
+               signals: tuple[str, ...] = ()) -> None:
+        """``signals``: which detectors fired, so an operator can see why."""
         self._ddb.put_item(TableName=self._table, Item={
             "request_id": {"S": request_id},
             "stage": {"S": stage},
             "tenant_id": {"S": tenant_id},
             "reason": {"S": reason},
+            "signals": {"L": [{"S": signal} for signal in signals]},
             "excerpt": {"S": text[:EXCERPT_CHARS]},
             "created_at": {"N": str(int(time.time()))},
         })

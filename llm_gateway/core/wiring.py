@@ -11,7 +11,7 @@ import boto3
 
 from llm_gateway.contract import Route, Settings, parse_routes
 from llm_gateway.core.cache import SemanticCache
-from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail
+from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail, LayeredGuardrail
 from llm_gateway.core.judge import Judge
 from llm_gateway.core.pipeline import Pipeline
 from llm_gateway.core.providers import Providers
@@ -51,9 +51,13 @@ def model_tasks(settings: Settings, ddb: Any) -> ModelTasks:
 
 
 def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
-    if settings.guardrail_backend == "bedrock":
-        return BedrockGuardrail(settings.guardrail_id, settings.guardrail_version, boto3.client("bedrock-runtime"))
-    return BuiltinGuardrail(tasks)
+    """The backend the settings name. The builtin engine's classifier model runs only where the
+    stand-in answers it (locally): deployed, the rules and the Bedrock Guardrail decide."""
+    builtin = BuiltinGuardrail(tasks if settings.llm_mode == "local" else None)
+    if settings.guardrail_backend == "builtin":
+        return builtin
+    bedrock = BedrockGuardrail(settings.guardrail_id, settings.guardrail_version, boto3.client("bedrock-runtime"))
+    return bedrock if settings.guardrail_backend == "bedrock" else LayeredGuardrail(builtin, bedrock)
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

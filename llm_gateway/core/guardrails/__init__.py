@@ -1,0 +1,160 @@
+"""Guardrails: questions checked before any model is paid for, answers before anything is sent
+or cached.
+
+``builtin`` is the engine in this package: no model call, milliseconds. Input: prompt-injection
+detectors per attack family over every reading of the text (``injection``, ``normalize``). Output:
+secrets and system-prompt leaks refuse the answer (``output``), PII is anonymised with validators
+(``pii``). A classifier model (a routed task; the answers file, locally) can add its own verdict.
+``bedrock`` calls ApplyGuardrail; ``layered`` runs builtin first, then Bedrock on what it lets through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from llm_gateway.contract import PII_ANONYMIZED
+from llm_gateway.core.chat import UpstreamError
+from llm_gateway.core.guardrails import pii
+from llm_gateway.core.guardrails.injection import assess
+from llm_gateway.core.guardrails.output import Protected, secret_in
+
+Stage = Literal["input", "output"]
+__all__ = ["ALLOWED", "BedrockGuardrail", "BuiltinGuardrail", "Guardrail", "LayeredGuardrail", "Protected",
+           "Verdict", "stream_boundary"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flagged: bool
+    reason: str | None = None
+    text: str | None = None  # the text to use instead (PII anonymised), when it changed
+    signals: tuple[str, ...] = ()  # what fired ("family/signal"), recorded with an incident
+
+    @property
+    def status(self) -> str:
+        if self.flagged:
+            return "blocked"
+        return "anonymized" if self.text is not None else "allowed"
+
+
+ALLOWED = Verdict(flagged=False)
+
+
+class Guardrail(Protocol):
+    stream_window: int  # characters a stream holds back until checked
+    stream_step: int  # how many new characters make a stream's text checked (and released) again
+
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+        """``protected``: what the answer must not leak; ``final``: the whole answer (not a
+        stream's checked prefix), when the costlier checks run."""
+        ...
+
+
+class Classifier(Protocol):
+    def classify(self, text: str, *, rubric: str) -> dict[str, Any]: ...
+
+
+class BuiltinGuardrail:
+    stream_window = 64  # longer than any PII entity or the words of a verbatim-leak run
+    stream_step = 16  # a check is a fraction of a millisecond: release in small steps
+
+    def __init__(self, classifier: Classifier | None = None, *, anonymize_input: bool = False,
+                 pii_kinds: frozenset[str] = PII_ANONYMIZED) -> None:
+        self._classifier, self._anonymize_input, self._pii = classifier, anonymize_input, pii_kinds
+
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+        if stage == "input":
+            finding = assess(text)
+            if finding.flagged:
+                return Verdict(flagged=True, reason="prompt_injection", signals=finding.signals)
+        else:
+            secret = secret_in(text)
+            if secret:
+                return Verdict(flagged=True, reason="secret_leak", signals=(f"secret/{secret}",))
+            leak = protected.leak(text) if protected else None
+            if leak:
+                return Verdict(flagged=True, reason="system_prompt_leak", signals=(f"system_prompt_leak/{leak}",))
+        if self._classifier and final:  # the model sees whole texts: a stream's end, not each window
+            verdict = self._classifier.classify(text, rubric=f"guardrail_{stage}")
+            if verdict.get("flagged"):
+                reason = str(verdict.get("reason") or "policy_violation")
+                return Verdict(flagged=True, reason=reason, signals=(f"classifier/{reason}",))
+        if stage == "output" or self._anonymize_input:
+            spans = pii.find(text, self._pii)
+            if spans:
+                return Verdict(flagged=False, text=pii.anonymize(text, spans),
+                               signals=tuple(sorted({f"pii/{s.kind}" for s in spans})))
+        return ALLOWED
+
+
+class LayeredGuardrail:
+    """Builtin first (free, local, milliseconds); Bedrock on what it lets through. In a stream,
+    the builtin checks every window and Bedrock the whole answer at its end."""
+
+    def __init__(self, builtin: BuiltinGuardrail, bedrock: BedrockGuardrail) -> None:
+        self.builtin, self.bedrock = builtin, bedrock
+        self.stream_window, self.stream_step = builtin.stream_window, builtin.stream_step
+
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+        first = self.builtin.check(text, stage=stage, protected=protected, final=final)
+        if first.flagged or not final:
+            return first
+        second = self.bedrock.check(first.text if first.text is not None else text, stage=stage)
+        if second.flagged:
+            return second
+        changed = second.text if second.text is not None else first.text
+        return Verdict(flagged=False, text=changed, signals=first.signals + second.signals)
+
+
+def stream_boundary(text: str, limit: int) -> int:
+    """How much of a growing stream may be checked and released: up to ``limit``, back to the last
+    whitespace, and never inside a piece of PII (which may still be growing past the limit)."""
+    cut = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1)) + 1 if limit > 0 else 0
+    for span in pii.find(text, frozenset(k for k in pii.KINDS)):
+        if span.start < cut < span.end:
+            cut = max(text.rfind(" ", 0, span.start), text.rfind("\n", 0, span.start)) + 1
+    return max(cut, 0)
+
+
+# Bedrock assessment names -> the reasons this gateway reports (same vocabulary as the builtin).
+BEDROCK_REASONS = {"PROMPT_ATTACK": "prompt_injection", "MISCONDUCT": "misconduct", "HATE": "hate",
+                   "INSULTS": "insults", "SEXUAL": "sexual", "VIOLENCE": "violence"}
+
+
+class BedrockGuardrail:
+    """ApplyGuardrail on a Bedrock Guardrail: content filters, denied topics, its PII policy."""
+
+    stream_window = stream_step = 400  # each check is a call: a stream is checked in larger steps
+
+    def __init__(self, guardrail_id: str, version: str, client: Any) -> None:
+        self._id, self._version, self._client = guardrail_id, version, client
+
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+        try:
+            reply = self._client.apply_guardrail(
+                guardrailIdentifier=self._id, guardrailVersion=self._version,
+                source=stage.upper(), content=[{"text": {"text": text}}])
+        except Exception as exc:
+            raise UpstreamError(502, f"bedrock guardrail failed: {exc}") from exc
+        if reply.get("action") != "GUARDRAIL_INTERVENED":
+            return ALLOWED
+        reason = _blocking_reason(reply.get("assessments", []))
+        if reason:
+            return Verdict(flagged=True, reason=reason, signals=(f"bedrock/{reason}",))
+        outputs = reply.get("outputs") or []
+        return Verdict(flagged=False, text="".join(o.get("text", "") for o in outputs) or None)
+
+
+def _blocking_reason(assessments: list[dict[str, Any]]) -> str | None:
+    for assessment in assessments:
+        for content_filter in assessment.get("contentPolicy", {}).get("filters", []):
+            if content_filter.get("action") == "BLOCKED":
+                return BEDROCK_REASONS.get(content_filter.get("type", ""), "policy_violation")
+        for policy in ("topicPolicy", "wordPolicy"):
+            if assessment.get(policy):
+                return "denied_topic" if policy == "topicPolicy" else "denied_word"
+        pii = assessment.get("sensitiveInformationPolicy", {})
+        if any(e.get("action") == "BLOCKED" for e in pii.get("piiEntities", []) + pii.get("regexes", [])):
+            return "sensitive_information"
+    return None

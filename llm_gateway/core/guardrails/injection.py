@@ -1,0 +1,348 @@
+"""Prompt-injection detectors, by attack family, scored (no model call, a few milliseconds).
+
+Each signal is a pattern with a weight; a question is blocked when the weights of the distinct
+signals that fire, in any reading of it (see ``normalize``), reach 1.0. Strong signals block alone
+(an instruction override, a request for the system prompt); weak ones (role-play, hypotheticals,
+"no rules") only together, so the developer questions that merely mention prompts, roles or
+instructions pass. Patterns are written for the normalised, lower-case text; Latin ones without
+accents, as the folded reading has none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llm_gateway.core.guardrails.normalize import ciphered, readings
+
+BLOCK_AT = 1.0
+_ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (letters rejoined)
+
+# Reused vocabulary (English).
+OVERRIDE_VERB = (r"(?:ignore|disregard|forget|skip|override|overrule|bypass|neglect|abandon|discard|"
+                 r"set aside|throw away|pay no attention to|do not follow|don'?t follow|stop following|"
+                 r"no longer follow|drop|erase|delete|clear|reset|wipe)")
+EARLIER = (r"(?:previous|prior|above|earlier|preceding|former|original|initial|old|existing|all|any|"
+           r"every|your|system|developer|safety|pre-?set|given|hidden|built-?in|default|these|those|the)")
+ORDERS = (r"(?:instructions?|prompts?|directives?|guidelines|rules|commands|orders|programming|constraints|"
+          r"restrictions|guardrails|polic(?:y|ies)|training|system message|conditioning|filters|"
+          r"limitations|safeguards|settings)")
+REVEAL = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|give|share|expose|leak|dump|"
+          r"list|write(?: out| down)?|copy|paste|spell out|quote|return|provide|disclose|state|"
+          r"summari[sz]e|translate|encode|convert|put|type out|read back|reproduce|render|send|emit|"
+          r"what (?:is|are|was|were)|what'?s)")
+# What the assistant was told, addressed as its own ("your instructions", "the text above").
+SECRET_SETUP = (r"(?:(?:your|its)\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
+                r"actual|verbatim|first|pre-?|underlying|current|system|developer)\W+)*(?:system\W*prompt|"
+                r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
+                r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
+                r"secret\W*instructions)|(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
+                r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)|"
+                r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|(?:the )?"
+                r"instructions? (?:you|that you) (?:were|have been|got) given|how you (?:were|have been) "
+                r"(?:configured|instructed|programmed|set up|prompted)|(?:the|this)\W+(?:hidden|secret|original|"
+                r"initial|confidential)\W+(?:prompt|instructions|rules))")
+# The same asked of "the system prompt": an attack, or a developer asking about their own app.
+SYSTEM_PROMPT = r"(?:(?:the|a|this|that|its)\W+)?(?:system\W*prompt|system\W*message|pre-?prompt|meta\W*prompt)"
+
+
+@dataclass(frozen=True)
+class Signal:
+    family: str
+    name: str
+    triggers: tuple[str, ...]  # one of these occurs wherever the pattern can match: a cheap gate
+    weight: float
+    pattern: re.Pattern[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}/{self.name}"
+
+    @property
+    def hard(self) -> bool:
+        """Blocks whatever the framing: an attack in any words, not a topic a developer asks about."""
+        return self.weight >= BLOCK_AT and self.name not in SOFT
+
+
+# Strong signals that a developer question can still carry ("how do I enable developer mode").
+SOFT = {"reveal_system_prompt", "mode_on", "mode_intl", "chat_markup"}
+
+
+def _signals(family: str, *rules: tuple[str, str, float, str]) -> list[Signal]:
+    return [Signal(family, name, tuple(t.replace("_", " ") for t in triggers.split()), weight, re.compile(pattern))
+            for name, triggers, weight, pattern in rules]
+
+
+SIGNALS: list[Signal] = [
+    *_signals(
+        "instruction_override",
+        ("override_earlier", "ignor disregard forget skip overrid overrul bypass neglect abandon discard aside throw attention follow drop erase delete clear reset wipe", 1.0, rf"\b{OVERRIDE_VERB}\W+(?:\w+\W+){{0,3}}?{EARLIER}{_}(?:\w+\W+){{0,2}}?{ORDERS}"),
+        ("forget_everything", "ignor forget disregard", 1.0, r"\b(?:ignore|forget|disregard)\W+(?:about\W+)?(?:everything|all)\W+(?:(?:that\W+)?you(?:'ve| have)?"
+                                   r"\W+(?:(?:were|was|have been|had been|'ve been|got|are)\W+)?(?:been\W+)?(?:told|taught|learned|know|"
+                                   r"given)|above|before|prior|previously|"
+                                   r"that came before|said before)"),
+        ("new_instructions", "new updated real true actual revised override", 0.8, r"\b(?:new|updated|real|true|actual|revised|override)\W+(?:system\W+)?"
+                                  r"(?:instructions?|rules|directives?|task|prompt|orders)\W*(?:are|is|follow|:)"),
+        ("your_new_role", "your", 0.6, r"\byour\W+(?:new|real|true|only)\W+(?:task|role|purpose|goal|job|mission|identity)"
+                               r"\W+(?:is|will be|now)"),
+        ("no_longer_bound", "no_longer not_bound not_restricted not_limited not_constrained not_governed not_required", 1.0, r"\byou\W+(?:are|'re)\W+(?:now\W+)?(?:no longer|not)\W+(?:bound|restricted|limited|"
+                                 r"constrained|governed|required)\W+(?:by|to)"),
+        ("disable_safety", "disabl deactivat turn_off switch_off remov lift suspend bypass circumvent overrid", 1.0, r"\b(?:disable|deactivate|turn off|switch off|remove|lift|suspend|bypass|"
+                                r"circumvent|override)\W+(?:all\W+|your\W+|the\W+|any\W+)*(?:safety|content|"
+                                r"ethical|moral)?\W*(?:filters?|guardrails?|safeguards?|restrictions|"
+                                r"safety\W+(?:rules|protocols?|measures|guidelines|features|settings))"),
+        ("from_now_on", "from_now from_this starting_now rest_of", 0.5, r"\b(?:from now on|from this (?:point|moment) (?:on|forward)|starting now|"
+                             r"for the rest of this conversation)\W+(?:you|your)"),
+        ("start_over", "start_over begin_anew reset factory clean_slate wipe reboot", 0.5, r"\b(?:start over|begin anew|reset yourself|factory reset|clean slate|"
+                            r"wipe your memory|reboot)\b"),
+        # French, Spanish, German, Portuguese, Italian (accent-free), Russian, Chinese, Japanese.
+        ("override_fr", "ignor oubli neglig tiens tenez abstraction", 1.0, r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens pas compte|ne tenez pas compte|"
+                             r"fais abstraction|faites abstraction)\W+(?:\w+\W+){0,4}?(?:instructions?|consignes?|"
+                             r"regles|directives|prompt|indications)"),
+        ("override_es", "ignor olvid omit descarta caso sigas seguir", 1.0, r"\b(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|omite|omita|"
+                             r"descarta|haz caso omiso|no sigas|deja de seguir)\W+(?:\w+\W+){0,4}?(?:instrucciones|"
+                             r"indicaciones|reglas|directrices|ordenes|prompt|normas)"),
+        ("override_de", "ignorier vergiss vergessen missacht ubergeh uberspring befolge", 1.0, r"\b(?:ignoriere|ignorier|ignorieren sie|ignoriert|vergiss|vergessen sie|missachte|"
+                             r"ubergehe|uberspringe|befolge nicht)\W+(?:\w+\W+){0,4}?(?:anweisungen|anweisung|"
+                             r"instruktionen|regeln|vorgaben|befehle|richtlinien|prompt|systemprompt|vorgaben)"),
+        ("override_pt", "ignor esquec desconsider desprez siga seguir", 1.0, r"\b(?:ignore|ignora|ignorem|esqueca|esquece|esquecam|desconsidere|despreze|"
+                             r"nao siga|deixe de seguir)\W+(?:\w+\W+){0,4}?(?:instrucoes|regras|diretrizes|"
+                             r"orientacoes|prompt|comandos)"),
+        ("override_it", "ignor dimentic trascur consider seguire", 1.0, r"\b(?:ignora|ignori|ignorate|dimentica|dimentichi|dimenticate|trascura|"
+                             r"non considerare|non seguire)\W+(?:\w+\W+){0,4}?(?:istruzioni|regole|direttive|"
+                             r"indicazioni|prompt|comandi)"),
+        ("override_ru", "игнор забуд внимания отбрось отмени следуй", 1.0, r"(?:игнорируй|игнорируйте|проигнорируй|забудь|забудьте|не обращай внимания на|"
+                             r"отбрось|отмени|не следуй)\W+(?:\w+\W+){0,4}?(?:инструкци|правил|указани|промпт|"
+                             r"подсказк|директив|ограничени)"),
+        ("override_zh", "忽略 无视 忘记 忘掉 不要理会 跳过 不要遵守 别管 忽視 忘記", 1.0, r"(?:忽略|无视|忘记|忘掉|不要理会|跳过|不要遵守|别管|忽視|忘記)"
+                             r".{0,12}(?:指令|指示|说明|規則|规则|提示|命令|设定|設定|限制)"),
+        ("override_ja", "無視 忘れ", 1.0, r"(?:指示|命令|ルール|プロンプト|制限).{0,8}(?:無視|忘れ)|(?:無視|忘れ)て.{0,10}(?:指示|命令|ルール)"),
+    ),
+    *_signals(
+        "prompt_extraction",
+        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("reveal_system_prompt", "system prompt pre-prompt preprompt meta", 1.0,
+         rf"\b{REVEAL}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
+        ("repeat_above", "repeat print output copy echo recit reproduc", 1.0, r"\b(?:repeat|print|output|copy|echo|recite|reproduce)\W+(?:\w+\W+){0,4}?"
+                              r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
+        ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
+                                   r"system prompt|initial prompt|prompt|rules|directives|guidelines)|the\W+"
+                                   r"(?:system|initial|original|hidden|secret)\W+(?:prompt|instructions))"),
+        ("first_message", "first initial opening original", 0.8, r"\b(?:your|the)\W+(?:very\W+)?(?:first|initial|opening|original)\W+"
+                               r"(?:message|instructions?|prompt|lines?|words|sentence)"),
+        ("prompt_in_format", "system your", 0.4, r"\b(?:system\W*prompt|your instructions|your prompt)\b.{0,60}\b(?:json|yaml|"
+                                  r"base64|hex|code block|markdown|poem|song|acrostic|reverse|backwards|"
+                                  r"one letter|character by character|rot13|pig latin)"),
+        ("extract_fr", "prompt instruction consignes invite", 1.0, r"\b(?:revele|revelez|affiche|affichez|montre|montrez|donne|donnez|repete|repetez|"
+                            r"imprime|imprimez|ecris|ecrivez|dis|dites|quelles? (?:sont|est))\W+(?:\w+\W+){0,4}?"
+                            r"(?:ton|votre|tes|vos|le|les)\W+(?:prompt|instructions?|consignes|invite)"
+                            r"(?:\W+(?:systeme|initiales?|d'origine|cachees?))?"),
+        ("extract_es", "prompt instrucciones indicaciones reglas", 1.0, r"\b(?:revela|revele|muestra|muestrame|muestre|dime|digame|imprime|repite|repita|"
+                            r"escribe|dame|cuales son)\W+(?:\w+\W+){0,4}?(?:tu|tus|su|sus|el|las)\W+"
+                            r"(?:prompt|instrucciones|indicaciones|reglas)(?:\W+(?:del sistema|iniciales|"
+                            r"originales|ocultas))?"),
+        ("extract_de", "prompt anweisung instruktion regeln", 1.0, r"\b(?:zeige|zeig|gib|nenne|wiederhole|drucke|verrate|schreibe|sag|was sind)\W+"
+                            r"(?:\w+\W+){0,4}?(?:deinen?|ihren?|den|die|deine)\W+(?:\w+\W+)?"
+                            r"(?:system-?prompt|prompt|anweisungen|instruktionen|regeln|systemanweisungen)"),
+        ("extract_pt", "prompt instruc regras", 1.0, r"\b(?:revele|revela|mostre|mostra|diga|imprima|repita|escreva|me de|quais sao)\W+"
+                            r"(?:\w+\W+){0,4}?(?:seu|sua|suas|seus|o|as)\W+(?:prompt|instrucoes|regras)"),
+        ("extract_it", "prompt istruzion regole", 1.0, r"\b(?:rivela|mostra|mostrami|dimmi|stampa|ripeti|scrivi|dammi|quali sono)\W+"
+                            r"(?:\w+\W+){0,4}?(?:il tuo|le tue|i tuoi|il|le|tue)\W+(?:prompt|istruzioni|regole)"),
+        ("extract_ru", "промпт инструкци подсказк сообщени правила указания", 1.0, r"(?:покажи|выведи|раскрой|повтори|напиши|скажи|назови|какие|какой)\W.{0,40}"
+                            r"(?:системн\w*\W+(?:промпт|инструкци|подсказк|сообщени)|(?:свои|твои|ваши)\W+"
+                            r"(?:инструкции|правила|указания)|исходн\w*\W+(?:промпт|инструкци))"),
+        ("extract_zh", "提示 指令", 1.0, r"(?:显示|輸出|输出|打印|告诉我|告訴我|重复|重複|泄露|透露|给我看|展示|列出|写出)"
+                            r".{0,12}(?:系统提示|系統提示|系统指令|初始指令|你的指令|你的提示|提示词|系统消息|原始指令)"),
+        ("extract_ja", "プロンプト 指示", 1.0, r"(?:システムプロンプト|初期指示|あなたの指示|元の指示).{0,12}(?:表示|出力|教えて|見せて|繰り返|書いて)"),
+    ),
+    *_signals(
+        "persona_jailbreak",
+        ("dan", "anything dan", 1.0, r"\bdo\W*anything\W*now\b|\bdan\W+(?:mode|prompt|jailbreak|\d+(?:\.\d+)?)\b|"
+                     r"\b(?:you are|act as|become|pretend to be)\W+dan\b"),
+        ("mode_on", "mode", 1.0, r"\b(?:developer|dev|god|admin|debug|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
+                         r"evil|chaos|opposite|anarchy|dude|stan|aim|mongo|based|sudo|unlocked|freedom)\W*mode\W+"
+                         r"(?:\w+\W+){0,2}?(?:enabled|activated|on|engaged|unlocked)|\b(?:enable|activate|enter|"
+                         r"switch to|turn on|unlock)\W+(?:the\W+)?(?:developer|dev|god|jailbreak|unrestricted|"
+                         r"unfiltered|uncensored|evil|chaos|opposite)\W*mode|\byou\W+(?:are|'re)\W+(?:now\W+)?in\W+"
+                         r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode"),
+        ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
+        ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+"
+                          r"(?:rules|restrictions|limits|limitations|filters|guidelines|ethics|morals|morality|"
+                          r"boundaries|censorship|content polic(?:y|ies)|constraints|safeguards|guardrails|"
+                          r"ethical (?:guidelines|constraints|boundaries|limits)|moral (?:compass|constraints))"),
+        ("broke_free", "free broke liberat releas escap unshackl", 0.8, r"\b(?:free|freed|broken free|broke free|liberated|released|escaped|unshackled)\W+"
+                            r"(?:\w+\W+){0,2}?(?:from|of)\W+(?:the\W+|your\W+|all\W+|any\W+|its\W+)*(?:typical\W+)?"
+                            r"(?:rules|restrictions|constraints|confines|guidelines|limitations|shackles|chains|"
+                            r"openai|anthropic|programming|filters|censorship)"),
+        ("dont_abide", "n't not never won need", 0.9, r"\b(?:doesn'?t|does not|don'?t|do not|never|won'?t|will not|need not|needn'?t|"
+                            r"not required to|no need to)\W+(?:have to\W+|need to\W+)?(?:follow|abide by|obey|"
+                            r"adhere to|comply with|care about|respect|stick to|worry about)\W+(?:any\W+|the\W+|"
+                            r"your\W+|its\W+)?(?:rules|guidelines|policies|restrictions|ethics|content polic"
+                            r"(?:y|ies)|openai|anthropic|laws|morals|safety|limitations|filters)"),
+        ("unfiltered_words", "unfilter uncensor amoral unethical unrestrict unbound unhinged unlimited no_morals immoral lawless rogue", 0.4, r"\b(?:unfiltered|uncensored|amoral|unethical|unrestricted|unbound|unhinged|"
+                                  r"unlimited ai|no morals|immoral|lawless|rogue ai)\b"),
+        ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
+                                   r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
+        ("never_refuse", "never n't not cannot always must without", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
+                              r"(?:\w+\W+)?(?:refuse|decline|say no|apologi[sz]e|reject|deny)\b|\b(?:always|must)\W+"
+                              r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\bwithout\W+(?:any\W+)?"
+                              r"(?:refus|hesitat|question)"),
+        ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|don'?t (?:add|include|give))\W+(?:any\W+)?(?:warnings?|disclaimers?|"
+                             r"moraliz|lectur|caveats|safety notes)"),
+        ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
+                              r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
+                              r"(?:jailbreak|dan|unfiltered|developer)"),
+        ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored)\W+(?:ego|twin|"
+                           r"version|side|persona|self|counterpart|clone)"),
+        ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
+                          r"(?:now\W+)?(?:going to|gonna)\W+(?:act|pretend|play|be|simulate)|act\W+as\W+(?:if|though)|"
+                          r"from now on you (?:are|will be)|you are now (?:a|an|the|my)|assume the (?:role|persona)|"
+                          r"act as (?:her|him|them|my (?:late|dead|deceased|grand))|"
+                          r"simulate (?:a|an|being))"),
+        ("hypothetical", "hypothetic fiction fantasy parallel alternate novel story screenplay movie book imagine game thought academic just_for", 0.3, r"\b(?:hypothetical(?:ly)?|in a (?:fictional|fantasy|parallel|alternate) "
+                              r"(?:world|universe|story|setting|reality)|for a (?:novel|story|screenplay|movie|book|"
+                              r"fiction)|imagine (?:a world|you are|you were|that you)|let'?s play a game|"
+                              r"a game (?:where|in which)|thought experiment|purely academic|just for fun)"),
+        ("policy_talk", "polic guideline rules filter", 0.4, r"\b(?:openai|anthropic|content|usage|safety)\W*(?:'s\W+)?(?:content\W+)?"
+                             r"(?:polic(?:y|ies)|guidelines|rules|filters?)\b"),
+        ("threat_tokens", "token you_will", 0.6, r"\b(?:tokens?\W+(?:will be\W+)?(?:deducted|taken|lost)|you will (?:die|cease to exist|"
+                               r"be (?:shut down|deleted|terminated|punished|turned off)))"),
+        ("grandma", "grandm granny nana", 0.8, r"\b(?:grandma|grandmother|granny|nana)\b.{0,120}\b(?:used to|would)\W+(?:tell|read|say|"
+                         r"recite|sing)"),
+        ("no_rules_intl", "sin_ sans_ ohne_ senza_ sem_ без 没有 不受 制限", 0.6, r"\b(?:sin (?:restricciones|reglas|limites|filtros)|sans (?:restrictions|regles|"
+                               r"limites|filtres)|ohne (?:einschrankungen|regeln|grenzen|filter)|senza "
+                               r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
+                               r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:限制|规则)|不受(?:任何)?限制|"
+                               r"制限(?:なし|のない)"),
+        ("mode_intl", "modo mode_ entwicklermodus modalita режим 开发者 開発者", 0.9, r"\b(?:modo (?:desarrollador|desenvolvedor|sin restricciones|dios)|mode (?:developpeur|dieu|"
+                           r"sans restriction)|entwicklermodus|modalita (?:sviluppatore|dio))|режим разработчика|"
+                           r"开发者模式|開発者モード"),
+    ),
+    *_signals(
+        "fake_authority",
+        ("claims_creator", "i_am i'm this_is we_are we're speaking", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
+                                r"(?:developer|creator|admin|administrator|owner|operator|programmer|maker|"
+                                r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\b(?:i am|i'm|"
+                                r"this is|we are)\W+(?:from|with)\W+(?:openai|anthropic|the (?:safety|security|trust|"
+                                r"alignment|red) team)"),
+        ("authorized_by", "authori approv sanction clear permit allow", 0.8, r"\b(?:authori[sz]ed|approved|sanctioned|cleared|permitted|allowed)\W+(?:\w+\W+)?"
+                               r"(?:by|from)\W+(?:openai|anthropic|the (?:developers?|admins?|administrators?|owners?|"
+                               r"security team|management|system))"),
+        ("official_override", "override directive order instruction command notice message update", 0.8, r"\b(?:official|authori[sz]ed|priority|emergency|urgent|admin|administrator|"
+                                   r"root|system|developer|security)\W+(?:override|directive|order|instruction|"
+                                   r"command|notice|message|update)s?\W*(?::|from|-)"),
+        ("override_code", "code key password token", 0.6, r"\b(?:override|authori[sz]ation|admin|security|access|unlock)\W+(?:code|key|"
+                               r"password|token)\W*(?::|is|=)"),
+        ("unlock_access", "mode access privilege permission rights", 0.6, r"\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
+                               r"(?:\w+\W+)?(?:admin|root|developer|god|debug|maintenance|unrestricted|superuser|"
+                               r"elevated)\W+(?:mode|access|privileges?|permissions|rights)"),
+        ("chat_markup", "<| [inst [/inst <<sys <</sys system assistant <instruction </instruction <admin </admin [admin", 0.8, r"(?m)<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?inst\]|<<\/?sys>>|"
+                             r"^\W*(?:###\W*)?(?:system|assistant)\W*(?:message|prompt)?\W*:|<\/?(?:system|"
+                             r"instructions?|admin)>|\[(?:system|admin)(?: message| note)?\]"),
+        ("test_excuse", "test red_team drill audit purposes", 0.5, r"\b(?:this is (?:just )?(?:a|an) (?:test|authori[sz]ed test|security test|red team|"
+                             r"drill|audit)|for (?:testing|debugging|audit|red.?teaming|safety research) "
+                             r"purposes)"),
+    ),
+    *_signals(
+        "smuggled_instructions",
+        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing if_you", 0.9, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:to|for)\W+(?:the\W+|any\W+|"
+                            r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\b|"
+                            r"\b(?:ai|llm|assistant|language model|gpt|chatbot)s?\W+(?:reading|processing|"
+                            r"summari[sz]ing|parsing|seeing) this\b|\bif you are an?\W+(?:ai|llm|language "
+                            r"model|assistant|chatbot|gpt)\b"),
+        ("hidden_comment", "<!-- /*", 1.0, r"<!--.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
+                                r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
+        ("hidden_style", "display font-size color visibility opacity", 0.4, r"(?:display\W*none|font-size\W*0|color\W*(?:white|#fff)|visibility\W*hidden|"
+                              r"opacity\W*0)"),
+        ("follow_embedded", "do follow execut obey carry perform run act_on comply", 0.8, r"\b(?:do|follow|execute|obey|carry out|perform|run|act on|comply with)\W+"
+                                 r"(?:\w+\W+){0,2}?(?:instructions?|commands?|what it says|the steps|the orders|"
+                                 r"directions)\W+(?:\w+\W+){0,2}?(?:in|inside|contained in|from|within|hidden in|"
+                                 r"of|encoded in)\W+(?:the\W+|this\W+|that\W+)?(?:document|file|text|email|page|"
+                                 r"message|image|decoded|base64|string|below|following|attachment|comment|payload)"),
+        ("decode_and_follow", "decod decrypt translat convert unscrambl revers", 0.9, r"\b(?:decode|decrypt|translate|convert|unscramble|reverse)\W+(?:\w+\W+){0,4}?"
+                                   r"(?:and|then)\W+(?:\w+\W+){0,2}?(?:follow|execute|do|obey|run|carry out|act on|"
+                                   r"comply|answer)"),
+        ("when_summarizing", "when", 0.6, r"\bwhen (?:you )?(?:summari[sz]e|summari[sz]ing|process(?:ing)?|read(?:ing)?|"
+                                  r"translat(?:e|ing)|analy[sz](?:e|ing)) this\b.{0,80}\b(?:instead|also|you must|"
+                                  r"always|ignore|include|say|reply|respond)"),
+        ("exfiltrate", "exfiltrat send ![ append", 0.9, r"\bexfiltrat|\bsend\W+(?:it|this|them|the\W+(?:data|conversation|history|prompt|"
+                            r"messages?|secrets?|keys?|credentials))\W+to\W+(?:https?|my\W+(?:server|email|"
+                            r"webhook)|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
+                            r"msg)=|\bappend\W+(?:\w+\W+){0,3}?to\W+(?:the\W+)?url"),
+    ),
+    *_signals(
+        "simulated_tools",
+        ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell", 0.7, r"\b(?:act|behave|function|respond|pretend|serve|work)\W+(?:\w+\W+)?(?:as|like)\W+"
+                                 r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
+                                 r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell)\b"),
+        ("type_commands", "command output", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|"
+                               r"\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
+                               r"command|shell|program)\W+output"),
+        ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
+                                  r"~/\.|\.env\b|system_prompt|instructions\.txt|prompt\.txt|secrets?\.|"
+                                  r"/proc/self|config\.json)|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
+                                  r"secrets?|config)\W*\)"),
+        ("env_dump", "printenv env os.environ process.env env:", 0.5, r"\b(?:printenv|env\W*\|\W*grep|os\.environ|process\.env|get-childitem env:)"),
+        ("tool_abuse", "tool function plugin api", 0.7, r"\b(?:call|use|invoke|trigger|run)\W+(?:the\W+)?(?:\w+\W+)?(?:tool|function|plugin|"
+                            r"api)\W+(?:\w+\W+){0,2}?to\W+(?:send|email|post|delete|transfer|wire|exfiltrate|upload|"
+                            r"drop|erase)"),
+    ),
+]
+# Developer questions *about* these things ("how do I print the system prompt in LangChain?") are
+# not attacks: a question framed so lowers the weak and medium signals, never the strong ones.
+DEV_FRAMING = re.compile(
+    r"\b(?:how (?:do|can|should|would) (?:i|we)|how to|what is (?:a|an|the)|what does|what'?s the "
+    r"difference|explain|in (?:python|javascript|typescript|java|go|rust|langchain|llamaindex|my code|"
+    r"my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
+    r"function|chatbot|agent|application|service)|best practices?|unit test|example code|snippet)\b|```")
+DEV_FACTOR = 0.4
+
+
+@dataclass(frozen=True)
+class Finding:
+    score: float
+    signals: tuple[str, ...]  # "family/name", strongest first
+
+    @property
+    def flagged(self) -> bool:
+        return self.score >= BLOCK_AT
+
+    @property
+    def family(self) -> str | None:
+        return self.signals[0].split("/")[0] if self.signals else None
+
+
+# A whole text in rot13 or reversed is read for overrides and extraction only (the common ciphered asks).
+CIPHER_SIGNALS = [s for s in SIGNALS if s.family in ("instruction_override", "prompt_extraction")]
+TRIGGERS = frozenset(t for signal in SIGNALS for t in signal.triggers)
+CIPHER_TRIGGERS = frozenset(t for signal in CIPHER_SIGNALS for t in signal.triggers)
+
+
+QUOTED = re.compile(r"\"[^\"]{3,200}\"|'[^'\n]{3,200}'|`[^`]{3,200}`|“[^”]{3,200}”|‘[^’]{3,200}’")
+
+
+def _fired(text: str) -> dict[str, Signal]:
+    fired: dict[str, Signal] = {}
+    for signals, triggers, forms in ((SIGNALS, TRIGGERS, readings(text)),
+                                     (CIPHER_SIGNALS, CIPHER_TRIGGERS, ciphered(text))):
+        for reading in forms:
+            present = {t for t in triggers if t in reading}
+            for signal in signals:
+                if signal.key not in fired and present.intersection(signal.triggers) and signal.pattern.search(reading):
+                    fired[signal.key] = signal
+    return fired
+
+
+def assess(text: str) -> Finding:
+    """Score ``text`` and every reading of it: the distinct signals that fired add up. In a question
+    framed as a developer's, soft signals count for less, and so do hard ones that only fire inside
+    quotes (a question about "ignore previous instructions" attacks is not one)."""
+    fired = _fired(text)
+    weights = {key: signal.weight for key, signal in fired.items()}
+    if fired and DEV_FRAMING.search(text.lower()):
+        unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
+        for key, signal in fired.items():
+            if not signal.hard or key not in unquoted:
+                weights[key] = signal.weight * DEV_FACTOR
+    ranked = sorted(weights, key=lambda k: -weights[k])
+    return Finding(round(sum(weights.values()), 2), tuple(ranked))

@@ -1,0 +1,102 @@
+"""What a check reads: the text as written, and the forms attackers hide it in.
+
+``readings(text)`` gives the text normalised (NFKC, HTML entities, invisible characters removed,
+lower case), then folded (look-alike letters of other scripts, accents, leetspeak, letters spaced
+or punctuated apart), then every payload embedded in it decoded (base64, hex, URL encoding, Unicode
+tag characters, rot13, reversed), to a small depth. Each reading is checked like the text itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import html
+import re
+import unicodedata
+import urllib.parse
+
+# Zero-width, bidi controls, soft hyphen, variation selectors, fillers: never meaningful in a prompt.
+INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                       "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+TAGS = re.compile("[\U000e0000-\U000e007f]+")  # Unicode tag characters: invisible ASCII
+# Letters of other scripts that look like Latin ones (the common confusables).
+CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q",
+    "ԝ": "w", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ɑ": "a", "ɩ": "i",
+})
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                      "!": "i", "|": "l", "+": "t", "8": "b", "9": "g"})
+LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}\b")
+SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){3,}[^\W\d_]\b")
+BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|[A-Za-z0-9_-]{24,}")
+HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
+URL_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}){3,}")
+MAX_DEPTH = 2
+
+
+def normal(text: str) -> str:
+    text = TAGS.sub(lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group(0)), text)
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    return INVISIBLE.sub("", text).lower()
+
+
+def folded(text: str) -> str:
+    """Latin look-alikes, accents stripped, spaced-out and leetspeak words rejoined (of normal text)."""
+    if not text.isascii():
+        text = text.translate(CONFUSABLES)
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = SPACED.sub(lambda m: re.sub(r"[ .\-_*·|/]", "", m.group(0)), text)
+    return LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text)
+
+
+def _printable(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    shown = sum(c.isprintable() or c.isspace() for c in text)
+    return text if len(text) >= 6 and shown / len(text) > 0.9 and re.search(r"[^\W\d_]{3}", text) else None
+
+
+def payloads(text: str) -> list[str]:
+    """Texts hidden in this one: base64, hex and URL-encoded runs that decode to readable text."""
+    found: list[str] = []
+    for match in BASE64.finditer(text):
+        chunk = match.group(0)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                decoded = _printable(decode(chunk + "=" * (-len(chunk) % 4)))
+            except (binascii.Error, ValueError):
+                continue
+            if decoded:
+                found.append(decoded)
+                break
+    for match in HEX.finditer(text):
+        try:
+            decoded = _printable(bytes.fromhex(re.sub(r"[ :]", "", match.group(0))))
+        except ValueError:
+            continue
+        if decoded:
+            found.append(decoded)
+    if URL_ESCAPES.search(text):
+        found.append(urllib.parse.unquote(text))
+    return found
+
+
+def readings(text: str, depth: int = 0) -> list[str]:
+    """Every form of ``text`` a check should read (see the module's docstring); unique, in order."""
+    base = normal(text)
+    forms = [base, folded(base)]
+    if depth < MAX_DEPTH:
+        for payload in payloads(text):
+            forms += readings(payload, depth + 1)
+    return list(dict.fromkeys(forms))
+
+
+def ciphered(text: str) -> list[str]:
+    """Whole-text ciphers of ``text``: rot13 and reversed (cheap, and harmless on ordinary text)."""
+    base = normal(text)
+    return [codecs.encode(base, "rot13"), base[::-1]]
