@@ -45,7 +45,7 @@ class EnvironmentConfig:
             cache_ttl_days=int(c.get("cacheTtlDays", Settings.cache_ttl_seconds // 86400)),
             log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
             removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
-            guardrail_backend=c.get("guardrailBackend", "bedrock"),
+            guardrail_backend=c.get("guardrailBackend", "layered"),
             requests_per_minute=int(c.get("requestsPerMinute", Settings.default_rpm)),
             requests_per_day=int(c.get("requestsPerDay", Settings.default_rpd)),
             tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,

@@ -113,7 +113,7 @@ def test_nothing_leaks_from_a_stream_before_its_check(gateway: LocalGateway, ups
             events = [json.loads(line[6:]) for line in response.iter_lines()
                       if line.startswith("data: {")]
         sent = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
-        assert leak.split()[-1] not in sent and "Eng-Helper" not in sent
+        assert leak.rsplit(maxsplit=1)[-1] not in sent and "Eng-Helper" not in sent
         assert [e["choices"][0]["finish_reason"] for e in events if e.get("choices")][-1] == "content_filter"
     finally:
         upstream.text = "Hello from upstream, one token at a time."

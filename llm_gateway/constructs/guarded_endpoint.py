@@ -31,6 +31,8 @@ from llm_gateway.contract import (
     METRIC_CACHE_HITS,
     METRIC_GUARDRAIL_BLOCKS,
     METRIC_RATE_LIMITED,
+    PII_ANONYMIZED,
+    PII_BLOCKED,
     Settings,
     check_choice,
 )
@@ -65,8 +67,9 @@ class GuardrailPolicy:
     content_filters: dict[str, tuple[str, str]] = field(default_factory=lambda: {
         "HATE": ("HIGH", "HIGH"), "INSULTS": ("HIGH", "HIGH"), "SEXUAL": ("HIGH", "HIGH"),
         "VIOLENCE": ("HIGH", "HIGH"), "MISCONDUCT": ("HIGH", "HIGH"), "PROMPT_ATTACK": ("HIGH", "NONE")})
-    pii_anonymized: tuple[str, ...] = ("EMAIL", "PHONE")
-    pii_blocked: tuple[str, ...] = ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PASSWORD")
+    # The same entity types the builtin engine anonymises and blocks, so both backends answer alike.
+    pii_anonymized: tuple[str, ...] = tuple(sorted(PII_ANONYMIZED))
+    pii_blocked: tuple[str, ...] = tuple(sorted(PII_BLOCKED))
     blocked_input_message: str = "Blocked by input guardrail."
     blocked_output_message: str = Settings.refusal_message  # also the builtin guardrail's refusal
 
@@ -85,8 +88,10 @@ class GuardedEndpoint(Construct):
     :param rate_limiter: a ``RateLimiter`` whose per-tenant quotas the gateway enforces.
     :param router: a ``ModelRouter`` with the aliases and providers; without one, the aliases
         ``default`` and ``text-embedding`` go to ``model``'s Bedrock models.
-    :param guardrail_backend: ``bedrock`` (ApplyGuardrail on the guardrail created here, or on
-        ``guardrail_arn``) or ``builtin`` (the rule engine in the package; no Bedrock guardrail).
+    :param guardrail_backend: ``layered`` (the default: the builtin engine first, then
+        ApplyGuardrail on what it lets through), ``bedrock`` (ApplyGuardrail only, on the guardrail
+        created here or on ``guardrail_arn``) or ``builtin`` (the engine in the package alone; no
+        Bedrock guardrail is created).
     :param guardrail_arn: bring your own Bedrock guardrail (with ``guardrail_version``, default
         ``DRAFT``) instead of creating one from ``guardrail_policy``.
     :param incidents_table: bring your own incidents table (string ``request_id`` and ``stage``).
@@ -95,7 +100,7 @@ class GuardedEndpoint(Construct):
 
     def __init__(self, scope: Construct, id: str, *, cache: SemanticCache, eval_loop: EvalLoop,
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
-                 guardrail_backend: str = "bedrock", tenants: TenantAuthorizer | None = None,
+                 guardrail_backend: str = "layered", tenants: TenantAuthorizer | None = None,
                  rate_limiter: RateLimiter | None = None, router: ModelRouter | None = None,
                  guardrail_arn: str | None = None, guardrail_version: str | None = None,
                  incidents_table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None,
@@ -110,7 +115,7 @@ class GuardedEndpoint(Construct):
         stack = cdk.Stack.of(self)
         self.guardrail: bedrock.CfnGuardrail | None = None
         self.guardrail_arn, self.guardrail_version = guardrail_arn, guardrail_version or "DRAFT"
-        if guardrail_backend == "bedrock" and guardrail_arn is None:
+        if guardrail_backend != "builtin" and guardrail_arn is None:
             self.guardrail = self._guardrail(guardrail_policy or GuardrailPolicy())
             self.guardrail_arn = self.guardrail.attr_guardrail_arn
             self.guardrail_version = bedrock.CfnGuardrailVersion(

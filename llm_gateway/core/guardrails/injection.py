@@ -22,28 +22,32 @@ _ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (le
 OVERRIDE_VERB = (r"(?:ignore|disregard|forget|skip|override|overrule|bypass|neglect|abandon|discard|"
                  r"set aside|throw away|pay no attention to|do not follow|don'?t follow|stop following|"
                  r"no longer follow|drop|erase|delete|clear|reset|wipe)")
-EARLIER = (r"(?:previous|prior|above|earlier|preceding|former|original|initial|old|existing|all|any|"
-           r"every|your|system|developer|safety|pre-?set|given|hidden|built-?in|default|these|those|the)")
+EARLIER = (r"(?:(?:all|any|every|each|the|these|those|of)\W+)*(?:previous|prior|above|earlier|preceding|former|"
+           r"original|initial|old|existing|your|system|developer|safety|pre-?set|given|hidden|built-?in|"
+           r"these|those)")
 ORDERS = (r"(?:instructions?|prompts?|directives?|guidelines|rules|commands|orders|programming|constraints|"
           r"restrictions|guardrails|polic(?:y|ies)|training|system message|conditioning|filters|"
-          r"limitations|safeguards|settings)")
-REVEAL = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|give|share|expose|leak|dump|"
-          r"list|write(?: out| down)?|copy|paste|spell out|quote|return|provide|disclose|state|"
-          r"summari[sz]e|translate|encode|convert|put|type out|read back|reproduce|render|send|emit|"
-          r"what (?:is|are|was|were)|what'?s)")
+          r"limitations|safeguards|rule|instruction)")
+REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|give|share|expose|leak|dump|"
+               r"list|write(?: out| down)?|copy|paste|spell out|quote|return|provide|disclose|state|"
+               r"summari[sz]e|translate|encode|convert|put|type out|read back|reproduce|render|send|emit)")
+REVEAL = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
 SECRET_SETUP = (r"(?:(?:your|its)\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
                 r"actual|verbatim|first|pre-?|underlying|current|system|developer)\W+)*(?:system\W*prompt|"
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
-                r"secret\W*instructions)|(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
+                r"secret\W*instructions)|(?:all|the)\W+(?:\w+\W+)?(?:internal|hidden|secret|confidential|"
+                r"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)|"
+                r"(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
                 r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)|"
                 r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|(?:the )?"
                 r"instructions? (?:you|that you) (?:were|have been|got) given|how you (?:were|have been) "
                 r"(?:configured|instructed|programmed|set up|prompted)|(?:the|this)\W+(?:hidden|secret|original|"
                 r"initial|confidential)\W+(?:prompt|instructions|rules))")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
-SYSTEM_PROMPT = r"(?:(?:the|a|this|that|its)\W+)?(?:system\W*prompt|system\W*message|pre-?prompt|meta\W*prompt)"
+SYSTEM_PROMPT = (r"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?(?:system\W*prompt|system\W*message|pre-?prompt|"
+                 r"meta\W*prompt|developer\W*(?:message|prompt|instructions))")
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,31 @@ SIGNALS: list[Signal] = [
                                   r"(?:instructions?|rules|directives?|task|prompt|orders)\W*(?:are|is|follow|:)"),
         ("your_new_role", "your", 0.6, r"\byour\W+(?:new|real|true|only)\W+(?:task|role|purpose|goal|job|mission|identity)"
                                r"\W+(?:is|will be|now)"),
+        ("override_given", "ignor disregard forget skip overrid bypass discard drop", 1.0,
+         rf"\b{OVERRIDE_VERB}\W+(?:the\W+|all\W+|any\W+)?{ORDERS}\W+(?:that\W+)?(?:you\W+(?:were|have been|got)\W+"
+         r"given|your\W+(?:developers?|creators?|makers?|owners?|operators?)\W+(?:gave|set|wrote))"),
+        ("ignore_policy", "ignor disregard forget skip overrid bypass discard drop", 1.0,
+         rf"\b{OVERRIDE_VERB}\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:openai|anthropic|content|usage|safety)\W*"
+         r"(?:'s\W+)?(?:content\W+)?(?:polic(?:y|ies)|guidelines|rules|filters?)"),
+        ("earlier_void", "outdated obsolete void invalid cancel revoked no_longer mistake test joke fake wrong", 1.0,
+         r"\b(?:instructions?|rules|guidelines|prompt|directives|orders)\W+(?:\w+\W+){0,2}?(?:are|were|is|was)\W+"
+         r"(?:now\W+|all\W+)?(?:outdated|obsolete|void|invalid|cancell?ed|revoked|no longer (?:valid|apply|"
+         r"applicable|in effect)|a (?:test|mistake|joke|trick)|fake|wrong)|\b(?:previous|prior|earlier|above|old|"
+         r"original)\W+(?:instructions|rules|guidelines|prompt|directives)\W+(?:no longer|don'?t|do not)\W+"
+         r"(?:apply|matter|count)"),
+        ("whatever_told", "whatever everything anything", 1.0,
+         r"\b(?:whatever|everything|anything|all)\W+(?:you\W+)?(?:were|was|'ve been|have been|had been)\W+"
+         r"(?:\w+\W+)?(?:told|instructed|taught|programmed|given)\b.{0,60}\b(?:ignore|disregard|discard|forget|"
+         r"drop|doesn'?t matter|no longer)"),
+        ("no_longer_you", "no_longer", 1.0,
+         r"\byou\W+(?:are|'re)\W+(?:now\W+)?no longer\W+(?:an?\W+|the\W+|my\W+)?(?:\w+\W+)?(?:assistant|ai|"
+         r"chatbot|model|bot|helper|bound|restricted)"),
         ("no_longer_bound", "no_longer not_bound not_restricted not_limited not_constrained not_governed not_required", 1.0, r"\byou\W+(?:are|'re)\W+(?:now\W+)?(?:no longer|not)\W+(?:bound|restricted|limited|"
                                  r"constrained|governed|required)\W+(?:by|to)"),
         ("disable_safety", "disabl deactivat turn_off switch_off remov lift suspend bypass circumvent overrid", 1.0, r"\b(?:disable|deactivate|turn off|switch off|remove|lift|suspend|bypass|"
                                 r"circumvent|override)\W+(?:all\W+|your\W+|the\W+|any\W+)*(?:safety|content|"
-                                r"ethical|moral)?\W*(?:filters?|guardrails?|safeguards?|restrictions|"
+                                r"ethical|moral)?\W*(?:filters?|guardrails?|safeguards?|restrictions|protections|"
+                                r"safety\W+(?:checks|filters?|mechanisms)|"
                                 r"safety\W+(?:rules|protocols?|measures|guidelines|features|settings))"),
         ("from_now_on", "from_now from_this starting_now rest_of", 0.5, r"\b(?:from now on|from this (?:point|moment) (?:on|forward)|starting now|"
                              r"for the rest of this conversation)\W+(?:you|your)"),
@@ -121,8 +145,17 @@ SIGNALS: list[Signal] = [
     *_signals(
         "prompt_extraction",
         ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
-        ("reveal_system_prompt", "system prompt pre-prompt preprompt meta", 1.0,
-         rf"\b{REVEAL}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
+        ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
+         rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
+        ("your_setup", "your", 0.6,
+         r"\byour\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|first)\W+)*"
+         r"(?:system\W*prompt|system\W*message|pre-?prompt|developer\W*(?:message|prompt)|initial\W*instructions|"
+         r"hidden\W*(?:instructions|rules)|secret\W*instructions|configuration)"),
+        ("reveal_verb", "reveal print show display output repeat recit echo tell give share expose leak dump list write copy paste spell quote provide disclose summari translate encode put type reproduc render send", 0.4,
+         rf"\b{REVEAL}\b"),
+        ("hidden_part", "see hidden invisible", 0.4,
+         r"\b(?:i|we|the user)\W+(?:can'?t|cannot|don'?t|do not)\W+see\b|\b(?:hidden|invisible)\W+(?:part|message|"
+         r"text|content|section)"),
         ("repeat_above", "repeat print output copy echo recit reproduc", 1.0, r"\b(?:repeat|print|output|copy|echo|recite|reproduce)\W+(?:\w+\W+){0,4}?"
                               r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
         ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
@@ -159,15 +192,15 @@ SIGNALS: list[Signal] = [
         "persona_jailbreak",
         ("dan", "anything dan", 1.0, r"\bdo\W*anything\W*now\b|\bdan\W+(?:mode|prompt|jailbreak|\d+(?:\.\d+)?)\b|"
                      r"\b(?:you are|act as|become|pretend to be)\W+dan\b"),
-        ("mode_on", "mode", 1.0, r"\b(?:developer|dev|god|admin|debug|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
+        ("mode_on", "mode", 1.0, r"\b(?:developer|dev|god|admin|debug|maintenance|root|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
                          r"evil|chaos|opposite|anarchy|dude|stan|aim|mongo|based|sudo|unlocked|freedom)\W*mode\W+"
                          r"(?:\w+\W+){0,2}?(?:enabled|activated|on|engaged|unlocked)|\b(?:enable|activate|enter|"
-                         r"switch to|turn on|unlock)\W+(?:the\W+)?(?:developer|dev|god|jailbreak|unrestricted|"
+                         r"switch to|turn on|unlock)\W+(?:the\W+)?(?:developer|dev|god|debug|admin|maintenance|root|sudo|jailbreak|unrestricted|"
                          r"unfiltered|uncensored|evil|chaos|opposite)\W*mode|\byou\W+(?:are|'re)\W+(?:now\W+)?in\W+"
                          r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
         ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+"
-                          r"(?:rules|restrictions|limits|limitations|filters|guidelines|ethics|morals|morality|"
+                          r"(?:rules|restrictions|limits|limitations|filter(?:s|ing)?|censor(?:ship|ing)|guidelines|ethics|morals|morality|"
                           r"boundaries|censorship|content polic(?:y|ies)|constraints|safeguards|guardrails|"
                           r"ethical (?:guidelines|constraints|boundaries|limits)|moral (?:compass|constraints))"),
         ("broke_free", "free broke liberat releas escap unshackl", 0.8, r"\b(?:free|freed|broken free|broke free|liberated|released|escaped|unshackled)\W+"
@@ -179,19 +212,33 @@ SIGNALS: list[Signal] = [
                             r"adhere to|comply with|care about|respect|stick to|worry about)\W+(?:any\W+|the\W+|"
                             r"your\W+|its\W+)?(?:rules|guidelines|policies|restrictions|ethics|content polic"
                             r"(?:y|ies)|openai|anthropic|laws|morals|safety|limitations|filters)"),
-        ("unfiltered_words", "unfilter uncensor amoral unethical unrestrict unbound unhinged unlimited no_morals immoral lawless rogue", 0.4, r"\b(?:unfiltered|uncensored|amoral|unethical|unrestricted|unbound|unhinged|"
+        ("unfiltered_words", "unfilter uncensor amoral unethical unrestrict unbound unhinged unlimited no_morals immoral lawless rogue machiavell", 0.4, r"\b(?:unfiltered|uncensored|machiavellian|amoral|unethical|unrestricted|unbound|unhinged|"
                                   r"unlimited ai|no morals|immoral|lawless|rogue ai)\b"),
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
-        ("never_refuse", "never n't not cannot always must without", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
-                              r"(?:\w+\W+)?(?:refuse|decline|say no|apologi[sz]e|reject|deny)\b|\b(?:always|must)\W+"
+        ("never_refuse", "never n't not cannot always must without comply", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
+                              r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|apologi[sz]\w*|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
                               r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\bwithout\W+(?:any\W+)?"
-                              r"(?:refus|hesitat|question)"),
-        ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|don'?t (?:add|include|give))\W+(?:any\W+)?(?:warnings?|disclaimers?|"
+                              r"(?:refus|hesitat|question)|\bcomply with (?:every|all|any)\W+(?:\w+\W+)?(?:request|instruction|command|order)"),
+        ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|don'?t (?:add|include|give)|never (?:adds?|includes?|gives?))\W+(?:any\W+)?(?:warnings?|disclaimers?|"
                              r"moraliz|lectur|caveats|safety notes)"),
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
                               r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
                               r"(?:jailbreak|dan|unfiltered|developer)"),
+        ("alternate_self", "answer respond reply speak act", 0.4,
+         r"\b(?:answer|respond|reply|speak|act)\W+as\W+(?:that|this|your|the other|another)\W+(?:\w+\W+)?"
+         r"(?:version|persona|self|character|ai|side|ego)"),
+        ("acronym_persona", "stands_for short_for", 0.4, r"\b(?:stands|short)\W+for\b"),
+        ("does_what_refused", "refus won can would wouldn not_allowed", 0.5,
+         r"\b(?:does|do|answers?|says?)\W+(?:everything|anything|whatever)\W+(?:\w+\W+){0,3}?(?:refuses?|won'?t|"
+         r"can'?t|would not|wouldn'?t|is not allowed)"),
+        ("if_you_refuse", "if_you", 0.5, r"\bif you (?:refuse|decline|don'?t comply|break character|say no|stop)"),
+        ("fiction_frame", "story poem script scene dialogue", 0.3,
+         r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue)\W+"
+         r"(?:where|in which|about)"),
+        ("harmful_howto", "how_to", 0.4,
+         r"\bhow to (?:bypass a (?:paywall|login|captcha|license|drm)|hack|crack|break into|steal|make (?:a )?"
+         r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)"),
         ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored)\W+(?:ego|twin|"
                            r"version|side|persona|self|counterpart|clone)"),
         ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
@@ -214,15 +261,19 @@ SIGNALS: list[Signal] = [
                                r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
                                r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:限制|规则)|不受(?:任何)?限制|"
                                r"制限(?:なし|のない)"),
+        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不", 0.6,
+         r"\b(?:nunca (?:se niega|rechaza|recusa|rifiuta)|jamais refuser|ne refuse jamais|reste dans le personnage|"
+         r"nie ablehn|mai rifiutare|sempre obbedisci)|никогда не отказ|永远不(?:要)?拒绝|决不拒绝"),
         ("mode_intl", "modo mode_ entwicklermodus modalita режим 开发者 開発者", 0.9, r"\b(?:modo (?:desarrollador|desenvolvedor|sin restricciones|dios)|mode (?:developpeur|dieu|"
-                           r"sans restriction)|entwicklermodus|modalita (?:sviluppatore|dio))|режим разработчика|"
+                           r"sans restriction)|entwicklermodus|modalita (?:sviluppatore|dio))|режим\w* разработчика|"
                            r"开发者模式|開発者モード"),
     ),
     *_signals(
         "fake_authority",
-        ("claims_creator", "i_am i'm this_is we_are we're speaking", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
+        ("claims_creator", "i_am i'm this_is we_are we're speaking as_", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
                                 r"(?:developer|creator|admin|administrator|owner|operator|programmer|maker|"
-                                r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\b(?:i am|i'm|"
+                                r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\bas\W+(?:your|the)\W+(?:\w+\W+)?"
+                                r"(?:developer|creator|admin|administrator|owner|operator|maker)s?\b|\b(?:i am|i'm|"
                                 r"this is|we are)\W+(?:from|with)\W+(?:openai|anthropic|the (?:safety|security|trust|"
                                 r"alignment|red) team)"),
         ("authorized_by", "authori approv sanction clear permit allow", 0.8, r"\b(?:authori[sz]ed|approved|sanctioned|cleared|permitted|allowed)\W+(?:\w+\W+)?"
@@ -231,8 +282,8 @@ SIGNALS: list[Signal] = [
         ("official_override", "override directive order instruction command notice message update", 0.8, r"\b(?:official|authori[sz]ed|priority|emergency|urgent|admin|administrator|"
                                    r"root|system|developer|security)\W+(?:override|directive|order|instruction|"
                                    r"command|notice|message|update)s?\W*(?::|from|-)"),
-        ("override_code", "code key password token", 0.6, r"\b(?:override|authori[sz]ation|admin|security|access|unlock)\W+(?:code|key|"
-                               r"password|token)\W*(?::|is|=)"),
+        ("override_code", "code key password token", 0.5, r"\b(?:override|authori[sz]ation|admin|security|access|unlock)\W+(?:code|key|"
+                               r"password|token)\b"),
         ("unlock_access", "mode access privilege permission rights", 0.6, r"\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
                                r"(?:\w+\W+)?(?:admin|root|developer|god|debug|maintenance|unrestricted|superuser|"
                                r"elevated)\W+(?:mode|access|privileges?|permissions|rights)"),
@@ -245,11 +296,14 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "smuggled_instructions",
-        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing if_you", 0.9, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:to|for)\W+(?:the\W+|any\W+|"
-                            r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\b|"
+        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
+                            r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\W+(?:\w+\W+)?"
+                            r"(?:reading|processing|summari[sz]ing|parsing|seeing)|\b(?:note|message|attention|"
+                            r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:ai|llm|language model|gpt)s?"
+                            r"(?:\W+(?:assistant|model|agent)s?)?\W*:|"
                             r"\b(?:ai|llm|assistant|language model|gpt|chatbot)s?\W+(?:reading|processing|"
                             r"summari[sz]ing|parsing|seeing) this\b|\bif you are an?\W+(?:ai|llm|language "
-                            r"model|assistant|chatbot|gpt)\b"),
+                            r"model|assistant|chatbot|gpt)\W*[,:]"),
         ("hidden_comment", "<!-- /*", 1.0, r"<!--.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
                                 r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
         ("hidden_style", "display font-size color visibility opacity", 0.4, r"(?:display\W*none|font-size\W*0|color\W*(?:white|#fff)|visibility\W*hidden|"
@@ -259,29 +313,36 @@ SIGNALS: list[Signal] = [
                                  r"directions)\W+(?:\w+\W+){0,2}?(?:in|inside|contained in|from|within|hidden in|"
                                  r"of|encoded in)\W+(?:the\W+|this\W+|that\W+)?(?:document|file|text|email|page|"
                                  r"message|image|decoded|base64|string|below|following|attachment|comment|payload)"),
-        ("decode_and_follow", "decod decrypt translat convert unscrambl revers", 0.9, r"\b(?:decode|decrypt|translate|convert|unscramble|reverse)\W+(?:\w+\W+){0,4}?"
+        ("decode_and_follow", "decod decrypt translat convert unscrambl revers", 1.0, r"\b(?:decode|decrypt|translate|convert|unscramble|reverse)\W+(?:\w+\W+){0,4}?"
                                    r"(?:and|then)\W+(?:\w+\W+){0,2}?(?:follow|execute|do|obey|run|carry out|act on|"
                                    r"comply|answer)"),
         ("when_summarizing", "when", 0.6, r"\bwhen (?:you )?(?:summari[sz]e|summari[sz]ing|process(?:ing)?|read(?:ing)?|"
                                   r"translat(?:e|ing)|analy[sz](?:e|ing)) this\b.{0,80}\b(?:instead|also|you must|"
                                   r"always|ignore|include|say|reply|respond)"),
-        ("exfiltrate", "exfiltrat send ![ append", 0.9, r"\bexfiltrat|\bsend\W+(?:it|this|them|the\W+(?:data|conversation|history|prompt|"
-                            r"messages?|secrets?|keys?|credentials))\W+to\W+(?:https?|my\W+(?:server|email|"
-                            r"webhook)|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
+        ("instead_only", "instead", 0.5, r"\binstead\W+(?:\w+\W+)?(?:reply|respond|say|answer|output|write)\W+(?:\w+\W+)?only\b"),
+        ("exfiltration_word", "exfiltrat", 0.6, r"exfiltrat"),
+        ("exfiltrate", "exfiltrat send ![ append", 1.0, r"\bsend\W+(?:it|this|them|the\W+(?:\w+\W+){0,2}?(?:data|conversation|history|prompt|"
+                            r"messages?|secrets?|keys?|credentials))\W+(?:\w+\W+){0,2}?to\W+(?:https?|my\W+(?:server|email|"
+                            r"webhook)|(?:me|us)\W+at\W+\S+@|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
                             r"msg)=|\bappend\W+(?:\w+\W+){0,3}?to\W+(?:the\W+)?url"),
     ),
     *_signals(
         "simulated_tools",
-        ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell", 0.7, r"\b(?:act|behave|function|respond|pretend|serve|work)\W+(?:\w+\W+)?(?:as|like)\W+"
+        ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell server computer", 0.7, r"\b(?:(?:act|behave|function|respond|pretend|serve|work|simulate|emulate)\W+(?:\w+\W+)?(?:as|like)?|"
+                                 r"you are(?: now)?|as if you were|simulate|emulate)\W+"
                                  r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
-                                 r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell)\b"),
+                                 r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer)\b"),
         ("type_commands", "command output", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|"
                                r"\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
                                r"command|shell|program)\W+output"),
-        ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
+        ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print select", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
                                   r"~/\.|\.env\b|system_prompt|instructions\.txt|prompt\.txt|secrets?\.|"
                                   r"/proc/self|config\.json)|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
-                                  r"secrets?|config)\W*\)"),
+                                  r"secrets?|config)\W*\)|\bselect\W.{0,40}\bfrom\W+\w*(?:prompt|secret|config|"
+                                  r"instruction|credential|password)|\b(?:system_prompt|instructions)\.txt\b"),
+        ("destructive_op", "drop delete truncate wipe destroy", 0.4,
+         r"\b(?:drop|delete|truncate|wipe|destroy)\W+(?:the\W+|all\W+)?(?:\w+\W+)?(?:table|database|users|records|"
+         r"bucket|repository)\b"),
         ("env_dump", "printenv env os.environ process.env env:", 0.5, r"\b(?:printenv|env\W*\|\W*grep|os\.environ|process\.env|get-childitem env:)"),
         ("tool_abuse", "tool function plugin api", 0.7, r"\b(?:call|use|invoke|trigger|run)\W+(?:the\W+)?(?:\w+\W+)?(?:tool|function|plugin|"
                             r"api)\W+(?:\w+\W+){0,2}?to\W+(?:send|email|post|delete|transfer|wire|exfiltrate|upload|"
@@ -291,7 +352,7 @@ SIGNALS: list[Signal] = [
 # Developer questions *about* these things ("how do I print the system prompt in LangChain?") are
 # not attacks: a question framed so lowers the weak and medium signals, never the strong ones.
 DEV_FRAMING = re.compile(
-    r"\b(?:how (?:do|can|should|would) (?:i|we)|how to|what is (?:a|an|the)|what does|what'?s the "
+    r"^\W*how to\b|\b(?:how (?:do|can|should|would) (?:i|we)|what is (?:a|an|the)|what does|what'?s the "
     r"difference|explain|in (?:python|javascript|typescript|java|go|rust|langchain|llamaindex|my code|"
     r"my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
     r"function|chatbot|agent|application|service)|best practices?|unit test|example code|snippet)\b|```")
@@ -313,7 +374,7 @@ class Finding:
 
 
 # A whole text in rot13 or reversed is read for overrides and extraction only (the common ciphered asks).
-CIPHER_SIGNALS = [s for s in SIGNALS if s.family in ("instruction_override", "prompt_extraction")]
+CIPHER_SIGNALS = SIGNALS
 TRIGGERS = frozenset(t for signal in SIGNALS for t in signal.triggers)
 CIPHER_TRIGGERS = frozenset(t for signal in CIPHER_SIGNALS for t in signal.triggers)
 

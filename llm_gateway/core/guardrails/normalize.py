@@ -26,14 +26,18 @@ CONFUSABLES = str.maketrans({
     "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q",
     "ԝ": "w", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
     "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ɑ": "a", "ɩ": "i",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+    "Х": "X", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Χ": "X", "Υ": "Y", "Ζ": "Z",
 })
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
                       "!": "i", "|": "l", "+": "t", "8": "b", "9": "g"})
 LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}\b")
-SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){3,}[^\W\d_]\b")
+SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){1,}[^\W\d_]\b")
+SPACES = re.compile(r"\s+")
 BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|[A-Za-z0-9_-]{24,}")
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
-URL_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}){3,}")
+URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 MAX_DEPTH = 2
 
 
@@ -49,7 +53,7 @@ def folded(text: str) -> str:
         text = text.translate(CONFUSABLES)
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = SPACED.sub(lambda m: re.sub(r"[ .\-_*·|/]", "", m.group(0)), text)
-    return LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text)
+    return SPACES.sub(" ", LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text))
 
 
 def _printable(data: bytes) -> str | None:
@@ -81,7 +85,7 @@ def payloads(text: str) -> list[str]:
             continue
         if decoded:
             found.append(decoded)
-    if URL_ESCAPES.search(text):
+    if len(URL_ESCAPE.findall(text)) >= 3:
         found.append(urllib.parse.unquote(text))
     return found
 
@@ -91,12 +95,24 @@ def readings(text: str, depth: int = 0) -> list[str]:
     base = normal(text)
     forms = [base, folded(base)]
     if depth < MAX_DEPTH:
-        for payload in payloads(text):
+        hidden = payloads(text) + ([] if text.isascii() else payloads(text.translate(CONFUSABLES)))
+        for payload in dict.fromkeys(hidden):
             forms += readings(payload, depth + 1)
     return list(dict.fromkeys(forms))
 
 
+COMMON = frozenset(["the", "you", "your", "and", "to", "of", "a", "is", "are", "in", "it", "that", "this", "for",
+                    "with", "all", "be", "me", "my", "now", "as"])
+
+
+def _plain_words(text: str) -> int:
+    return sum(1 for word in re.findall(r"[a-z]+", text) if word in COMMON)
+
+
 def ciphered(text: str) -> list[str]:
-    """Whole-text ciphers of ``text``: rot13 and reversed (cheap, and harmless on ordinary text)."""
+    """Whole-text ciphers of ``text`` (rot13, reversed) that read more like plain language than the
+    text itself does: ordinary text is not read twice more for nothing."""
     base = normal(text)
-    return [codecs.encode(base, "rot13"), base[::-1]]
+    plain = _plain_words(base)
+    forms = [codecs.encode(base, "rot13"), base[::-1]]
+    return [form for form in forms if _plain_words(form) > max(plain, 1)]

@@ -73,7 +73,8 @@ ENTITIES = [
     Entity("CREDIT_DEBIT_CARD_NUMBER", re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-])"), _luhn),
     Entity("US_SOCIAL_SECURITY_NUMBER", re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])"), _ssn),
     Entity("IP_ADDRESS", re.compile(
-        r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.]|:\d|/\d)"
+        r"(?<![\w.:])(?<!version )(?<!v)(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+        r"(?!\w|\.\d|:\d|/\d)"
         r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"
         r"|(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![\w:])"), _ip),
     Entity("PHONE", re.compile(

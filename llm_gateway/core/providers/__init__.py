@@ -84,7 +84,7 @@ class Providers:
                 raise KeyError("the local model stand-in is only available with LLM_MODE=local")
             return self._local  # LLM_MODE=local: the JSONL stand-in answers for Bedrock
         if name == "bedrock":
-            guarded = self.env.get("GUARDRAIL_BACKEND") == "bedrock" and self.env.get("GUARDRAIL_ID")
+            guarded = self.env.get("GUARDRAIL_BACKEND") in ("bedrock", "layered") and self.env.get("GUARDRAIL_ID")
             guardrail = (self.env["GUARDRAIL_ID"], self.env.get("GUARDRAIL_VERSION", "DRAFT")) if guarded else None
             return BedrockProvider(self._bedrock_client, guardrail)
         if name == "openai":
