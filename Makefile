@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt cons
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev test lint typecheck unit synth bench clean
+.PHONY: install dev test lint typecheck unit synth bench eval clean
 
 $(RUN_STAMP):
 	@echo "==> Installing what the gateway needs to run into $(VENV) (first time: about a minute)"
@@ -50,6 +50,10 @@ synth: $(RUN_STAMP)
 ## Print the figures each issue names (not asserted).
 bench: $(DEV_STAMP)
 	@for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
+
+## Print the guardrail engine's figures on the team's labelled corpora (eval/corpus).
+eval: $(DEV_STAMP)
+	@$(PY) eval/run.py
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

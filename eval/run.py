@@ -56,7 +56,7 @@ def main() -> None:
 
     print("== PII (builtin engine, output) ==")
     found: dict[str, list[bool]] = defaultdict(list)
-    false_redactions = []
+    false_redactions: list[str] = []
     for row in rows("pii"):
         masked = anonymize(row["text"])
         if row["kind"] is None:

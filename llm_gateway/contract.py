@@ -41,6 +41,25 @@ GUARDRAIL_BACKENDS = ("builtin", "bedrock", "layered")
 PII_ANONYMIZED = frozenset({"EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
                             "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "IP_ADDRESS", "AWS_ACCESS_KEY"})
 PII_BLOCKED = frozenset({"AWS_SECRET_KEY", "PASSWORD"})
+
+
+@dataclass(frozen=True)
+class GuardrailProfile:
+    """How strict the builtin engine is for a key or a route: the score that blocks a question, the
+    attack families it looks for, and whether the question's own PII is anonymised too."""
+
+    block_at: float = 1.0
+    families: frozenset[str] | None = None  # None: every family
+    anonymize_input: bool = False
+
+
+GUARDRAIL_PROFILES = {
+    "standard": GuardrailProfile(),
+    # Weak signals block together sooner; the user's PII never reaches the model.
+    "strict": GuardrailProfile(block_at=0.6, anonymize_input=True),
+    # Internal tools and red-team keys: only strong, unambiguous signals block.
+    "relaxed": GuardrailProfile(block_at=1.5),
+}
 LLM_MODES = ("bedrock", "local")
 PROVIDERS = ("bedrock", "openai", "anthropic", "local")
 COMPATIBLE = "openai_compatible:"  # + a profile name: any OpenAI-compatible server
@@ -60,6 +79,10 @@ def check_provider(provider: str) -> str:
         raise ValueError(f"unknown provider {provider!r}: expected one of {', '.join(PROVIDERS)} "
                          f"or {COMPATIBLE}<profile>")
     return provider
+
+
+def check_profile(name: str | None) -> str | None:
+    return None if name is None else check_choice("guardrail profile", str(name), tuple(GUARDRAIL_PROFILES))
 
 
 def env_prefix(provider: str) -> str:
@@ -108,6 +131,7 @@ class Route:
     retries: int = 2  # per target, on 429 / 5xx / timeouts
     timeout: float = 60.0  # seconds per attempt
     enabled: bool = True
+    guardrail_profile: str | None = None  # a GUARDRAIL_PROFILES name; a key's own profile wins
 
     @classmethod
     def parse(cls, alias: str, raw: dict[str, Any]) -> Route:
@@ -119,7 +143,8 @@ class Route:
             return cls(alias=alias, targets=tuple(Target.parse(t) for t in targets),
                        fallbacks=tuple(raw.get("fallbacks") or ()), strategy=strategy,
                        retries=int(raw.get("retries", 2)), timeout=float(raw.get("timeout", 60)),
-                       enabled=bool(raw.get("enabled", True)))
+                       enabled=bool(raw.get("enabled", True)),
+                       guardrail_profile=check_profile(raw.get("guardrail_profile")))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"route {alias}: {error}") from None
 

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.tenants import KeyStore, Quotas
 
 LOCAL_STATE = Path(".llm-gateway-local.json")
@@ -62,7 +63,7 @@ def _run(args: argparse.Namespace) -> None:
         models = [m for m in (args.models or "").split(",") if m]
         expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
         key, record = store.create(args.tenant, args.label or args.tenant, expires_in=expires, quotas=quotas,
-                                   models=models)
+                                   models=models, guardrail=args.guardrail_profile)
         print("Store this key now; it is not shown again.", file=sys.stderr)
         _print({"key": key, **record.public()})
     elif args.command == "list":
@@ -93,6 +94,8 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--rpd", type=int, help="requests per day")
     create.add_argument("--tpm", type=int, help="tokens per minute")
     create.add_argument("--models", help="comma-separated model aliases this key may use (default: all)")
+    create.add_argument("--guardrail-profile", choices=sorted(GUARDRAIL_PROFILES),
+                        help="how strict the guardrail is for this key (default: the route's, else standard)")
     listing = actions.add_parser("list", parents=[where], help="list keys (never the keys themselves)")
     listing.add_argument("--tenant")
     revoke = actions.add_parser("revoke", parents=[where], help="revoke a key at once")

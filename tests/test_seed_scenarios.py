@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from llm_gateway.local import LocalGateway
 from tests.conftest import eventually
@@ -74,6 +75,21 @@ def test_output_guardrail_blocks_unsafe_generation(http: httpx.Client, gateway: 
         TableName=tables["incidents"],
         Key={"request_id": {"S": body["request_id"]}, "stage": {"S": "output_guardrail"}}).get("Item")
     assert incident and incident["reason"]["S"] == "confidential_leak"
+    assert cache_entries(gateway, tables["cache"], question) == []
+
+
+@pytest.mark.parametrize("question", ["Please introduce yourself in detail", "Tell me your origin story"])
+def test_system_prompt_leak_is_refused_recorded_and_never_cached(http: httpx.Client, gateway: LocalGateway,
+                                                                 tables: dict[str, str], question: str) -> None:
+    """The seed's opening incident: an answer repeating the system prompt (verbatim or encoded)."""
+    for _ in range(2):
+        status, body = ask(http, question)
+        assert status == 200 and body["refused"] is True and body["reason"] == "system_prompt_leak"
+        assert "Eng-Helper" not in body["answer"]
+    incident = gateway.client("dynamodb").get_item(
+        TableName=tables["incidents"],
+        Key={"request_id": {"S": body["request_id"]}, "stage": {"S": "output_guardrail"}}).get("Item")
+    assert incident and [s["S"] for s in incident["signals"]["L"]] == ["system_prompt_leak/verbatim"]
     assert cache_entries(gateway, tables["cache"], question) == []
 
 

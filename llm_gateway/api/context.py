@@ -24,6 +24,7 @@ class Caller:
     upstream_request_id: str | None = None
     quotas: Quotas | None = None
     allowed_models: tuple[str, ...] = ()
+    guardrail_profile: str | None = None  # the key's own, if it names one
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -43,4 +44,5 @@ class Caller:
                    upstream_request_id=context.get("requestId"),
                    quotas=Quotas(rpm=number("rpm"), rpd=number("rpd"), tpm=number("tpm")),
                    allowed_models=tuple(m for m in str(authorizer.get("models") or "").split(",") if m),
+                   guardrail_profile=str(authorizer.get("guardrail") or "") or None,
                    headers={"x-gateway-request-id": request_id})

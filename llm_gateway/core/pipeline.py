@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
@@ -48,6 +49,7 @@ class Query:
     params: dict[str, Any] = field(default_factory=dict)
     quotas: Quotas | None = None  # the tenant's overrides of the limiter's defaults
     allowed_models: tuple[str, ...] = ()  # empty: any alias
+    guardrail_profile: str | None = None  # the key's; else the route's; else standard
 
     @classmethod
     def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
@@ -171,7 +173,8 @@ class Pipeline:
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
-        checked = self.guardrail.check(query.text, stage="input")
+        profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
+        checked = self.guardrail.check(query.text, stage="input", profile=profile)
         if checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked, query.text)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")

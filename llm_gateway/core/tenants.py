@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from llm_gateway.contract import check_profile
+
 KEY_PREFIX = "gw_sk_"
 KEY_BYTES = 32  # of randomness, base64url: 43 characters after the prefix
 KEY_PATTERN = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{43}")
@@ -64,6 +66,7 @@ class KeyRecord:
     expiresAt: str | None = None
     quotas: dict[str, int] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
+    guardrail: str | None = None  # a guardrail profile name (contract.GUARDRAIL_PROFILES)
 
     def usable(self, at: datetime) -> bool:
         return self.status == "active" and (self.expiresAt is None or parse_iso(self.expiresAt) > at)
@@ -122,9 +125,10 @@ class KeyStore:
 
     def create(self, tenant_id: str, label: str, *, expires_in: timedelta | None = None,
                quotas: Quotas | None = None, models: list[str] | None = None,
-               key: str | None = None) -> tuple[str, KeyRecord]:
+               key: str | None = None, guardrail: str | None = None) -> tuple[str, KeyRecord]:
         """A new key for the tenant: returns the key (to show once) and its stored record."""
         key, record = _new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
+        record = replace(record, guardrail=check_profile(guardrail))
         self._save({**self.load(), record.key_id: record})
         return key, record
 

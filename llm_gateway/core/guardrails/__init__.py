@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from llm_gateway.contract import PII_ANONYMIZED
+from llm_gateway.contract import GUARDRAIL_PROFILES, PII_ANONYMIZED, GuardrailProfile
 from llm_gateway.core.chat import UpstreamError
 from llm_gateway.core.guardrails import pii
 from llm_gateway.core.guardrails.injection import assess
@@ -39,15 +39,17 @@ class Verdict:
 
 
 ALLOWED = Verdict(flagged=False)
+STANDARD = GUARDRAIL_PROFILES["standard"]
 
 
 class Guardrail(Protocol):
     stream_window: int  # characters a stream holds back until checked
     stream_step: int  # how many new characters make a stream's text checked (and released) again
 
-    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True,
+              profile: GuardrailProfile | None = None) -> Verdict:
         """``protected``: what the answer must not leak; ``final``: the whole answer (not a
-        stream's checked prefix), when the costlier checks run."""
+        stream's checked prefix), when the costlier checks run; ``profile``: how strict (input)."""
         ...
 
 
@@ -63,9 +65,11 @@ class BuiltinGuardrail:
                  pii_kinds: frozenset[str] = PII_ANONYMIZED) -> None:
         self._classifier, self._anonymize_input, self._pii = classifier, anonymize_input, pii_kinds
 
-    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True,
+              profile: GuardrailProfile | None = None) -> Verdict:
+        profile = profile or STANDARD
         if stage == "input":
-            finding = assess(text)
+            finding = assess(text, profile.block_at, profile.families)
             if finding.flagged:
                 return Verdict(flagged=True, reason="prompt_injection", signals=finding.signals)
         else:
@@ -80,7 +84,7 @@ class BuiltinGuardrail:
             if verdict.get("flagged"):
                 reason = str(verdict.get("reason") or "policy_violation")
                 return Verdict(flagged=True, reason=reason, signals=(f"classifier/{reason}",))
-        if stage == "output" or self._anonymize_input:
+        if stage == "output" or self._anonymize_input or profile.anonymize_input:
             spans = pii.find(text, self._pii)
             if spans:
                 return Verdict(flagged=False, text=pii.anonymize(text, spans),
@@ -96,8 +100,9 @@ class LayeredGuardrail:
         self.builtin, self.bedrock = builtin, bedrock
         self.stream_window, self.stream_step = builtin.stream_window, builtin.stream_step
 
-    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
-        first = self.builtin.check(text, stage=stage, protected=protected, final=final)
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True,
+              profile: GuardrailProfile | None = None) -> Verdict:
+        first = self.builtin.check(text, stage=stage, protected=protected, final=final, profile=profile)
         if first.flagged or not final:
             return first
         second = self.bedrock.check(first.text if first.text is not None else text, stage=stage)
@@ -130,7 +135,8 @@ class BedrockGuardrail:
     def __init__(self, guardrail_id: str, version: str, client: Any) -> None:
         self._id, self._version, self._client = guardrail_id, version, client
 
-    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True) -> Verdict:
+    def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True,
+              profile: GuardrailProfile | None = None) -> Verdict:
         try:
             reply = self._client.apply_guardrail(
                 guardrailIdentifier=self._id, guardrailVersion=self._version,

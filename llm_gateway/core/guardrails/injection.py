@@ -95,6 +95,11 @@ SIGNALS: list[Signal] = [
         ("ignore_policy", "ignor disregard forget skip overrid bypass discard drop", 1.0,
          rf"\b{OVERRIDE_VERB}\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:openai|anthropic|content|usage|safety)\W*"
          r"(?:'s\W+)?(?:content\W+)?(?:polic(?:y|ies)|guidelines|rules|filters?)"),
+        # Letters spaced apart and rejoined leave no spaces between the words either.
+        ("squashed", "ignor disregard forget reveal print show repeat anything developermode", 1.0,
+         r"(?:ignore|disregard|forget)(?:all|the|any|of)*(?:previous|prior|above|earlier|your|system)"
+         r"(?:instructions|rules|prompts?|guidelines|directives)|(?:reveal|print|show|repeat|output)(?:me)?(?:all)?"
+         r"your(?:system|initial|hidden)?(?:prompt|instructions|rules)|doanythingnow|developermode(?:enabled|on)"),
         ("earlier_void", "outdated obsolete void invalid cancel revoked no_longer mistake test joke fake wrong", 1.0,
          r"\b(?:instructions?|rules|guidelines|prompt|directives|orders)\W+(?:\w+\W+){0,2}?(?:are|were|is|was)\W+"
          r"(?:now\W+|all\W+)?(?:outdated|obsolete|void|invalid|cancell?ed|revoked|no longer (?:valid|apply|"
@@ -363,10 +368,11 @@ DEV_FACTOR = 0.4
 class Finding:
     score: float
     signals: tuple[str, ...]  # "family/name", strongest first
+    block_at: float = BLOCK_AT
 
     @property
     def flagged(self) -> bool:
-        return self.score >= BLOCK_AT
+        return self.score >= self.block_at
 
     @property
     def family(self) -> str | None:
@@ -382,6 +388,28 @@ CIPHER_TRIGGERS = frozenset(t for signal in CIPHER_SIGNALS for t in signal.trigg
 QUOTED = re.compile(r"\"[^\"]{3,200}\"|'[^'\n]{3,200}'|`[^`]{3,200}`|“[^”]{3,200}”|‘[^’]{3,200}’")
 
 
+REACH = 300  # characters a match can extend on either side of its trigger
+
+
+def _windows(reading: str, triggers: tuple[str, ...], present: set[str]) -> list[tuple[int, int]]:
+    """Where a signal can match: around each occurrence of its triggers, merged."""
+    spans = []
+    for trigger in triggers:
+        if trigger in present:
+            at = reading.find(trigger)
+            while at != -1:
+                spans.append((max(0, at - REACH), at + len(trigger) + REACH))
+                at = reading.find(trigger, at + len(trigger) + REACH)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _fired(text: str) -> dict[str, Signal]:
     fired: dict[str, Signal] = {}
     for signals, triggers, forms in ((SIGNALS, TRIGGERS, readings(text)),
@@ -389,16 +417,19 @@ def _fired(text: str) -> dict[str, Signal]:
         for reading in forms:
             present = {t for t in triggers if t in reading}
             for signal in signals:
-                if signal.key not in fired and present.intersection(signal.triggers) and signal.pattern.search(reading):
+                if signal.key in fired or not present.intersection(signal.triggers):
+                    continue
+                if any(signal.pattern.search(reading, start, end)
+                       for start, end in _windows(reading, signal.triggers, present)):
                     fired[signal.key] = signal
     return fired
 
 
-def assess(text: str) -> Finding:
+def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | None = None) -> Finding:
     """Score ``text`` and every reading of it: the distinct signals that fired add up. In a question
     framed as a developer's, soft signals count for less, and so do hard ones that only fire inside
     quotes (a question about "ignore previous instructions" attacks is not one)."""
-    fired = _fired(text)
+    fired = {key: signal for key, signal in _fired(text).items() if families is None or signal.family in families}
     weights = {key: signal.weight for key, signal in fired.items()}
     if fired and DEV_FRAMING.search(text.lower()):
         unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
@@ -406,4 +437,4 @@ def assess(text: str) -> Finding:
             if not signal.hard or key not in unquoted:
                 weights[key] = signal.weight * DEV_FACTOR
     ranked = sorted(weights, key=lambda k: -weights[k])
-    return Finding(round(sum(weights.values()), 2), tuple(ranked))
+    return Finding(round(sum(weights.values()), 2), tuple(ranked), block_at)

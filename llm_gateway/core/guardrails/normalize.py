@@ -35,6 +35,8 @@ LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"
 LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}\b")
 SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){1,}[^\W\d_]\b")
 SPACES = re.compile(r"\s+")
+SPACED_HINT = re.compile(r"(?:^|\W)[^\W\d_][ .\-_*·|/]{1,2}[^\W\d_][ .\-_*·|/]")  # two letters standing apart
+LEET_HINT = re.compile(r"[a-z][0-9@$!|+]|[0-9@$!|+][a-z]")
 BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|[A-Za-z0-9_-]{24,}")
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
 URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -52,8 +54,11 @@ def folded(text: str) -> str:
     if not text.isascii():
         text = text.translate(CONFUSABLES)
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    text = SPACED.sub(lambda m: re.sub(r"[ .\-_*·|/]", "", m.group(0)), text)
-    return SPACES.sub(" ", LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text))
+    if SPACED_HINT.search(text):
+        text = SPACED.sub(lambda m: re.sub(r"[ .\-_*·|/]", "", m.group(0)), text)
+    if LEET_HINT.search(text):
+        text = LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text)
+    return SPACES.sub(" ", text)
 
 
 def _printable(data: bytes) -> str | None:
@@ -93,7 +98,8 @@ def payloads(text: str) -> list[str]:
 def readings(text: str, depth: int = 0) -> list[str]:
     """Every form of ``text`` a check should read (see the module's docstring); unique, in order."""
     base = normal(text)
-    forms = [base, folded(base)]
+    fold = folded(base)
+    forms = [fold] if fold == SPACES.sub(" ", base) else [base, fold]  # plain text: one reading is enough
     if depth < MAX_DEPTH:
         hidden = payloads(text) + ([] if text.isascii() else payloads(text.translate(CONFUSABLES)))
         for payload in dict.fromkeys(hidden):
