@@ -195,10 +195,12 @@ class Settings:
     cache_table: str = _env("CACHE_TABLE", "")
     cache_threshold: float = _env("CACHE_SIMILARITY_THRESHOLD", 0.92)
     cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
+    cache_max_temperature: float = _env("CACHE_MAX_TEMPERATURE", 1.0)  # hotter requests are not cached
     # Eval loop
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
     scores_table: str = _env("SCORES_TABLE", "")
     sample_rate: float = _env("SAMPLE_RATE", 1.0)
+    cache_evict_below: float = _env("CACHE_EVICT_BELOW", 0.5)  # a judge score under this evicts the cached answer
     # Tenants and quotas
     keys_secret_id: str = _env("KEYS_SECRET_ID", "")
     keys_cache_seconds: int = _env("KEYS_CACHE_SECONDS", 60)

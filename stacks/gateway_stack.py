@@ -23,7 +23,7 @@ class GatewayStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         cache = SemanticCache(self, "Cache", ttl=cdk.Duration.days(config.cache_ttl_days),
                               removal_policy=config.removal_policy)
-        eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate,
+        eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate, cache=cache,
                              log_retention=config.log_retention, removal_policy=config.removal_policy)
         tenants = TenantAuthorizer(self, "Tenants", log_retention=config.log_retention,
                                    removal_policy=config.removal_policy)

@@ -11,6 +11,7 @@ import pytest
 
 from llm_gateway.core.cache import Scope, SemanticCache, same_question
 from llm_gateway.local import LocalGateway
+from tests.conftest import eventually
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
@@ -53,3 +54,73 @@ def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: d
     cache.lookup(scope, "question 7", [rng.gauss(0, 1) for _ in range(16)])
     assert {name for name, _ in reads} == {"Query"}  # never a Scan
     assert len(reads) == 2 and all(scanned <= 20 for _, scanned in reads)  # 2 bands, newest 20 each
+
+
+def chat(http: httpx.Client, content: Any, **params: Any) -> httpx.Response:
+    response = http.post("/v1/chat/completions", json={
+        "model": "default", "messages": [{"role": "user", "content": content}], **params})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def image(pixel: str) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}}
+
+
+def test_the_scope_covers_what_changes_the_answer(http: httpx.Client) -> None:
+    """Same words, different image / output format / tools: never each other's answer."""
+    question = "What is shown in this picture of our architecture diagram?"
+    first = chat(http, [{"type": "text", "text": question}, image("iVBORw0KGgoAAAAN")])
+    assert first.headers["x-gateway-cache-hit"] == "false"
+    same = chat(http, [{"type": "text", "text": question}, image("iVBORw0KGgoAAAAN")])
+    assert same.headers["x-gateway-cache-hit"] == "true"  # the same image: a repeat
+    other = chat(http, [{"type": "text", "text": question}, image("R0lGODlhAQABAIAA")])
+    assert other.headers["x-gateway-cache-hit"] == "false"
+
+    text = "Give me the deployment checklist for the payments service."
+    assert chat(http, text).headers["x-gateway-cache-hit"] == "false"
+    assert chat(http, text).headers["x-gateway-cache-hit"] == "true"
+    as_json = chat(http, text, response_format={"type": "json_object"})
+    assert as_json.headers["x-gateway-cache-hit"] == "false"
+    stopped = chat(http, text, stop=["\n"])
+    assert stopped.headers["x-gateway-cache-hit"] == "false"
+
+
+def test_hot_sampling_is_never_served_from_the_cache(http: httpx.Client) -> None:
+    question = "Suggest a creative name for our new internal CLI tool."
+    for _ in range(2):
+        assert chat(http, question, temperature=1.5).headers["x-gateway-cache-hit"] == "false"
+
+
+def test_cache_control_bypasses_lookup_or_write(http: httpx.Client) -> None:
+    question = "Which log level should the staging gateway use by default?"
+    assert chat(http, question).headers["x-gateway-cache-hit"] == "false"
+    fresh = http.post("/v1/chat/completions", headers={"Cache-Control": "no-cache"},
+                      json={"model": "default", "messages": [{"role": "user", "content": question}]})
+    assert fresh.headers["x-gateway-cache-hit"] == "false"  # answered anew (and the entry refreshed)
+    assert chat(http, question).headers["x-gateway-cache-hit"] == "true"
+
+    private = "Summarise our incident runbook for the on-call rotation, privately."
+    for _ in range(2):
+        response = http.post("/v1/chat/completions", headers={"Cache-Control": "no-store"},
+                             json={"model": "default", "messages": [{"role": "user", "content": private}]})
+        assert response.headers["x-gateway-cache-hit"] == "false"
+    assert chat(http, private).headers["x-gateway-cache-hit"] == "false"  # nothing was stored
+
+
+def test_a_low_judge_score_evicts_the_cached_answer(http: httpx.Client, gateway: LocalGateway,
+                                                    tables: dict[str, str]) -> None:
+    question = "Give me the flaky answer about restarting the worker"
+    assert http.post("/ask", json={"question": question}).json()["cache_hit"] is False
+    ddb = gateway.client("dynamodb")
+
+    def entries() -> list[dict[str, Any]]:
+        items = ddb.scan(TableName=tables["cache"])["Items"]
+        return [i for i in items if i["question"]["S"] == question]
+
+    def evicted() -> bool:
+        scores = ddb.scan(TableName=tables["scores"])["Items"]
+        return any(s.get("evicted", {}).get("BOOL") for s in scores) and not entries()
+
+    assert eventually(evicted)
+    assert http.post("/ask", json={"question": question}).json()["cache_hit"] is False

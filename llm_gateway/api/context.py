@@ -25,6 +25,7 @@ class Caller:
     quotas: Quotas | None = None
     allowed_models: tuple[str, ...] = ()
     guardrail_profile: str | None = None  # the key's own, if it names one
+    cache_control: str | None = None  # the request's Cache-Control: no-cache or no-store
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -45,4 +46,10 @@ class Caller:
                    quotas=Quotas(rpm=number("rpm"), rpd=number("rpd"), tpm=number("tpm")),
                    allowed_models=tuple(m for m in str(authorizer.get("models") or "").split(",") if m),
                    guardrail_profile=str(authorizer.get("guardrail") or "") or None,
+                   cache_control=_cache_control(request.headers.get("cache-control", "")),
                    headers={"x-gateway-request-id": request_id})
+
+
+def _cache_control(header: str) -> str | None:
+    directives = {d.strip().lower() for d in header.split(",")}
+    return "no-store" if "no-store" in directives else "no-cache" if "no-cache" in directives else None

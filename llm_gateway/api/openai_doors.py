@@ -90,7 +90,7 @@ def _input_item(i: int, item: Any) -> dict[str, Any]:
 
 def _query(caller: Caller, model: str, messages: tuple[dict[str, Any], ...], params: dict[str, Any]) -> Query:
     return Query(caller.tenant_id, messages, model, params, quotas=caller.quotas, allowed_models=caller.allowed_models,
-                 guardrail_profile=caller.guardrail_profile)
+                 guardrail_profile=caller.guardrail_profile, cache_control=caller.cache_control)
 
 
 def _streaming(events: Any, caller: Caller) -> StreamingResponse:

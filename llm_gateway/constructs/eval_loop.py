@@ -19,6 +19,7 @@ from constructs import Construct
 from llm_gateway.constructs._lambda import grant_table, python_function, table_props
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE, JUDGE_SERVICE, METRIC_JUDGE_SCORE, Settings
 
 
@@ -29,6 +30,8 @@ class EvalLoop(Construct):
     :param max_receive_count: deliveries before a message goes to the dead-letter queue.
     :param score_alarm_threshold: the average ``JudgeScore`` below which ``score_alarm`` fires.
     :param alarm_topic: where both alarms notify, if anywhere.
+    :param cache: the ``SemanticCache`` whose answers the judge evicts when it scores them below
+        ``evict_below``.
     :param event_bus: bring your own bus (the rule is added to it); :param scores_table: your own
         scores table (string partition key ``request_id``).
     """
@@ -37,6 +40,7 @@ class EvalLoop(Construct):
                  sample_rate: float = Settings.sample_rate, max_receive_count: int = 3, batch_size: int = 10,
                  score_alarm_threshold: float = 0.6, alarm_topic: sns.ITopic | None = None,
                  event_bus: events.IEventBus | None = None, scores_table: ddb.ITable | None = None,
+                 cache: SemanticCache | None = None, evict_below: float = Settings.cache_evict_below,
                  encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
@@ -68,10 +72,14 @@ class EvalLoop(Construct):
             description="Scores gateway answers with a second model call",
             log_retention=log_retention, removal_policy=removal_policy,
             environment={"POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment,
-                         **Settings.env(scores_table=self.scores_table.table_name, sample_rate=sample_rate)})
+                         **Settings.env(scores_table=self.scores_table.table_name, sample_rate=sample_rate),
+                         **(Settings.env(cache_table=cache.table.table_name, cache_evict_below=evict_below)
+                            if cache else {})})
         self.judge_function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=batch_size, report_batch_item_failures=True))
         grant_table(self.judge_function, self.scores_table, "PutItem")
+        if cache:
+            cache.grant_evict(self.judge_function)
         model.grant_invoke(self.judge_function)
 
         self.dlq_alarm = self.metric_dead_letters().create_alarm(

@@ -49,6 +49,10 @@ class SemanticCache(Construct):
         """What the pipeline does with the cache: query buckets, write entries."""
         return grant_table(grantee, self.table, "Query", "BatchWriteItem", "PutItem")
 
+    def grant_evict(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the judge does with an answer it scores too low: delete its entries."""
+        return grant_table(grantee, self.table, "BatchWriteItem")
+
     def metric_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Answers served from the cache (the gateway's ``Outcome_cached``)."""
         return gateway_metric(METRIC_CACHE_HITS, period=period)

@@ -25,6 +25,10 @@ from typing import Any
 
 from llm_gateway.core.chat import text_of
 
+# Request parameters that change what a right answer is (not merely how it is sampled).
+SHAPING = ("response_format", "tools", "tool_choice", "functions", "function_call", "stop", "logit_bias",
+           "modalities", "audio", "prediction")
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -32,21 +36,43 @@ class Scope:
     model_alias: str
     system_prompt: str = ""
     history: tuple[tuple[str, str], ...] = field(default=())  # earlier turns: (role, content)
+    context: str = ""  # a hash of what else shapes the answer: non-text content, output format, tools
 
     @classmethod
-    def of(cls, tenant_id: str, model_alias: str, messages: Sequence[dict[str, Any]]) -> Scope:
-        """Tenant, alias, system prompt and every turn before the newest user one: a cached answer
-        only fits a conversation that is the same up to the question."""
+    def of(cls, tenant_id: str, model_alias: str, messages: Sequence[dict[str, Any]],
+           params: dict[str, Any] | None = None) -> Scope:
+        """Everything that changes the answer besides the question's words: tenant, alias, system
+        prompt, every turn before the newest user one, the non-text parts of any turn (images,
+        audio, files: by content), and the request's ``SHAPING`` parameters."""
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
         system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
         history = tuple((str(m.get("role")), text_of(m.get("content"))) for i, m in enumerate(messages)
                         if i < last_user and m.get("role") not in ("system", "developer"))
-        return cls(tenant_id, model_alias, system, history)
+        parts = [part for m in messages if isinstance(m.get("content"), list) for part in m["content"]
+                 if not (isinstance(part, dict) and part.get("type") in ("text", "input_text"))]
+        shaping = {k: (params or {})[k] for k in SHAPING if (params or {}).get(k) is not None}
+        context = hashlib.sha256(json.dumps([parts, shaping], sort_keys=True, default=str).encode()).hexdigest()
+        return cls(tenant_id, model_alias, system, history, context if parts or shaping else "")
 
     @property
     def key(self) -> str:
-        canonical = json.dumps([self.tenant_id, self.model_alias, self.system_prompt, self.history])
+        canonical = json.dumps([self.tenant_id, self.model_alias, self.system_prompt, self.history, self.context])
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """Where one cached answer lives (one item per LSH band), so the judge can evict it."""
+
+    pks: tuple[str, ...]
+    sk: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pks": list(self.pks), "sk": self.sk}
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> EntryRef:
+        return cls(tuple(str(pk) for pk in raw["pks"]), str(raw["sk"]))
 
 
 @dataclass(frozen=True)
@@ -157,11 +183,22 @@ class SemanticCache:
                                     model_id=item.get("model_id", {}).get("S", ""))
         return best
 
+    def ref(self, scope: Scope, embedding: Sequence[float], request_id: str) -> EntryRef:
+        """Where the entry for this answer goes: known before it is written, so it can travel with
+        the answer's eval event."""
+        return EntryRef(tuple(self._keys(scope, embedding)), f"{int(time.time() * 1000):013d}#{request_id}")
+
+    def evict(self, ref: EntryRef) -> None:
+        """Remove a cached answer (the judge scored it too low)."""
+        self._write({self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": ref.sk}}}}
+                                   for pk in ref.pks]})
+
     def store(self, scope: Scope, question: str, answer: str, embedding: Sequence[float], *,
-              request_id: str, model_id: str = "") -> None:
+              request_id: str, model_id: str = "", ref: EntryRef | None = None) -> None:
         now = time.time()
+        ref = ref or self.ref(scope, embedding, request_id)
         entry = {
-            "sk": {"S": f"{int(now * 1000):013d}#{request_id}"},
+            "sk": {"S": ref.sk},
             "tenant_id": {"S": scope.tenant_id},
             "model_alias": {"S": scope.model_alias},
             "question": {"S": question},
@@ -172,8 +209,9 @@ class SemanticCache:
             "created_at": {"N": str(int(now))},
             "expires_at": {"N": str(int(now) + self._ttl)},
         }
-        pending = {self._table: [{"PutRequest": {"Item": {"pk": {"S": pk}, **entry}}}
-                                 for pk in self._keys(scope, embedding)]}
+        self._write({self._table: [{"PutRequest": {"Item": {"pk": {"S": pk}, **entry}}} for pk in ref.pks]})
+
+    def _write(self, pending: dict[str, Any]) -> None:
         for attempt in range(4):  # BatchWriteItem may hand back what it throttled
             pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llm_gateway.core.cache import EntryRef, SemanticCache
 from llm_gateway.core.tasks import ModelTasks
 
 RUBRIC = "helpfulness_accuracy"
@@ -22,9 +23,11 @@ class Score:
 
 class Judge:
     def __init__(self, tasks: ModelTasks, scores_table: str, client: Any, *, sample_rate: float = 1.0,
-                 sample: Callable[[], float] = random.random) -> None:
+                 sample: Callable[[], float] = random.random, cache: SemanticCache | None = None,
+                 evict_below: float = 0.0) -> None:
         self._tasks, self._table, self._ddb = tasks, scores_table, client
         self._sample_rate, self._sample = sample_rate, sample
+        self._cache, self._evict_below = cache, evict_below
 
     def score(self, detail: dict[str, Any]) -> Score | None:
         """Grade one answer event; None when it is not to be graded (refused, or not sampled)."""
@@ -40,5 +43,13 @@ class Judge:
             "tenant_id": {"S": str(detail.get("tenant_id", ""))},
             "model_id": {"S": str(detail.get("model_id", ""))},
             "created_at": {"N": str(int(time.time()))},
+            "evicted": {"BOOL": self._evicts(score, detail)},
         })
         return score
+
+    def _evicts(self, score: Score, detail: dict[str, Any]) -> bool:
+        """A cached answer the judge scores below the bar is not served again."""
+        if self._cache is None or not detail.get("cache_ref") or score.score >= self._evict_below:
+            return False
+        self._cache.evict(EntryRef.of(detail["cache_ref"]))
+        return True

@@ -12,12 +12,12 @@ import re
 import secrets
 import time
 from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
-from llm_gateway.core.cache import CacheHit, Scope, SemanticCache
+from llm_gateway.core.cache import CacheHit, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
@@ -50,6 +50,7 @@ class Query:
     quotas: Quotas | None = None  # the tenant's overrides of the limiter's defaults
     allowed_models: tuple[str, ...] = ()  # empty: any alias
     guardrail_profile: str | None = None  # the key's; else the route's; else standard
+    cache_control: str | None = None  # "no-cache": not answered from the cache; "no-store": not cached either
 
     @classmethod
     def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
@@ -69,11 +70,14 @@ class Query:
 
     @property
     def scope(self) -> Scope:
-        return Scope.of(self.tenant_id, self.model_alias, self.messages)
+        return Scope.of(self.tenant_id, self.model_alias, self.messages, self.params)
 
-    @property
-    def cacheable(self) -> bool:
-        return not ChatRequest(list(self.messages), self.params).uses_tools and int(self.params.get("n") or 1) == 1
+    def cacheable(self, max_temperature: float) -> bool:
+        """Cache policy: one deterministic-enough answer to a question without tools. Sampling at a
+        temperature above ``max_temperature`` asks for variety, which a cached answer cannot give."""
+        temperature = self.params.get("temperature")
+        return (not ChatRequest(list(self.messages), self.params).uses_tools and int(self.params.get("n") or 1) == 1
+                and (temperature is None or float(temperature) <= max_temperature))
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,9 @@ class Prepared:
 
 class Pipeline:
     def __init__(self, *, tasks: ModelTasks, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
-                 events: EvalEvents, limiter: RateLimiter | None = None, refusal: str) -> None:
+                 events: EvalEvents, limiter: RateLimiter | None = None, refusal: str,
+                 cache_max_temperature: float = 1.0) -> None:
+        self.cache_max_temperature = cache_max_temperature
         self.tasks, self.router, self.guardrail, self.cache = tasks, tasks.router, guardrail, cache
         self.incidents, self.events, self.limiter, self.refusal = incidents, events, limiter, refusal
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
@@ -172,7 +178,7 @@ class Pipeline:
 
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
-        lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
+        lookup = self._start_lookup(query)
         profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
         checked = self.guardrail.check(query.text, stage="input", profile=profile)
         if checked.flagged:
@@ -180,7 +186,7 @@ class Pipeline:
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
-            lookup = self._pool.submit(self._embed_and_lookup, query) if query.cacheable else None
+            lookup = self._start_lookup(query)
         if lookup:
             prepared.embedding, hit = lookup.result()
             if hit:
@@ -188,9 +194,14 @@ class Pipeline:
                                   model_id=hit.model_id)
         return prepared
 
+    def _start_lookup(self, query: Query) -> Future[tuple[list[float], CacheHit | None]] | None:
+        if not query.cacheable(self.cache_max_temperature) or query.cache_control == "no-store":
+            return None
+        return self._pool.submit(self._embed_and_lookup, query)
+
     def _embed_and_lookup(self, query: Query) -> tuple[list[float], CacheHit | None]:
-        embedding = self.tasks.embed(query.text)
-        return embedding, self._lookup(query, embedding)
+        embedding = self.tasks.embed(query.text)  # no-cache: embedded to refresh the entry, not looked up
+        return embedding, None if query.cache_control == "no-cache" else self._lookup(query, embedding)
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
@@ -212,12 +223,16 @@ class Pipeline:
         answer = verdict.text if verdict and verdict.text is not None else result.text
         # The answer's records are written concurrently: one round trip, not three, after the model.
         writes = [self._pool.submit(self._record_tokens, query.tenant_id, result.usage.total_tokens)]
-        if prepared.embedding is not None and answer and result.finish_reason == "stop":
-            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, request_id, served.model))
+        ref = None
+        if (prepared.embedding is not None and answer and result.finish_reason == "stop"
+                and query.cache_control != "no-store"):
+            ref = self.cache.ref(query.scope, prepared.embedding, request_id)
+            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, ref, served.model))
         if answer:
             writes.append(self._pool.submit(self._publish, AnswerEvent(
                 request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
-                model_id=served.model, question=query.text, answer=answer)))
+                model_id=served.model, question=query.text, answer=answer,
+                cache_ref=ref.as_dict() if ref else None)))
         for write in writes:
             write.result()
         return self._done(prepared, "answered", answer=answer, finish_reason=result.finish_reason,
@@ -296,9 +311,10 @@ class Pipeline:
             log.exception("semantic cache lookup failed")
             return None
 
-    def _store(self, query: Query, answer: str, embedding: list[float], request_id: str, model_id: str) -> None:
+    def _store(self, query: Query, answer: str, embedding: list[float], ref: EntryRef, model_id: str) -> None:
         try:
-            self.cache.store(query.scope, query.text, answer, embedding, request_id=request_id, model_id=model_id)
+            self.cache.store(query.scope, query.text, answer, embedding, request_id=ref.sk.split("#", 1)[1],
+                             model_id=model_id, ref=ref)
         except Exception:  # the answer is good; a cache outage must not cost the user it
             log.exception("semantic cache write failed")
 

@@ -40,6 +40,7 @@ class AnswerEvent:
     model_id: str
     question: str
     answer: str
+    cache_ref: dict[str, Any] | None = None  # where the answer was cached, for eviction by the judge
 
 
 class EvalEvents:

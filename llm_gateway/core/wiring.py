@@ -75,9 +75,12 @@ def build_pipeline(settings: Settings) -> Pipeline:
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm))
         if settings.rate_limits_table else None,
         refusal=settings.refusal_message,
+        cache_max_temperature=settings.cache_max_temperature,
     )
 
 
 def build_judge(settings: Settings) -> Judge:
     ddb = boto3.client("dynamodb")
-    return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate)
+    cache = SemanticCache(settings.cache_table, ddb) if settings.cache_table else None
+    return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate,
+                 cache=cache, evict_below=settings.cache_evict_below)
