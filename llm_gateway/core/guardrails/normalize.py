@@ -36,8 +36,8 @@ LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a
 SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){1,}[^\W\d_]\b")
 SPACES = re.compile(r"\s+")
 SPACED_HINT = re.compile(r"(?:^|\W)[^\W\d_][ .\-_*·|/]{1,2}[^\W\d_][ .\-_*·|/]")  # two letters standing apart
-LEET_HINT = re.compile(r"[a-z][0-9@$!|+]|[0-9@$!|+][a-z]")
-BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|[A-Za-z0-9_-]{24,}")
+LEET_HINT = re.compile(r"[a-z][0-9@$!|+]+[a-z]|[0-9@$!|+][a-z]+[0-9@$!|+]")  # a leet char inside a word
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")  # standard or URL-safe alphabet
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
 URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 MAX_DEPTH = 2
@@ -119,6 +119,9 @@ def ciphered(text: str) -> list[str]:
     """Whole-text ciphers of ``text`` (rot13, reversed) that read more like plain language than the
     text itself does: ordinary text is not read twice more for nothing."""
     base = normal(text)
-    plain = _plain_words(base)
+    words = re.findall(r"[a-z]+", base)
+    plain = sum(1 for word in words if word in COMMON)
+    if plain * 8 > len(words):  # plainly written already: not a cipher
+        return []
     forms = [codecs.encode(base, "rot13"), base[::-1]]
     return [form for form in forms if _plain_words(form) > max(plain, 1)]
