@@ -53,7 +53,21 @@ def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: d
     ddb.meta.events.register("after-call.dynamodb", count)
     cache.lookup(scope, "question 7", [rng.gauss(0, 1) for _ in range(16)])
     assert {name for name, _ in reads} == {"Query"}  # never a Scan
-    assert len(reads) == 2 and all(scanned <= 20 for _, scanned in reads)  # 2 bands, newest 20 each
+    # The exact key (one item) and 2 bands (newest 20 each), whatever the cache holds.
+    assert len(reads) == 3 and sorted(scanned for _, scanned in reads)[0] <= 1
+    assert all(scanned <= 20 for _, scanned in reads)
+
+
+def test_exact_repeats_hit_however_old(gateway: LocalGateway, tables: dict[str, str]) -> None:
+    """With hundreds of entries in one bucket, the oldest question asked again word for word hits."""
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"), candidates=20)
+    scope = Scope("t_exact", "default")
+    same_bucket = [1.0] * 16  # every entry in the same LSH buckets: only the newest 20 are candidates
+    for i in range(120):
+        cache.store(scope, f"How do I configure service number {i}?", f"answer {i}", same_bucket, request_id=str(i))
+    hit = cache.lookup(scope, "how do I configure service number 0", same_bucket)
+    assert hit and hit.answer == "answer 0" and hit.similarity == 1.0
+    assert cache.lookup(Scope("t_other", "default"), "How do I configure service number 0?", same_bucket) is None
 
 
 def chat(http: httpx.Client, content: Any, **params: Any) -> httpx.Response:

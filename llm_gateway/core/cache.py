@@ -133,6 +133,12 @@ def same_question(a: str, b: str) -> bool:
                    for mine, other in ((ra, rb), (rb, ra)) for left, word, right in mine)
 
 
+def exact_key(scope: Scope, question: str) -> str:
+    """The key of the question itself, normalised (case, spacing, closing punctuation)."""
+    normalised = " ".join(re.findall(r"\S+", question.lower())).rstrip(" ?!.")
+    return f"{scope.key}#q#{hashlib.sha256(normalised.encode()).hexdigest()[:32]}"
+
+
 @cache
 def _hyperplanes(dim: int, band: int, bits: int) -> tuple[tuple[float, ...], ...]:
     rng = random.Random(f"llm-gateway-lsh:{dim}:{band}")  # fixed: buckets must survive restarts
@@ -156,21 +162,30 @@ class SemanticCache:
         self._table, self._ddb = table_name, client
         self.threshold, self._ttl = threshold, ttl_seconds
         self._bands, self._bits, self._candidates = bands, bits, candidates
-        self._pool = ThreadPoolExecutor(max_workers=bands, thread_name_prefix="cache")
+        self._pool = ThreadPoolExecutor(max_workers=bands + 1, thread_name_prefix="cache")
 
-    def _keys(self, scope: Scope, embedding: Sequence[float]) -> list[str]:
-        return [f"{scope.key}#{b}" for b in buckets(embedding, self._bands, self._bits)]
+    def _keys(self, scope: Scope, embedding: Sequence[float], question: str) -> list[str]:
+        """The exact-question key first, then one LSH bucket per band."""
+        return [exact_key(scope, question), *(f"{scope.key}#{b}" for b in buckets(embedding, self._bands, self._bits))]
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
+    def _query(self, pk: str, limit: int) -> list[dict[str, Any]]:
         reply = self._ddb.query(
             TableName=self._table, KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}}, ScanIndexForward=False, Limit=self._candidates)
+            ExpressionAttributeValues={":pk": {"S": pk}}, ScanIndexForward=False, Limit=limit)
         return list(reply.get("Items", []))
 
     def lookup(self, scope: Scope, question: str, embedding: Sequence[float]) -> CacheHit | None:
+        """An exact repeat (one item read, however large the cache) or the best verified candidate
+        of the question's LSH buckets: all read concurrently, in one round trip."""
         now = int(time.time())
+        pks = self._keys(scope, embedding, question)
+        limits = [1] + [self._candidates] * (len(pks) - 1)
+        replies = list(self._pool.map(self._query, pks, limits))
+        fresh = [item for item in replies[0] if int(item["expires_at"]["N"]) > now]
+        if fresh:
+            return self._hit(fresh[0], 1.0)
         best: CacheHit | None = None
-        for items in self._pool.map(self._query, self._keys(scope, embedding)):  # one round trip
+        for items in replies[1:]:
             for item in items:
                 if int(item["expires_at"]["N"]) <= now:  # TTL deletion lags; expired is expired
                     continue
@@ -178,15 +193,18 @@ class SemanticCache:
                 if similarity < self.threshold or (best and similarity <= best.similarity):
                     continue
                 if same_question(question, item["question"]["S"]):
-                    best = CacheHit(answer=item["answer"]["S"], similarity=similarity,
-                                    question=item["question"]["S"], request_id=item["request_id"]["S"],
-                                    model_id=item.get("model_id", {}).get("S", ""))
+                    best = self._hit(item, similarity)
         return best
 
-    def ref(self, scope: Scope, embedding: Sequence[float], request_id: str) -> EntryRef:
+    @staticmethod
+    def _hit(item: dict[str, Any], similarity: float) -> CacheHit:
+        return CacheHit(answer=item["answer"]["S"], similarity=similarity, question=item["question"]["S"],
+                        request_id=item["request_id"]["S"], model_id=item.get("model_id", {}).get("S", ""))
+
+    def ref(self, scope: Scope, embedding: Sequence[float], request_id: str, question: str) -> EntryRef:
         """Where the entry for this answer goes: known before it is written, so it can travel with
         the answer's eval event."""
-        return EntryRef(tuple(self._keys(scope, embedding)), f"{int(time.time() * 1000):013d}#{request_id}")
+        return EntryRef(tuple(self._keys(scope, embedding, question)), f"{int(time.time() * 1000):013d}#{request_id}")
 
     def evict(self, ref: EntryRef) -> None:
         """Remove a cached answer (the judge scored it too low)."""
@@ -196,7 +214,7 @@ class SemanticCache:
     def store(self, scope: Scope, question: str, answer: str, embedding: Sequence[float], *,
               request_id: str, model_id: str = "", ref: EntryRef | None = None) -> None:
         now = time.time()
-        ref = ref or self.ref(scope, embedding, request_id)
+        ref = ref or self.ref(scope, embedding, request_id, question)
         entry = {
             "sk": {"S": ref.sk},
             "tenant_id": {"S": scope.tenant_id},

@@ -226,7 +226,7 @@ class Pipeline:
         ref = None
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
-            ref = self.cache.ref(query.scope, prepared.embedding, request_id)
+            ref = self.cache.ref(query.scope, prepared.embedding, request_id, query.text)
             writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, ref, served.model))
         if answer:
             writes.append(self._pool.submit(self._publish, AnswerEvent(
