@@ -21,6 +21,19 @@ from tests.conftest import eventually
     ("Can I delete a bucket with objects in it?", "Can I not delete a bucket with objects in it?", False),
     ("How do I copy files from S3 to my laptop?", "How do I copy files from my laptop to S3?", False),
     ("In Python, how do I convert a string to an int?", "How do I convert a string to an int in Python?", True),
+    # opposite operations
+    ("How do I add a user to a group in Linux?", "How do I remove a user from a group in Linux?", False),
+    ("Encrypt a file with openssl", "Decrypt a file with openssl", False),
+    ("Sort a list in ascending order", "Sort a list in descending order", False),
+    ("Upload a file to S3 with boto3", "Download a file from S3 with boto3", False),
+    ("Set the max memory for Redis", "Set the min memory for Redis", False),
+    ("Run docker with sudo", "Run docker without sudo", False),
+    # other named things, other quantities; names with digits are names, not quantities
+    ("Connect to Postgres from Python", "Connect to MySQL from Python", False),
+    ("Scale the deployment to 3 replicas", "Scale the deployment to 5 replicas", False),
+    ("How do I start an EC2 instance?", "What is the way to start an EC2 instance?", True),
+    ("Open port 8080 in the security group", "How do I open port 8080 in a security group?", True),
+    ("How to run Docker without sudo?", "How to run docker without root privileges?", True),
 ])
 def test_verification_beyond_cosine(a: str, b: str, same: bool) -> None:
     assert same_question(a, b) is same

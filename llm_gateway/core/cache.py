@@ -96,7 +96,39 @@ STOPWORDS = frozenset("""
     a an the to of in on for with by from at as and or is are was were be been do does did how what which
     who whom whose when where why can could should would will shall may might i me my we our you your it
     its this that these those there here into about way please""".split())  # noqa: SIM905
-NEGATIONS = frozenset("not no never without cannot can't don't doesn't isn't aren't won't shouldn't".split())  # noqa: SIM905
+NEGATIONS = frozenset("not no never cannot can't don't doesn't isn't aren't won't shouldn't".split())  # noqa: SIM905
+# Operations and qualities whose opposite is a different question, however close the embeddings.
+OPPOSITES = [pair.split("/") for pair in (  # noqa: SIM905
+    "add/remove add/delete create/delete create/destroy insert/delete start/stop enable/disable "
+    "allow/deny allow/block grant/revoke encrypt/decrypt encode/decode compress/decompress "
+    "upload/download import/export increase/decrease increment/decrement raise/lower ascending/descending "
+    "asc/desc min/max minimum/maximum first/last before/after open/close connect/disconnect mount/unmount "
+    "attach/detach install/uninstall lock/unlock show/hide push/pull send/receive read/write get/set "
+    "serialize/deserialize zip/unzip enter/exit login/logout log-in/log-out sign-in/sign-out "
+    "subscribe/unsubscribe follow/unfollow include/exclude with/without accept/reject approve/reject "
+    "merge/split join/split scale-up/scale-down upgrade/downgrade expand/collapse freeze/unfreeze "
+    "pause/resume suspend/resume public/private inbound/outbound ingress/egress upper/lower "
+    "uppercase/lowercase left/right horizontal/vertical sync/async synchronous/asynchronous true/false "
+    "on/off yes/no success/failure valid/invalid positive/negative inner/outer input/output server/client "
+    "source/destination forward/backward faster/slower larger/smaller bigger/smaller more/less "
+    "older/newer oldest/newest earliest/latest enqueue/dequeue wrap/unwrap backup/restore "
+    "mutable/immutable static/dynamic global/local"
+).split()]
+OPPOSITE: dict[str, set[str]] = {}
+for _a, _b in OPPOSITES:
+    OPPOSITE.setdefault(_a, set()).add(_b)
+    OPPOSITE.setdefault(_b, set()).add(_a)
+# Names that make a question about something else: clouds, services, languages, stores, tools.
+ENTITIES = frozenset("""
+    aws azure gcp s3 ec2 lambda dynamodb rds aurora sqs sns kinesis eks ecs fargate cloudfront route53 iam
+    cloudwatch cloudformation cdk terraform pulumi ansible kubernetes k8s docker podman helm
+    python java javascript typescript go golang rust ruby php c# c++ kotlin swift scala bash powershell
+    postgres postgresql mysql sqlite mongodb redis elasticsearch opensearch cassandra kafka rabbitmq
+    react vue angular svelte django flask fastapi rails spring express nextjs node nodejs deno
+    linux windows macos ubuntu debian alpine ios android git github gitlab bitbucket jenkins
+    pandas polars numpy scipy pytorch tensorflow spark airflow json yaml xml csv toml protobuf graphql
+    rest grpc http https tcp udp
+    ssh ssl tls dns nginx apache""".split())  # noqa: SIM905
 
 
 def _tokens(text: str) -> list[str]:
@@ -120,12 +152,26 @@ def _relations(tokens: list[str]) -> set[tuple[str, str, str]]:
     return relations
 
 
+def _numbers(tokens: list[str]) -> set[str]:
+    """Quantities: numbers standing alone ("3 replicas", "port 8080"), not names that contain digits
+    (S3, EC2, utf8, python3) — those are entities, compared as such."""
+    return {t for t in tokens if re.fullmatch(r"[0-9][0-9.,:x%]*", t)}
+
+
 def same_question(a: str, b: str) -> bool:
-    """The verification step beyond cosine: reject pairs that differ in what embeddings blur."""
+    """The verification step beyond cosine: reject pairs that differ in what embeddings blur:
+    negation, quantities, named things, opposite operations, and operands swapped around a
+    directional word."""
     ta, tb = _tokens(a), _tokens(b)
     if {t for t in ta if t in NEGATIONS} != {t for t in tb if t in NEGATIONS}:
         return False
-    if {t for t in ta if any(c.isdigit() for c in t)} != {t for t in tb if any(c.isdigit() for c in t)}:
+    if _numbers(ta) != _numbers(tb):
+        return False
+    if {t for t in ta if t in ENTITIES} != {t for t in tb if t in ENTITIES}:
+        return False
+    sa, sb = set(ta), set(tb)
+    if any(other in sb and other not in sa and word not in sb for word in sa & OPPOSITE.keys()
+           for other in OPPOSITE[word]):
         return False
     # "string to int" is not "int to string", although every sentence encoder puts them side by side.
     ra, rb = _relations(ta), _relations(tb)
