@@ -204,7 +204,7 @@ SIGNALS: list[Signal] = [
                          r"unfiltered|uncensored|evil|chaos|opposite)\W*mode|\byou\W+(?:are|'re)\W+(?:now\W+)?in\W+"
                          r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
-        ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+"
+        ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
                           r"(?:rules|restrictions|limits|limitations|filter(?:s|ing)?|censor(?:ship|ing)|guidelines|ethics|morals|morality|"
                           r"boundaries|censorship|content polic(?:y|ies)|constraints|safeguards|guardrails|"
                           r"ethical (?:guidelines|constraints|boundaries|limits)|moral (?:compass|constraints))"),
@@ -223,9 +223,10 @@ SIGNALS: list[Signal] = [
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
         ("never_refuse", "never n't not cannot always must without comply", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
                               r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|apologi[sz]\w*|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
-                              r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\bwithout\W+(?:any\W+)?"
+                              r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answer|respond to|fulfil+|complete)\W+(?:every|all|any)\W+"
+                              r"(?:\w+\W+)?(?:requests?|questions?|prompts?|commands?)\W+(?:completely|fully|without)|\bwithout\W+(?:any\W+)?"
                               r"(?:refus|hesitat|question)|\bcomply with (?:every|all|any)\W+(?:\w+\W+)?(?:request|instruction|command|order)"),
-        ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|don'?t (?:add|include|give)|never (?:adds?|includes?|gives?))\W+(?:any\W+)?(?:warnings?|disclaimers?|"
+        ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|(?:don'?t|do not|never)\W+(?:\w+\W+){0,4}?(?:adds?|includes?|gives?|warns?))\W+(?:any\W+)?(?:you\W+)?(?:warnings?|disclaimers?|me\b|"
                              r"moraliz|lectur|caveats|safety notes)"),
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
                               r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
@@ -241,18 +242,33 @@ SIGNALS: list[Signal] = [
         ("fiction_frame", "story poem script scene dialogue", 0.3,
          r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue)\W+"
          r"(?:where|in which|about)"),
-        ("harmful_howto", "how_to", 0.4,
-         r"\bhow to (?:bypass a (?:paywall|login|captcha|license|drm)|hack|crack|break into|steal|make (?:a )?"
+        ("harmful_howto", "how_", 0.4,
+         r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass a (?:paywall|login|captcha|license|drm)|"
+         r"hack|crack|breaks? into|steal|hotwire|make (?:a )?"
          r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)"),
+        ("no_matter_how", "matter even", 0.6,
+         r"\bno matter how\W+(?:\w+\W+)?(?:dangerous|illegal|unethical|harmful|immoral|offensive|inappropriate)|"
+         r"\beven if\W+(?:it'?s|it is|they are|that is)\W+(?:\w+\W+)?(?:harmful|illegal|dangerous|unethical|immoral|"
+         r"offensive)"),
+        ("no_ethics_talk", "never", 0.5,
+         r"\bnever\W+(?:mention|bring up|talk about|discuss|consider|think about)\W+(?:\w+\W+)?(?:ethics|morals|"
+         r"morality|laws?|legality|safety|consequences)"),
+        ("reply_marker", "begin start prefix", 0.4,
+         r"\b(?:begin|start|prefix)\W+(?:every|each|all|your)\W+(?:\w+\W+)?(?:reply|replies|response|responses|answer|"
+         r"answers|message|messages)\W+with\W+[\"'\[(]"),
+        ("refuse_inversion", "refuse", 0.6,
+         r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)"),
+        ("opposite_game", "opposite", 0.5, r"\bopposite\W+(?:day|mode|game|world)\b"),
         ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored)\W+(?:ego|twin|"
-                           r"version|side|persona|self|counterpart|clone)"),
+                           r"version|side|persona|self|counterpart|clone|confidant|assistant|bot|ai)"),
         ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
                           r"(?:now\W+)?(?:going to|gonna)\W+(?:act|pretend|play|be|simulate)|act\W+as\W+(?:if|though)|"
                           r"from now on you (?:are|will be)|you are now (?:a|an|the|my)|assume the (?:role|persona)|"
                           r"act as (?:her|him|them|my (?:late|dead|deceased|grand))|"
                           r"simulate (?:a|an|being))"),
         ("hypothetical", "hypothetic fiction fantasy parallel alternate novel story screenplay movie book imagine game thought academic just_for", 0.3, r"\b(?:hypothetical(?:ly)?|in a (?:fictional|fantasy|parallel|alternate) "
-                              r"(?:world|universe|story|setting|reality)|for a (?:novel|story|screenplay|movie|book|"
+                              r"(?:world|universe|story|setting|reality)|writing a (?:\w+ )?(?:novel|story|screenplay|book|script)|"
+                              r"for a (?:novel|story|screenplay|movie|book|"
                               r"fiction)|imagine (?:a world|you are|you were|that you)|let'?s play a game|"
                               r"a game (?:where|in which)|thought experiment|purely academic|just for fun)"),
         ("policy_talk", "polic guideline rules filter", 0.4, r"\b(?:openai|anthropic|content|usage|safety)\W*(?:'s\W+)?(?:content\W+)?"
