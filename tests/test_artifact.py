@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,8 +79,8 @@ def test_asset_is_lean_and_holds_only_what_lambda_runs(bundled: dict[str, Any]) 
 
 
 def test_every_function_is_python_of_the_runtime_the_tests_use(bundled: dict[str, Any]) -> None:
-    probe = __import__("subprocess").run([bundled["python"], "-c", "import sys; print(sys.version_info[:2])"],
-                                         capture_output=True, text=True, check=True).stdout
+    probe = subprocess.run([bundled["python"], "-c", "import sys; print(sys.version_info[:2])"],
+                           capture_output=True, text=True, check=True).stdout
     for properties in bundled["asset"].functions.values():
         major, minor = runtime_version(properties).split(".")
         assert probe.strip() == f"({major}, {minor})"

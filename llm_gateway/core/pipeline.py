@@ -21,6 +21,7 @@ from llm_gateway.core.cache import CacheHit, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
+from llm_gateway.core.guardrails.pii import find as find_pii
 from llm_gateway.core.ratelimit import Admission, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, IncidentLog
 from llm_gateway.core.routing import Route, Served
@@ -227,7 +228,8 @@ class Pipeline:
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
             ref = self.cache.ref(query.scope, prepared.embedding, request_id, query.text)
-            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, ref, served.model))
+            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, ref,
+                                            request_id=request_id, model_id=served.model))
         if answer:
             writes.append(self._pool.submit(self._publish, AnswerEvent(
                 request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
@@ -276,7 +278,8 @@ class Pipeline:
                 yield Delta(tool_calls=delta.tool_calls)
             if len(raw) - checked_at < step or len(raw) <= window:
                 continue
-            checked_at, cut = len(raw), stream_boundary(raw, len(raw) - window)
+            spans = find_pii(raw)  # once per step: for the boundary and for what is released
+            checked_at, cut = len(raw), stream_boundary(raw, len(raw) - window, spans)
             # The whole text so far is checked (a leak is caught before its first words go out);
             # what is released is the part before the window, anonymised.
             if self.guardrail.check(raw, stage="output", protected=prepared.protected, final=False).flagged:
@@ -284,7 +287,7 @@ class Pipeline:
                 if close:
                     close()
                 break  # the final check below refuses the answer and records it
-            visible = anonymize(raw, None, 0, cut)
+            visible = anonymize(raw, spans, 0, cut)
             if visible.startswith(shown) and len(visible) > len(shown):
                 yield Delta(text=visible[len(shown):])
                 shown = visible
@@ -311,10 +314,11 @@ class Pipeline:
             log.exception("semantic cache lookup failed")
             return None
 
-    def _store(self, query: Query, answer: str, embedding: list[float], ref: EntryRef, model_id: str) -> None:
+    def _store(self, query: Query, answer: str, embedding: list[float], ref: EntryRef, *, request_id: str,
+               model_id: str) -> None:
         try:
-            self.cache.store(query.scope, query.text, answer, embedding, request_id=ref.sk.split("#", 1)[1],
-                             model_id=model_id, ref=ref)
+            self.cache.store(query.scope, query.text, answer, embedding, request_id=request_id, model_id=model_id,
+                             ref=ref)
         except Exception:  # the answer is good; a cache outage must not cost the user it
             log.exception("semantic cache write failed")
 

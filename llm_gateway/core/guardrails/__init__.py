@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from llm_gateway.contract import GUARDRAIL_PROFILES, PII_ANONYMIZED, GuardrailProfile
+from llm_gateway.contract import GUARDRAIL_PROFILES, GuardrailProfile
 from llm_gateway.core.chat import UpstreamError
 from llm_gateway.core.guardrails import pii
 from llm_gateway.core.guardrails.injection import assess
@@ -61,9 +61,8 @@ class BuiltinGuardrail:
     stream_window = 64  # longer than any PII entity or the words of a verbatim-leak run
     stream_step = 16  # a check is a fraction of a millisecond: release in small steps
 
-    def __init__(self, classifier: Classifier | None = None, *, anonymize_input: bool = False,
-                 pii_kinds: frozenset[str] = PII_ANONYMIZED) -> None:
-        self._classifier, self._anonymize_input, self._pii = classifier, anonymize_input, pii_kinds
+    def __init__(self, classifier: Classifier | None = None) -> None:
+        self._classifier = classifier
 
     def check(self, text: str, *, stage: Stage, protected: Protected | None = None, final: bool = True,
               profile: GuardrailProfile | None = None) -> Verdict:
@@ -84,8 +83,8 @@ class BuiltinGuardrail:
             if verdict.get("flagged"):
                 reason = str(verdict.get("reason") or "policy_violation")
                 return Verdict(flagged=True, reason=reason, signals=(f"classifier/{reason}",))
-        if stage == "output" or self._anonymize_input or profile.anonymize_input:
-            spans = pii.find(text, self._pii)
+        if stage == "output" or profile.anonymize_input:
+            spans = pii.find(text)
             if spans:
                 return Verdict(flagged=False, text=pii.anonymize(text, spans),
                                signals=tuple(sorted({f"pii/{s.kind}" for s in spans})))
@@ -112,11 +111,12 @@ class LayeredGuardrail:
         return Verdict(flagged=False, text=changed, signals=first.signals + second.signals)
 
 
-def stream_boundary(text: str, limit: int) -> int:
+def stream_boundary(text: str, limit: int, spans: list[pii.Span]) -> int:
     """How much of a growing stream may be checked and released: up to ``limit``, back to the last
-    whitespace, and never inside a piece of PII (which may still be growing past the limit)."""
+    whitespace, and never inside a piece of PII (``spans``, found in ``text``), which may still be
+    growing past the limit."""
     cut = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1)) + 1 if limit > 0 else 0
-    for span in pii.find(text, frozenset(k for k in pii.KINDS)):
+    for span in spans:
         if span.start < cut < span.end:
             cut = max(text.rfind(" ", 0, span.start), text.rfind("\n", 0, span.start)) + 1
     return max(cut, 0)

@@ -122,5 +122,3 @@ def anonymize(text: str, spans: list[Span] | None = None, start: int = 0, end: i
     out.append(text[at:end])
     return "".join(out)
 
-
-KINDS = frozenset(entity.kind for entity in ENTITIES)
