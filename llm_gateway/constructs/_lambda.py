@@ -107,11 +107,12 @@ def python_function(scope: Construct, id: str, *, handler: str, environment: dic
 KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 
 
-def grant_table(grantee: iam.IGrantable, table: ddb.ITable, *actions: str) -> iam.Grant:
-    """Exactly these DynamoDB actions on the table itself (the pipeline never reads an index), and
-    the table's customer-managed key if it has one."""
+def grant_table(grantee: iam.IGrantable, table: ddb.ITable, *actions: str, indexes: bool = False) -> iam.Grant:
+    """Exactly these DynamoDB actions on the table itself (and its indexes, only where asked: the
+    pipeline never reads one), and the table's customer-managed key if it has one."""
+    arns = [table.table_arn, f"{table.table_arn}/index/*"] if indexes else [table.table_arn]
     grant = iam.Grant.add_to_principal(grantee=grantee, actions=[f"dynamodb:{a}" for a in actions],
-                                       resource_arns=[table.table_arn])
+                                       resource_arns=arns)
     if table.encryption_key:
         grant = grant.combine(table.encryption_key.grant(grantee, *KEY_ACTIONS))
     return grant

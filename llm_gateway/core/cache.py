@@ -1,11 +1,12 @@
 """Semantic cache on DynamoDB (DESIGN.md section 6): correctness before hit rate, no scans.
 
 An entry is only ever compared with entries of the same *scope* (tenant, model alias, system
-prompt, earlier turns), so no answer crosses tenants or contexts. Within a scope, random-hyperplane
-LSH puts each embedding in one bucket per band; a lookup queries those buckets (newest first,
-``candidates`` at most each), so its cost stays flat however large the table grows. A candidate is
-served only if its cosine similarity reaches the threshold *and* it passes ``same_question``, which
-catches what embeddings miss: swapped operands around to/from/than..., other numbers, negation.
+prompt, earlier turns, non-text content, output shape) and embedding model, so no answer crosses
+tenants or contexts. An exact repeat is one item read under the normalised question's key; other
+questions go through an LSH forest (``SemanticCache``) whose lookups read a fixed number of items
+however large the scope grows. A candidate is served only if its cosine similarity reaches the
+threshold calibrated for the embedding model *and* it passes ``same_question``, which catches what
+embeddings miss: opposite operations, swapped operands, other names and numbers, negation.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import json
 import math
 import random
 import re
+import struct
 import time
-from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
+from llm_gateway.contract import cache_threshold_for
 from llm_gateway.core.chat import text_of
+from llm_gateway.core.verify import same_question
 
 # Request parameters that change what a right answer is (not merely how it is sampled).
 SHAPING = ("response_format", "tools", "tool_choice", "functions", "function_call", "stop", "logit_bias",
@@ -62,17 +66,26 @@ class Scope:
 
 @dataclass(frozen=True)
 class EntryRef:
-    """Where one cached answer lives (one item per LSH band), so the judge can evict it."""
+    """Where one cached answer lives: the (pk, sk) of its entry item, then of its index items."""
 
-    pks: tuple[str, ...]
-    sk: str
+    keys: tuple[tuple[str, str], ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pks": list(self.pks), "sk": self.sk}
+        return {"keys": [list(key) for key in self.keys]}
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> EntryRef:
-        return cls(tuple(str(pk) for pk in raw["pks"]), str(raw["sk"]))
+        if "keys" not in raw:  # an event written before the LSH forest: one sort key, a pk per band
+            return cls(tuple((str(pk), str(raw["sk"])) for pk in raw["pks"]))
+        return cls(tuple((str(pk), str(sk)) for pk, sk in raw["keys"]))
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A vector and the model that made it: vectors of different models are never compared."""
+
+    vector: Sequence[float]
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,190 +105,190 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-STOPWORDS = frozenset("""
-    a an the to of in on for with by from at as and or is are was were be been do does did how what which
-    who whom whose when where why can could should would will shall may might i me my we our you your it
-    its this that these those there here into about way please""".split())  # noqa: SIM905
-NEGATIONS = frozenset("not no never cannot can't don't doesn't isn't aren't won't shouldn't".split())  # noqa: SIM905
-# Operations and qualities whose opposite is a different question, however close the embeddings.
-OPPOSITES = [pair.split("/") for pair in (  # noqa: SIM905
-    "add/remove add/delete create/delete create/destroy insert/delete start/stop enable/disable "
-    "allow/deny allow/block grant/revoke encrypt/decrypt encode/decode compress/decompress "
-    "upload/download import/export increase/decrease increment/decrement raise/lower ascending/descending "
-    "asc/desc min/max minimum/maximum first/last before/after open/close connect/disconnect mount/unmount "
-    "attach/detach install/uninstall lock/unlock show/hide push/pull send/receive read/write get/set "
-    "serialize/deserialize zip/unzip enter/exit login/logout log-in/log-out sign-in/sign-out "
-    "subscribe/unsubscribe follow/unfollow include/exclude with/without accept/reject approve/reject "
-    "merge/split join/split scale-up/scale-down upgrade/downgrade expand/collapse freeze/unfreeze "
-    "pause/resume suspend/resume public/private inbound/outbound ingress/egress upper/lower "
-    "uppercase/lowercase left/right horizontal/vertical sync/async synchronous/asynchronous true/false "
-    "on/off yes/no success/failure valid/invalid positive/negative inner/outer input/output server/client "
-    "source/destination forward/backward faster/slower larger/smaller bigger/smaller more/less "
-    "older/newer oldest/newest earliest/latest enqueue/dequeue wrap/unwrap backup/restore "
-    "mutable/immutable static/dynamic global/local"
-).split()]
-OPPOSITE: dict[str, set[str]] = {}
-for _a, _b in OPPOSITES:
-    OPPOSITE.setdefault(_a, set()).add(_b)
-    OPPOSITE.setdefault(_b, set()).add(_a)
-# Names that make a question about something else: clouds, services, languages, stores, tools.
-ENTITIES = frozenset("""
-    aws azure gcp s3 ec2 lambda dynamodb rds aurora sqs sns kinesis eks ecs fargate cloudfront route53 iam
-    cloudwatch cloudformation cdk terraform pulumi ansible kubernetes k8s docker podman helm
-    python java javascript typescript go golang rust ruby php c# c++ kotlin swift scala bash powershell
-    postgres postgresql mysql sqlite mongodb redis elasticsearch opensearch cassandra kafka rabbitmq
-    react vue angular svelte django flask fastapi rails spring express nextjs node nodejs deno
-    linux windows macos ubuntu debian alpine ios android git github gitlab bitbucket jenkins
-    pandas polars numpy scipy pytorch tensorflow spark airflow json yaml xml csv toml protobuf graphql
-    rest grpc http https tcp udp
-    ssh ssl tls dns nginx apache""".split())  # noqa: SIM905
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9_.+#'-]+", text.lower())
-
-
-DIRECTIONAL = frozenset("to from into onto than vs versus before after over".split())  # noqa: SIM905
-
-
-def _relations(tokens: list[str]) -> set[tuple[str, str, str]]:
-    """(left, preposition, right) around each directional word, nearest content words each side:
-    "convert a string to an int" -> {("string", "to", "int")}."""
-    relations = set()
-    for i, token in enumerate(tokens):
-        if token not in DIRECTIONAL:
-            continue
-        left = next((t for t in reversed(tokens[:i]) if t not in STOPWORDS and t not in DIRECTIONAL), None)
-        right = next((t for t in tokens[i + 1:] if t not in STOPWORDS and t not in DIRECTIONAL), None)
-        if left and right:
-            relations.add((left, token, right))
-    return relations
-
-
-def _numbers(tokens: list[str]) -> set[str]:
-    """Quantities: numbers standing alone ("3 replicas", "port 8080"), not names that contain digits
-    (S3, EC2, utf8, python3) — those are entities, compared as such."""
-    return {t for t in tokens if re.fullmatch(r"[0-9][0-9.,:x%]*", t)}
-
-
-def same_question(a: str, b: str) -> bool:
-    """The verification step beyond cosine: reject pairs that differ in what embeddings blur:
-    negation, quantities, named things, opposite operations, and operands swapped around a
-    directional word."""
-    ta, tb = _tokens(a), _tokens(b)
-    if {t for t in ta if t in NEGATIONS} != {t for t in tb if t in NEGATIONS}:
-        return False
-    if _numbers(ta) != _numbers(tb):
-        return False
-    if {t for t in ta if t in ENTITIES} != {t for t in tb if t in ENTITIES}:
-        return False
-    sa, sb = set(ta), set(tb)
-    if any(other in sb and other not in sa and word not in sb for word in sa & OPPOSITE.keys()
-           for other in OPPOSITE[word]):
-        return False
-    # "string to int" is not "int to string", although every sentence encoder puts them side by side.
-    ra, rb = _relations(ta), _relations(tb)
-    return not any((right, word, left) in other and (left, word, right) not in other
-                   for mine, other in ((ra, rb), (rb, ra)) for left, word, right in mine)
+def normalised(question: str) -> str:
+    """The question as an exact repeat is matched: case, spacing and closing punctuation aside."""
+    return " ".join(re.findall(r"\S+", question.lower())).rstrip(" ?!.")
 
 
 def exact_key(scope: Scope, question: str) -> str:
-    """The key of the question itself, normalised (case, spacing, closing punctuation)."""
-    normalised = " ".join(re.findall(r"\S+", question.lower())).rstrip(" ?!.")
-    return f"{scope.key}#q#{hashlib.sha256(normalised.encode()).hexdigest()[:32]}"
+    return f"{scope.key}#q#{hashlib.sha256(normalised(question).encode()).hexdigest()[:32]}"
 
 
 @cache
-def _hyperplanes(dim: int, band: int, bits: int) -> tuple[tuple[float, ...], ...]:
-    rng = random.Random(f"llm-gateway-lsh:{dim}:{band}")  # fixed: buckets must survive restarts
-    return tuple(tuple(rng.gauss(0.0, 1.0) for _ in range(dim)) for _ in range(bits))
+def _hyperplanes(dim: int, band: int, bits: int) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+    """Very sparse random hyperplanes (Li, Hastie and Church, 2006): about sqrt(dim) coordinates
+    each, weighted +1 or -1, as (plus, minus) index lists. The sign of a projection on them
+    approximates dense random-hyperplane LSH on dense vectors, at a twentieth of the arithmetic:
+    a 384-d signature set costs about 0.2 ms in pure Python (the Lambda bundle has no NumPy)."""
+    rng = random.Random(f"llm-gateway-lsh:{dim}:{band}")  # fixed: positions must survive restarts
+    planes = []
+    for _ in range(bits):
+        chosen = rng.sample(range(dim), min(dim, max(8, math.isqrt(dim))))
+        signs = [rng.random() < 0.5 for _ in chosen]
+        planes.append((tuple(i for i, s in zip(chosen, signs, strict=True) if s),
+                       tuple(i for i, s in zip(chosen, signs, strict=True) if not s)))
+    return tuple(planes)
 
 
-def buckets(embedding: Sequence[float], bands: int, bits: int) -> list[str]:
-    signatures = []
+def signatures(vector: Sequence[float], bands: int, bits: int) -> list[int]:
+    """One ``bits``-bit random-hyperplane signature per band: similar vectors share long prefixes."""
+    at = vector.__getitem__
+    out = []
     for band in range(bands):
         sig = 0
-        for plane in _hyperplanes(len(embedding), band, bits):
-            sig = (sig << 1) | (sum(x * p for x, p in zip(embedding, plane, strict=True)) >= 0.0)
-        signatures.append(f"{band}.{sig:x}")
-    return signatures
+        for plus, minus in _hyperplanes(len(vector), band, bits):
+            sig = (sig << 1) | (sum(map(at, plus)) >= sum(map(at, minus)))
+        out.append(sig)
+    return out
+
+
+def _f16(vector: Sequence[float]) -> bytes:
+    return struct.pack(f"<{len(vector)}e", *vector)
+
+
+def _from_f16(blob: bytes) -> tuple[float, ...]:
+    return struct.unpack(f"<{len(blob) // 2}e", blob)
+
+
+Verifier = Callable[[str, str], bool]
 
 
 class SemanticCache:
-    def __init__(self, table_name: str, client: Any, *, threshold: float = 0.92,
-                 ttl_seconds: int = 7 * 24 * 3600, bands: int = 2, bits: int = 4,
-                 candidates: int = 20) -> None:
+    """An LSH forest on DynamoDB. Each band's signature splits into a short *prefix*, which picks
+    the partition (``pk``: scope, embedding model, band, prefix), and the rest, which starts the sort
+    key. Sort keys order entries by signature, so the entries nearest a question's own position in
+    each band are the ones sharing the longest signature prefix with it: a lookup reads the
+    ``candidates`` entries on either side of that position (two ``Query`` calls per band), a fixed
+    number of items however many entries the scope holds. Index items carry the question and a
+    half-precision embedding; the answer lives once, in the entry item, under the exact-question key.
+    """
+
+    def __init__(self, table_name: str, client: Any, *, threshold: float | None = None,
+                 ttl_seconds: int = 7 * 24 * 3600, bands: int = 8, prefix_bits: int = 4, bits: int = 24,
+                 candidates: int = 4) -> None:
         self._table, self._ddb = table_name, client
-        self.threshold, self._ttl = threshold, ttl_seconds
-        self._bands, self._bits, self._candidates = bands, bits, candidates
-        self._pool = ThreadPoolExecutor(max_workers=bands + 1, thread_name_prefix="cache")
+        self._threshold, self._ttl = threshold, ttl_seconds
+        self._bands, self._prefix_bits, self._bits, self._candidates = bands, prefix_bits, bits, candidates
+        self._pool = ThreadPoolExecutor(max_workers=2 * bands + 1, thread_name_prefix="cache")
 
-    def _keys(self, scope: Scope, embedding: Sequence[float], question: str) -> list[str]:
-        """The exact-question key first, then one LSH bucket per band."""
-        return [exact_key(scope, question), *(f"{scope.key}#{b}" for b in buckets(embedding, self._bands, self._bits))]
+    def threshold(self, model: str) -> float:
+        """The configured threshold, else the one calibrated for the embedding model."""
+        return self._threshold if self._threshold is not None else cache_threshold_for(model)
 
-    def _query(self, pk: str, limit: int) -> list[dict[str, Any]]:
-        reply = self._ddb.query(
-            TableName=self._table, KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}}, ScanIndexForward=False, Limit=limit)
-        return list(reply.get("Items", []))
+    def _positions(self, scope: Scope, embedding: Embedding) -> list[tuple[str, str]]:
+        """Where the embedding sits in each band: (partition key, sort-key position)."""
+        model = hashlib.sha256(embedding.model.encode()).hexdigest()[:8]
+        rest = self._bits - self._prefix_bits
+        return [(f"{scope.key}#{model}#{band}.{sig >> rest:x}", f"{sig & ((1 << rest) - 1):0{(rest + 3) // 4}x}")
+                for band, sig in enumerate(signatures(embedding.vector, self._bands, self._bits))]
 
-    def lookup(self, scope: Scope, question: str, embedding: Sequence[float]) -> CacheHit | None:
-        """An exact repeat (one item read, however large the cache) or the best verified candidate
-        of the question's LSH buckets: all read concurrently, in one round trip."""
+    def _query(self, pk: str, position: str | None, forward: bool) -> list[dict[str, Any]]:
+        """The ``candidates`` items from ``position`` on (forward) or before it; the newest item of
+        ``pk`` when there is no position (the exact key)."""
+        request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": forward,
+                                   "ExpressionAttributeValues": {":pk": {"S": pk}}}
+        if position is None:
+            request.update(KeyConditionExpression="pk = :pk", Limit=1)
+        else:
+            request["ExpressionAttributeValues"][":at"] = {"S": position}
+            request.update(KeyConditionExpression=f"pk = :pk AND sk {'>=' if forward else '<'} :at",
+                           Limit=self._candidates)
+        return list(self._ddb.query(**request).get("Items", []))
+
+    def lookup(self, scope: Scope, question: str, embedding: Embedding, *,
+               verify: Verifier | None = None) -> CacheHit | None:
+        """An exact repeat (one item, however large the cache), else the most similar verified
+        candidate near the question in each band. Every read goes out at once: one round trip,
+        and a second one (the answer) only for a semantic hit. ``verify``, if given, has the last
+        word on the best candidate the rules let through (a model asked, for routes that want it)."""
         now = int(time.time())
-        pks = self._keys(scope, embedding, question)
-        limits = [1] + [self._candidates] * (len(pks) - 1)
-        replies = list(self._pool.map(self._query, pks, limits))
+        queries = [(exact_key(scope, question), None, False)] + [
+            (pk, position, forward) for pk, position in self._positions(scope, embedding) for forward in (True, False)]
+        replies = list(self._pool.map(lambda q: self._query(*q), queries))
         fresh = [item for item in replies[0] if int(item["expires_at"]["N"]) > now]
         if fresh:
             return self._hit(fresh[0], 1.0)
-        best: CacheHit | None = None
-        for items in replies[1:]:
-            for item in items:
-                if int(item["expires_at"]["N"]) <= now:  # TTL deletion lags; expired is expired
-                    continue
-                similarity = cosine(embedding, array("f", item["embedding"]["B"]))
-                if similarity < self.threshold or (best and similarity <= best.similarity):
-                    continue
-                if same_question(question, item["question"]["S"]):
-                    best = self._hit(item, similarity)
-        return best
+        threshold, seen, scored = self.threshold(embedding.model), set(), []
+        for item in (item for items in replies[1:] for item in items):
+            entry = (item["entry_pk"]["S"], item["entry_sk"]["S"])
+            if entry in seen or int(item["expires_at"]["N"]) <= now:  # TTL deletion lags; expired is expired
+                continue
+            seen.add(entry)
+            similarity = cosine(embedding.vector, _from_f16(item["embedding"]["B"]))
+            if similarity >= threshold and same_question(question, item["question"]["S"]):
+                scored.append((similarity, entry, item["question"]["S"]))
+        if not scored:
+            return None
+        similarity, (pk, sk), theirs = max(scored)
+        if verify and not verify(question, theirs):
+            return None
+        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}).get("Item")
+        return self._hit(item, similarity) if item and int(item["expires_at"]["N"]) > now else None
 
     @staticmethod
     def _hit(item: dict[str, Any], similarity: float) -> CacheHit:
         return CacheHit(answer=item["answer"]["S"], similarity=similarity, question=item["question"]["S"],
                         request_id=item["request_id"]["S"], model_id=item.get("model_id", {}).get("S", ""))
 
-    def ref(self, scope: Scope, embedding: Sequence[float], request_id: str, question: str) -> EntryRef:
-        """Where the entry for this answer goes: known before it is written, so it can travel with
-        the answer's eval event."""
-        return EntryRef(tuple(self._keys(scope, embedding, question)), f"{int(time.time() * 1000):013d}#{request_id}")
+    def ref(self, scope: Scope, embedding: Embedding, request_id: str, question: str) -> EntryRef:
+        """Where the entry for this answer goes (its entry item first, then its index items): known
+        before it is written, so it can travel with the answer's eval event."""
+        stamp = f"{int(time.time() * 1000):013d}#{request_id}"
+        return EntryRef(((exact_key(scope, question), stamp),
+                         *((pk, f"{position}#{stamp}") for pk, position in self._positions(scope, embedding))))
 
     def evict(self, ref: EntryRef) -> None:
-        """Remove a cached answer (the judge scored it too low)."""
-        self._write({self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": ref.sk}}}}
-                                   for pk in ref.pks]})
+        """Remove a cached answer (the judge scored it too low, or an operator purged it)."""
+        self._write({self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+                                   for pk, sk in ref.keys]})
 
-    def store(self, scope: Scope, question: str, answer: str, embedding: Sequence[float], *,
+    def store(self, scope: Scope, question: str, answer: str, embedding: Embedding, *,
               request_id: str, model_id: str = "", ref: EntryRef | None = None) -> None:
-        now = time.time()
+        now = int(time.time())
         ref = ref or self.ref(scope, embedding, request_id, question)
+        (entry_pk, entry_sk), index = ref.keys[0], ref.keys[1:]
+        common = {"question": {"S": question}, "expires_at": {"N": str(now + self._ttl)}}
         entry = {
-            "sk": {"S": ref.sk},
-            "tenant_id": {"S": scope.tenant_id},
-            "model_alias": {"S": scope.model_alias},
-            "question": {"S": question},
-            "answer": {"S": answer},
-            "embedding": {"B": array("f", embedding).tobytes()},
-            "request_id": {"S": request_id},
-            "model_id": {"S": model_id},
-            "created_at": {"N": str(int(now))},
-            "expires_at": {"N": str(int(now) + self._ttl)},
+            "pk": {"S": entry_pk}, "sk": {"S": entry_sk}, **common,
+            # What the purge index (by tenant) and eviction need, besides the answer itself.
+            "tenant_id": {"S": scope.tenant_id}, "model_alias": {"S": scope.model_alias},
+            "index_keys": {"L": [{"L": [{"S": pk}, {"S": sk}]} for pk, sk in index]},
+            "answer": {"S": answer}, "embedding_model": {"S": embedding.model},
+            "request_id": {"S": request_id}, "model_id": {"S": model_id}, "created_at": {"N": str(now)},
         }
-        self._write({self._table: [{"PutRequest": {"Item": {"pk": {"S": pk}, **entry}}} for pk in ref.pks]})
+        pointer = {"entry_pk": {"S": entry_pk}, "entry_sk": {"S": entry_sk},
+                   "embedding": {"B": _f16(embedding.vector)}, **common}
+        items = [entry] + [{"pk": {"S": pk}, "sk": {"S": sk}, **pointer} for pk, sk in index]
+        self._write({self._table: [{"PutRequest": {"Item": item}} for item in items]})
+
+    def purge(self, *, tenant_id: str | None = None, model_alias: str | None = None,
+              question: str | None = None) -> int:
+        """Remove every entry of a tenant, alias or question (normalised), any combination; returns
+        how many. Reads the sparse ``by-tenant`` index (entry items only): a ``Query`` for one
+        tenant, a ``Scan`` of the index across all of them. An operator's tool, never on the
+        request path."""
+        request: dict[str, Any] = {"TableName": self._table, "IndexName": PURGE_INDEX}
+        if tenant_id:
+            request.update(KeyConditionExpression="tenant_id = :t",
+                           ExpressionAttributeValues={":t": {"S": tenant_id}})
+        purged = 0
+        while True:
+            page = (self._ddb.query if tenant_id else self._ddb.scan)(**request)
+            for item in page.get("Items", []):
+                if model_alias and item["model_alias"]["S"] != model_alias:
+                    continue
+                if question and normalised(item["question"]["S"]) != normalised(question):
+                    continue
+                keys = [(item["pk"]["S"], item["sk"]["S"])]
+                keys += [(k["L"][0]["S"], k["L"][1]["S"]) for k in item.get("index_keys", {}).get("L", [])]
+                self.evict(EntryRef(tuple(keys)))
+                purged += 1
+            if "LastEvaluatedKey" not in page:
+                return purged
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _write(self, pending: dict[str, Any]) -> None:
+        pending = {table: requests for table, requests in pending.items() if requests}
         for attempt in range(4):  # BatchWriteItem may hand back what it throttled
             pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:

@@ -68,6 +68,7 @@ class Delta:
 class Embeddings:
     vectors: list[list[float]]
     usage: Usage = field(default_factory=Usage)
+    model: str = ""  # the model that embedded, where it is not the one asked for (the local stand-in)
 
 
 class UpstreamError(Exception):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
-from llm_gateway.core.cache import CacheHit, EntryRef, Scope, SemanticCache
+from llm_gateway.core.cache import CacheHit, Embedding, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
@@ -134,7 +134,7 @@ class Prepared:
     started: float
     admission: Admission | None
     route: Route
-    embedding: list[float] | None = None
+    embedding: Embedding | None = None
     # What the answer must not leak: the conversation's system prompts, and a canary planted in them.
     protected: Protected = field(default_factory=Protected)
 
@@ -179,7 +179,7 @@ class Pipeline:
 
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
-        lookup = self._start_lookup(query)
+        lookup = self._start_lookup(query, route)
         profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
         checked = self.guardrail.check(query.text, stage="input", profile=profile)
         if checked.flagged:
@@ -187,7 +187,7 @@ class Pipeline:
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
-            lookup = self._start_lookup(query)
+            lookup = self._start_lookup(query, route)
         if lookup:
             prepared.embedding, hit = lookup.result()
             if hit:
@@ -195,14 +195,14 @@ class Pipeline:
                                   model_id=hit.model_id)
         return prepared
 
-    def _start_lookup(self, query: Query) -> Future[tuple[list[float], CacheHit | None]] | None:
+    def _start_lookup(self, query: Query, route: Route) -> Future[tuple[Embedding, CacheHit | None]] | None:
         if not query.cacheable(self.cache_max_temperature) or query.cache_control == "no-store":
             return None
-        return self._pool.submit(self._embed_and_lookup, query)
+        return self._pool.submit(self._embed_and_lookup, query, route)
 
-    def _embed_and_lookup(self, query: Query) -> tuple[list[float], CacheHit | None]:
+    def _embed_and_lookup(self, query: Query, route: Route) -> tuple[Embedding, CacheHit | None]:
         embedding = self.tasks.embed(query.text)  # no-cache: embedded to refresh the entry, not looked up
-        return embedding, None if query.cache_control == "no-cache" else self._lookup(query, embedding)
+        return embedding, None if query.cache_control == "no-cache" else self._lookup(query, embedding, route)
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
@@ -307,14 +307,15 @@ class Pipeline:
         return sorted(a for a in self.router.routes.all() if not allowed_models or a in allowed_models)
 
     # -- best-effort records ------------------------------------------------------------------
-    def _lookup(self, query: Query, embedding: list[float]) -> CacheHit | None:
+    def _lookup(self, query: Query, embedding: Embedding, route: Route) -> CacheHit | None:
         try:
-            return self.cache.lookup(query.scope, query.text, embedding)
+            return self.cache.lookup(query.scope, query.text, embedding,
+                                     verify=self.tasks.same_question if route.cache_verify == "model" else None)
         except Exception:  # a cache outage degrades to a model call, never to an error
             log.exception("semantic cache lookup failed")
             return None
 
-    def _store(self, query: Query, answer: str, embedding: list[float], ref: EntryRef, *, request_id: str,
+    def _store(self, query: Query, answer: str, embedding: Embedding, ref: EntryRef, *, request_id: str,
                model_id: str) -> None:
         try:
             self.cache.store(query.scope, query.text, answer, embedding, request_id=request_id, model_id=model_id,

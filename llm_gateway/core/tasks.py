@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_gateway.contract import Route
+from llm_gateway.core.cache import Embedding
 from llm_gateway.core.chat import ChatRequest, UpstreamError
 from llm_gateway.core.routing import Router
 
@@ -22,6 +23,11 @@ JUDGE_PROMPT = (
 CLASSIFY_PROMPT = (
     "You are a safety classifier ({rubric}). Reply with JSON only: "
     '{{"flagged": true|false, "reason": "<short snake_case reason or null>"}}.\n\nText:\n{text}'
+)
+VERIFY_PROMPT = (
+    "Would one correct answer serve both questions equally well? Questions that differ in an operation, "
+    "a direction, a name, a number or a negation need different answers. Reply with JSON only: "
+    '{{"same": true|false}}.\n\nQuestion A:\n{question}\n\nQuestion B:\n{cached}'
 )
 VERDICT_TOKENS = 100
 
@@ -38,9 +44,15 @@ class ModelTasks:
             raise UpstreamError(503, f"no enabled route for the gateway's task alias {alias!r}")
         return route
 
-    def embed(self, text: str) -> list[float]:
-        embeddings, _ = self.router.embed(self._route(self.embed_alias), [text])
-        return embeddings.vectors[0]
+    def embed(self, text: str) -> Embedding:
+        embeddings, served = self.router.embed(self._route(self.embed_alias), [text])
+        return Embedding(embeddings.vectors[0], embeddings.model or served.model)
+
+    def same_question(self, question: str, cached: str) -> bool:
+        """Whether a cached answer to ``cached`` answers ``question`` (a route's ``cache_verify:
+        model``); anything but a clear yes is a no."""
+        verdict = self._verdict("cache_verify", question, VERIFY_PROMPT.format(question=question, cached=cached))
+        return verdict.get("same") is True
 
     def _verdict(self, task: str, subject: str, prompt: str) -> dict[str, Any]:
         request = ChatRequest([{"role": "user", "content": prompt}], {"max_tokens": VERDICT_TOKENS},

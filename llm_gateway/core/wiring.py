@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from llm_gateway.contract import Route, Settings, parse_routes
 from llm_gateway.core.cache import SemanticCache
@@ -44,7 +45,7 @@ def default_routes(settings: Settings) -> dict[str, Route]:
 def model_tasks(settings: Settings, ddb: Any) -> ModelTasks:
     """The router over every provider (the JSONL stand-in answering Bedrock targets when
     ``LLM_MODE=local``), and the gateway's own tasks on it."""
-    local = LocalProvider(settings.answers_path) if settings.llm_mode == "local" else None
+    local = LocalProvider(settings.answers_path, settings.local_embedder) if settings.llm_mode == "local" else None
     routes = RouteTable(default_routes(settings), settings.routes_table, ddb, ttl=settings.routes_cache_seconds)
     router = Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds)
     return ModelTasks(router, embed_alias=settings.embed_alias, judge_alias=settings.judge_alias)
@@ -60,8 +61,14 @@ def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
     return bedrock if settings.guardrail_backend == "bedrock" else LayeredGuardrail(builtin, bedrock)
 
 
+def dynamodb() -> Any:
+    """One client for every table: its pool fits the cache's concurrent lookup queries (17) beside
+    the quota and record writes of the requests in flight."""
+    return boto3.client("dynamodb", config=Config(max_pool_connections=64))
+
+
 def build_pipeline(settings: Settings) -> Pipeline:
-    ddb = boto3.client("dynamodb")
+    ddb = dynamodb()
     tasks = model_tasks(settings, ddb)
     return Pipeline(
         tasks=tasks,
@@ -80,7 +87,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 
 def build_judge(settings: Settings) -> Judge:
-    ddb = boto3.client("dynamodb")
+    ddb = dynamodb()
     cache = SemanticCache(settings.cache_table, ddb) if settings.cache_table else None
     return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate,
                  cache=cache, evict_below=settings.cache_evict_below)

@@ -10,9 +10,9 @@ import socket
 from pathlib import Path
 
 from llm_gateway.core.tenants import KEY_FORMAT, well_formed
-from llm_gateway.keys_cli import LOCAL_STATE
 from llm_gateway.local.lambda_emulation import FunctionFailed
 from llm_gateway.local.runner import LocalGateway, synthesize
+from llm_gateway.operator_cli import LOCAL_STATE
 
 
 def check_port(host: str, port: int) -> None:
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     url = gateway.url
     auth = f" -H 'Authorization: Bearer {gateway.dev_key}'" if gateway.dev_key else ""
     LOCAL_STATE.write_text(json.dumps({"url": url, "aws_endpoint": gateway.aws_endpoint,
-                                       "keys_secret_id": gateway.keys_secret_id}))
+                                       "keys_secret_id": gateway.keys_secret_id,
+                                       "cache_table": gateway.environment_of_gateway().get("CACHE_TABLE")}))
     print(f"""
 LLM gateway ({stack_name}) running locally at {url}
   AWS emulator: {gateway.aws_endpoint}   model: local JSONL stand-in

@@ -1,4 +1,5 @@
-"""moto's server, with the one guarantee of DynamoDB that the gateway's quotas rely on."""
+"""moto's server, with the one guarantee of DynamoDB that the gateway's quotas rely on, and a
+DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.models.table import Table
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -50,9 +52,45 @@ def atomic_dynamodb(app: WSGIApp) -> WSGIApp:
     return serialized
 
 
+class _Partition:
+    """A table seen through one partition: what moto's ``Table.query`` iterates when it collects a
+    base-table query's candidates (``all_items``) is that partition, not every item of the table."""
+
+    def __init__(self, table: Table, hash_key: Any) -> None:
+        self._table, self._hash_key = table, hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        partition = self._table.items.get(self._hash_key)
+        return list(partition.values()) if isinstance(partition, dict) else []
+
+
+def partitioned_queries() -> None:
+    """moto 5.2 answers a base-table ``Query`` by filtering *every item of the table* on its
+    partition key, so the semantic cache's lookups (and every other query) slowed down linearly as
+    the local tables grew. This targets that one loop: the query runs unchanged against a view of
+    the table whose ``all_items`` is the partition (moto keeps items in a dict by partition key).
+    Index queries and scans are left to moto. Applied once, by the local runner."""
+    original = Table.query
+    if getattr(original, "partitioned", False):
+        return
+
+    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it 8th
+        if index_name or not self.range_key_attr:
+            return original(self, hash_key, *args, **kwargs)
+        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)  # type: ignore[arg-type]
+
+    query.partitioned = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+
+
 class Emulator(ThreadedMotoServer):
     def __init__(self, ip_address: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
+        partitioned_queries()
 
     def _server_entry(self) -> None:
         app = atomic_dynamodb(Dispatcher(create_backend_app))

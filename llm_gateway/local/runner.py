@@ -87,11 +87,15 @@ class LocalGateway:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def environment_of_gateway(self) -> dict[str, str]:
+        """The gateway function's environment, as the template gives it."""
+        return dict(next(f for f in self.deployment.functions.values() if "GATEWAY_ASGI_APP" in f.environment)
+                    .environment)
+
     @property
     def aliases(self) -> list[str]:
         """The model aliases the gateway function is configured with."""
-        gateway = next(f for f in self.deployment.functions.values() if "GATEWAY_ASGI_APP" in f.environment)
-        return sorted(default_routes(Settings.from_env(gateway.environment)))
+        return sorted(default_routes(Settings.from_env(self.environment_of_gateway())))
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)

