@@ -52,9 +52,12 @@ synth: $(RUN_STAMP)
 bench: $(DEV_STAMP)
 	@for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
-## Print the guardrail engine's figures on the team's labelled corpora (eval/corpus).
+## Print the guardrail engine's and the semantic cache's figures on the team's labelled corpora
+## (eval/corpus; llm_gateway/cache_pairs.jsonl with the local embedder).
 eval: $(DEV_STAMP)
 	@$(PY) eval/run.py
+	@echo "== Semantic cache (calibration pairs, cosine then verification) =="
+	@$(PY) -m llm_gateway cache calibrate
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -253,7 +253,7 @@ class SemanticCache:
             # What the purge index (by tenant) and eviction need, besides the answer itself.
             "tenant_id": {"S": scope.tenant_id}, "model_alias": {"S": scope.model_alias},
             "index_keys": {"L": [{"L": [{"S": pk}, {"S": sk}]} for pk, sk in index]},
-            "answer": {"S": answer}, "embedding_model": {"S": embedding.model},
+            "answer": {"S": answer},
             "request_id": {"S": request_id}, "model_id": {"S": model_id}, "created_at": {"N": str(now)},
         }
         pointer = {"entry_pk": {"S": entry_pk}, "entry_sk": {"S": entry_sk},

@@ -76,14 +76,13 @@ SYNONYMS = [set(group.split()) for group in (
     "folder directory dir", "way method approach best proper correct right recommended", "size length",
     "install set-up setup", "deadline due", "send post submit", "learn study", "program script app application",
     "picture image photo", "buy purchase", "price cost pricing charge", "help assist support",
-    "fix repair resolve solve", "choose select pick", "connect link", "explain describe", "reason cause",
-    "happen occur", "number count amount", "instance server machine vm", "container containers",
-    "decimals decimal places", "float number", "key keys", "ordering order sort", "mean meaning",
-    "version versions", "dict dictionary", "repo repository", "deduplicate dedupe unique", "table tables",
+    "fix repair resolve solve", "choose select pick", "connect link", "reason cause",
+    "happen occur", "number count amount", "instance server machine vm", "ordering order sort",
+    "dict dictionary", "repo repository", "deduplicate dedupe unique",
     "rights permission permissions privileges access", "today current now", "display print",
     "test check verify", "configure set configuration config", "document doc docs", "stdout console",
     "sudo root admin administrator superuser", "declare define", "parse decode", "make send issue",
-    "write create author", "generate produce", "turn make",
+    "write create author", "generate produce",
 )]
 SYNONYM: dict[str, set[str]] = {}
 for _group in SYNONYMS:

