@@ -142,12 +142,14 @@ def calibrate(args: argparse.Namespace) -> None:
 
 
 def purge(args: argparse.Namespace) -> None:
-    from llm_gateway.core.cache import SemanticCache
+    from llm_gateway.core.cache import SemanticCache, VectorBucketIndex
 
     if not (args.tenant or args.alias or args.question):
         raise SystemExit("say what to purge: --tenant, --alias and/or --question")
     session, endpoint, table_name = locate(args, args.table, output="CacheTable", state="cache_table", flag="--table")
-    cache = SemanticCache(table_name, session.client("dynamodb", endpoint_url=endpoint))
+    # Entries name their own vectors (index ARN and key), if any: removing them needs only a client.
+    vectors = VectorBucketIndex("", session.client("s3vectors", endpoint_url=endpoint))
+    cache = SemanticCache(table_name, session.client("dynamodb", endpoint_url=endpoint), vectors=vectors)
     print_json({"purged": cache.purge(tenant_id=args.tenant, model_alias=args.alias, question=args.question)})
 
 

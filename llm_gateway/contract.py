@@ -217,6 +217,7 @@ class Settings:
     cache_threshold: float | None = _env("CACHE_SIMILARITY_THRESHOLD", None, float)  # None: per embedding model
     cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
     cache_max_temperature: float = _env("CACHE_MAX_TEMPERATURE", 1.0)  # hotter requests are not cached
+    cache_vector_bucket_arn: str = _env("CACHE_VECTOR_BUCKET_ARN", "")  # set: semantic index on S3 Vectors
     # Eval loop
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
     scores_table: str = _env("SCORES_TABLE", "")

@@ -19,6 +19,7 @@ class EnvironmentConfig:
     model: ModelAccess
     sample_rate: float
     cache_ttl_days: int
+    cache_vector_index: bool
     log_retention: logs.RetentionDays
     removal_policy: cdk.RemovalPolicy
     guardrail_backend: str
@@ -43,6 +44,7 @@ class EnvironmentConfig:
                               judge_model_id=c.get("judgeModelId", ModelAccess.judge_model_id)),
             sample_rate=float(c.get("sampleRate", Settings.sample_rate)),
             cache_ttl_days=int(c.get("cacheTtlDays", Settings.cache_ttl_seconds // 86400)),
+            cache_vector_index=bool(c.get("cacheVectorIndex", False)),
             log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
             removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
             guardrail_backend=c.get("guardrailBackend", "layered"),

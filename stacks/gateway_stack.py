@@ -22,7 +22,7 @@ class GatewayStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         cache = SemanticCache(self, "Cache", ttl=cdk.Duration.days(config.cache_ttl_days),
-                              removal_policy=config.removal_policy)
+                              vector_index=config.cache_vector_index, removal_policy=config.removal_policy)
         eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate, cache=cache,
                              log_retention=config.log_retention, removal_policy=config.removal_policy)
         tenants = TenantAuthorizer(self, "Tenants", log_retention=config.log_retention,

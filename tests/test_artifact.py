@@ -37,6 +37,8 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("artifact")
     context = {**cdk_context("dev"), BUNDLE_PLATFORM_CONTEXT: "host", "aws:cdk:enable-asset-metadata": True}
     del context["aws:cdk:bundling-stacks"]  # bundle for real
+    # The artifact runs with the cache's S3 Vectors index; the main suite's gateway has the LSH forest.
+    context["environments"]["dev"] = {**context["environments"]["dev"], "cacheVectorIndex": True}
     app = build_app(cdk.App(context=context, outdir=str(work / "cdk.out")))
     template = dict(app.synth().get_stack_by_name("LlmGateway-dev").template)
     asset = code_asset(work / "cdk.out", template)
@@ -112,6 +114,21 @@ def test_gateway_starts_through_the_web_adapter_and_answers(deployed: LocalGatew
     text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1]
                    if json.loads(e)["choices"])
     assert text
+
+
+def test_cache_finds_paraphrases_through_s3_vectors(deployed: LocalGateway) -> None:
+    def ask(question: str) -> httpx.Response:
+        return chat(deployed, messages=[{"role": "user", "content": question}])
+
+    first = ask("In Python, how do I turn a list of strings into one string?")
+    again = ask("How do I turn a list of strings into one string in Python?")
+    assert first.headers["x-gateway-cache-hit"] == "false" and again.headers["x-gateway-cache-hit"] == "true"
+    assert again.json()["choices"][0]["message"]["content"] == first.json()["choices"][0]["message"]["content"]
+    bucket = deployed.environment_of_gateway()["CACHE_VECTOR_BUCKET_ARN"]
+    s3v = deployed.client("s3vectors")
+    indexes = s3v.list_indexes(vectorBucketArn=bucket)["indexes"]
+    assert indexes and all(i["indexName"].startswith("cache-") for i in indexes)  # one per embedding model
+    assert all(s3v.list_vectors(indexArn=i["indexArn"])["vectors"] for i in indexes)
 
 
 def test_authorizer_runs_from_its_handler_path(deployed: LocalGateway) -> None:

@@ -90,6 +90,22 @@ def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates: dict[str, dict[
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
 
 
+def test_prod_cache_indexes_vectors_in_s3_vectors_with_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
+    t = Template.from_json(templates["prod"])
+    (bucket_id, bucket), = t.find_resources("AWS::S3Vectors::VectorBucket").items()
+    assert bucket["Properties"]["EncryptionConfiguration"] == {"SseType": "AES256"}
+    assert bucket["DeletionPolicy"] == "Retain"
+    statements = [s for p in t.find_resources("AWS::IAM::Policy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"] if "s3vectors" in json.dumps(s["Action"])]
+    granted = sorted(json.dumps(s["Action"]) for s in statements)
+    assert granted == [json.dumps("s3vectors:DeleteVectors"), json.dumps(
+        ["s3vectors:CreateIndex", "s3vectors:GetVectors", "s3vectors:PutVectors", "s3vectors:QueryVectors"])]
+    for statement in statements:  # the bucket and its cache-* indexes, nothing else
+        assert statement["Resource"] == [{"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, {"Fn::Join": ["", [
+            {"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, "/index/cache-*"]]}]
+    assert "CACHE_VECTOR_BUCKET_ARN" not in json.dumps(templates["dev"])  # dev keeps the LSH forest
+
+
 def test_router_gets_routes_and_bedrock_targets(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()

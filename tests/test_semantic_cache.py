@@ -14,7 +14,7 @@ import pytest
 from llm_gateway.__main__ import main
 from llm_gateway.cache_cli import read_pairs
 from llm_gateway.contract import Route, Settings, cache_threshold_for
-from llm_gateway.core.cache import Embedding, Scope, SemanticCache
+from llm_gateway.core.cache import Embedding, Scope, SemanticCache, VectorBucketIndex
 from llm_gateway.core.providers import minilm
 from llm_gateway.core.verify import same_question
 from llm_gateway.core.wiring import model_tasks
@@ -146,6 +146,46 @@ def test_purge_by_tenant_alias_or_question(gateway: LocalGateway, tables: dict[s
     assert not [i for i in items if "t_purge" in str(i)]  # index items went with their entries
 
 
+def test_s3_vectors_index_behind_the_same_interface(gateway: LocalGateway, tables: dict[str, str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The cache with its semantic candidates from S3 Vectors (the emulator's QueryVectors, through
+    boto3): paraphrases hit, scope and embedding model isolate, expiry, eviction and purge hold."""
+    s3v, ddb = gateway.client("s3vectors"), gateway.client("dynamodb")
+    s3v.create_vector_bucket(vectorBucketName="test-cache-vectors")
+    arn = s3v.get_vector_bucket(vectorBucketName="test-cache-vectors")["vectorBucket"]["vectorBucketArn"]
+    cache = SemanticCache(tables["cache"], ddb, threshold=0.9, vectors=VectorBucketIndex(arn, s3v))
+    scope, near, far = Scope("t_vectors", "default"), [1.0, 0.2, 0.0, 0.1] * 4, [0.0, 0.1, 1.0, 0.0] * 4
+    ref = cache.ref(scope, Embedding(near, "model-a"), "r1", "How do I tag an S3 bucket?")
+    cache.store(scope, "How do I tag an S3 bucket?", "With put-bucket-tagging.", Embedding(near, "model-a"),
+                request_id="r1", ref=ref)
+    cache.store(scope, "How do I list pods?", "kubectl get pods", Embedding(far, "model-a"), request_id="r2")
+    index = s3v.get_index(indexArn=ref.vectors[0][0])["index"]  # made on first write, as the model needs
+    assert index["dimension"] == 16 and index["distanceMetric"] == "cosine"
+
+    paraphrase = "What's the way to tag an S3 bucket?"
+    reads = count_reads(ddb)
+    hit = cache.lookup(scope, paraphrase, Embedding([x + 0.01 for x in near], "model-a"))
+    assert hit and hit.answer == "With put-bucket-tagging." and hit.similarity > 0.99
+    assert {name for name, _ in reads} == {"Query", "GetItem"}  # exact key, then the answer: no LSH items
+    assert cache.lookup(scope, "How do I tag an S3 object?", Embedding(near, "model-a")) is None  # verified
+    assert cache.lookup(Scope("t_other", "default"), paraphrase, Embedding(near, "model-a")) is None
+    assert cache.lookup(scope, paraphrase, Embedding(near, "model-b")) is None  # another model's index
+    assert not [i for i in ddb.scan(TableName=tables["cache"])["Items"] if "entry_pk" in i and "t_vectors" in str(i)]
+
+    cache.evict(ref)
+    assert cache.lookup(scope, paraphrase, Embedding(near, "model-a")) is None
+    assert ref.vectors[0][1] not in [v["key"] for v in s3v.list_vectors(indexArn=ref.vectors[0][0])["vectors"]]
+
+    main(["cache", "purge", "--table", tables["cache"], "--endpoint-url", gateway.aws_endpoint,
+          "--region", "us-east-1", "--tenant", "t_vectors"])
+    assert json.loads(capsys.readouterr().out)["purged"] == 1
+    assert s3v.list_vectors(indexArn=ref.vectors[0][0])["vectors"] == []
+
+    stale = SemanticCache(tables["cache"], ddb, threshold=0.9, ttl_seconds=0, vectors=VectorBucketIndex(arn, s3v))
+    stale.store(scope, "How do I tag an S3 bucket?", "old", Embedding(near, "model-a"), request_id="r3")
+    assert cache.lookup(scope, paraphrase, Embedding(near, "model-a")) is None  # expired is filtered out
+
+
 def chat(http: httpx.Client, content: Any, **params: Any) -> httpx.Response:
     response = http.post("/v1/chat/completions", json={
         "model": "default", "messages": [{"role": "user", "content": content}], **params})
@@ -263,3 +303,15 @@ def test_a_route_can_ask_a_model_to_confirm_a_hit(tmp_path: Path, gateway: Local
     assert cache.lookup(scope, "Which command lists S3 buckets?", Embedding(vector, "m"))  # the rules alone: yes
     with pytest.raises(ValueError, match="cache_verify"):
         Route.parse("x", {"targets": [{"provider": "local", "model": "m"}], "cache_verify": "maybe"})
+
+
+@pytest.mark.parametrize(("flt", "expected"), [
+    ({"scope": "s1"}, True), ({"scope": {"$ne": "s1"}}, False), ({"tags": "b"}, True),
+    ({"n": {"$gt": 2, "$lte": 3}}, True), ({"n": {"$lt": 3}}, False), ({"scope": {"$in": ["s0", "s1"]}}, True),
+    ({"tags": {"$nin": ["a"]}}, False), ({"missing": {"$exists": False}}, True), ({"missing": {"$ne": 1}}, False),
+    ({"$or": [{"scope": "s2"}, {"n": 3}]}, True), ({"$and": [{"scope": "s1"}, {"n": {"$gte": 4}}]}, False),
+])
+def test_the_emulated_s3_vectors_filter_language(flt: dict[str, Any], expected: bool) -> None:
+    from llm_gateway.local.s3vectors import matches
+
+    assert matches({"scope": "s1", "n": 3, "tags": ["a", "b"]}, flt) is expected

@@ -7,9 +7,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import grant_table, table_props
+from llm_gateway.constructs._lambda import KEY_ACTIONS, grant_table, table_props
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
 from llm_gateway.contract import METRIC_CACHE_HITS, Settings
@@ -26,12 +27,18 @@ class SemanticCache(Construct):
     :param table: bring your own table (string ``pk`` and ``sk``, TTL on ``expires_at``, and the
         ``by-tenant`` index: partition ``tenant_id``, sort ``sk``, keys and ``model_alias``,
         ``question``, ``index_keys`` projected).
-    :param encryption_key: a customer-managed KMS key for the table created here.
+    :param encryption_key: a customer-managed KMS key for the table and vector bucket created here.
+    :param vector_index: find semantic candidates with Amazon S3 Vectors instead of the table's
+        LSH forest (``core.cache.VectorBucketIndex``): for scopes past about 1e4 entries, where the
+        forest's fixed read window starts missing paraphrases, at about 100 ms a lookup instead of
+        10. A vector bucket is created here unless ``vector_bucket_arn`` names yours; the function
+        creates one index per embedding model in it (``cache-*``) on first write.
     """
 
     def __init__(self, scope: Construct, id: str, *, ttl: cdk.Duration | None = None,
                  similarity_threshold: float | None = None, table: ddb.ITable | None = None,
-                 encryption_key: kms.IKey | None = None,
+                 encryption_key: kms.IKey | None = None, vector_index: bool = False,
+                 vector_bucket_arn: str | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if similarity_threshold is not None and not 0.0 < similarity_threshold <= 1.0:
@@ -50,26 +57,63 @@ class SemanticCache(Construct):
                 partition_key=ddb.Attribute(name="tenant_id", type=ddb.AttributeType.STRING),
                 sort_key=ddb.Attribute(name="sk", type=ddb.AttributeType.STRING),
                 projection_type=ddb.ProjectionType.INCLUDE,
-                non_key_attributes=["model_alias", "question", "index_keys"])
+                non_key_attributes=["model_alias", "question", "index_keys", "vectors"])
         self.table: ddb.ITable = table
+        self.vector_bucket_arn: str | None = None
+        if vector_index and vector_bucket_arn is None:
+            bucket = s3vectors.CfnVectorBucket(self, "Vectors", encryption_configuration=(
+                s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(
+                    sse_type="aws:kms", kms_key_arn=encryption_key.key_arn)
+                if encryption_key else s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(sse_type="AES256")))
+            bucket.apply_removal_policy(removal_policy)
+            if encryption_key:  # S3 Vectors' indexing reads vectors back with the bucket's key
+                encryption_key.grant_decrypt(iam.ServicePrincipal("indexing.s3vectors.amazonaws.com"))
+            vector_bucket_arn = bucket.attr_vector_bucket_arn
+        self.vector_bucket_arn = vector_bucket_arn if vector_index else None
+        self._vector_key = encryption_key if vector_index else None
 
     @property
     def environment(self) -> dict[str, str]:
         """What a function using this cache needs in its environment."""
         return Settings.env(cache_table=self.table.table_name, cache_ttl_seconds=int(self.ttl.to_seconds()),
-                            cache_threshold=self.similarity_threshold)
+                            cache_threshold=self.similarity_threshold,
+                            cache_vector_bucket_arn=self.vector_bucket_arn)
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """What the pipeline does with the cache: query buckets, write entries."""
-        return grant_table(grantee, self.table, "Query", "GetItem", "BatchWriteItem")
+        """What the pipeline does with the cache: query buckets, write entries (and with a vector
+        index: query and put vectors, create an embedding model's index on first use)."""
+        return self._with_vectors(grantee, grant_table(grantee, self.table, "Query", "GetItem", "BatchWriteItem"),
+                                  "QueryVectors", "GetVectors", "PutVectors", "CreateIndex")
 
     def grant_evict(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the judge does with an answer it scores too low: delete its entries."""
-        return grant_table(grantee, self.table, "BatchWriteItem")
+        return self._with_vectors(grantee, grant_table(grantee, self.table, "BatchWriteItem"), "DeleteVectors")
 
     def grant_purge(self, grantee: iam.IGrantable) -> iam.Grant:
         """What ``llm-gateway cache purge`` does: read the ``by-tenant`` index, delete entries."""
-        return grant_table(grantee, self.table, "Query", "Scan", "BatchWriteItem", indexes=True)
+        return self._with_vectors(grantee, grant_table(grantee, self.table, "Query", "Scan", "BatchWriteItem",
+                                                       indexes=True), "DeleteVectors")
+
+    def _with_vectors(self, grantee: iam.IGrantable, grant: iam.Grant, *actions: str) -> iam.Grant:
+        """The S3 Vectors half of a grant: these actions on the bucket and its ``cache-*`` indexes.
+        (``QueryVectors`` returns metadata only to a caller who may also ``GetVectors``.)"""
+        if not self.vector_bucket_arn:
+            return grant
+        grant = grant.combine(iam.Grant.add_to_principal(
+            grantee=grantee, actions=[f"s3vectors:{a}" for a in actions],
+            resource_arns=[self.vector_bucket_arn, f"{self.vector_bucket_arn}/index/cache-*"]))
+        if isinstance(grantee.grant_principal, Construct):
+            arn = cdk.Stack.of(self).resolve(self.vector_bucket_arn)
+            if isinstance(arn, dict):  # the bucket made here, as cdk-nag names it
+                logical, attribute = arn["Fn::GetAtt"]
+                arn = f"<{logical}.{attribute}>"
+            cdk.Validations.of(grantee.grant_principal).acknowledge(cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{arn}/index/cache-*]",
+                reason="One index per embedding model, created by the function on first use (its "
+                       "dimension is the model's): the cache-* prefix in this bucket, no other."))
+        if self._vector_key:
+            grant = grant.combine(self._vector_key.grant(grantee, *KEY_ACTIONS))
+        return grant
 
     def metric_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Answers served from the cache (the gateway's ``Outcome_cached``)."""

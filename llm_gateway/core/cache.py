@@ -11,6 +11,7 @@ embeddings miss: opposite operations, swapped operands, other names and numbers,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -66,18 +67,22 @@ class Scope:
 
 @dataclass(frozen=True)
 class EntryRef:
-    """Where one cached answer lives: the (pk, sk) of its entry item, then of its index items."""
+    """Where one cached answer lives: the (pk, sk) of its entry item, then of its LSH index items;
+    with an S3 Vectors index instead, the (index ARN, key) of its vector."""
 
     keys: tuple[tuple[str, str], ...]
+    vectors: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"keys": [list(key) for key in self.keys]}
+        return {"keys": [list(key) for key in self.keys],
+                **({"vectors": [list(v) for v in self.vectors]} if self.vectors else {})}
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> EntryRef:
         if "keys" not in raw:  # an event written before the LSH forest: one sort key, a pk per band
             return cls(tuple((str(pk), str(raw["sk"])) for pk in raw["pks"]))
-        return cls(tuple((str(pk), str(sk)) for pk, sk in raw["keys"]))
+        return cls(tuple((str(pk), str(sk)) for pk, sk in raw["keys"]),
+                   tuple((str(index), str(key)) for index, key in raw.get("vectors", ())))
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,81 @@ def _from_f16(blob: bytes) -> tuple[float, ...]:
 Verifier = Callable[[str, str], bool]
 
 
+@dataclass(frozen=True, order=True)
+class Candidate:
+    """An entry an index found near the question: how similar, where its item is, what it asked."""
+
+    similarity: float
+    entry: tuple[str, str]
+    question: str
+
+
+class VectorBucketIndex:
+    """Semantic candidates from Amazon S3 Vectors, for scopes larger than the LSH forest serves
+    well: its fixed read window finds fewer true neighbours as a scope passes about 1e4 entries,
+    while S3 Vectors' own approximate search keeps recall and items read per lookup flat (at about
+    100 ms a query, against DynamoDB's 10). One vector index per embedding model in the cache's
+    vector bucket, created on first write (its dimension is the model's); each vector is keyed by
+    its entry item and carries scope and expiry as filterable metadata, the question as
+    non-filterable. Expired vectors are filtered out, not deleted: ``cache purge`` removes them."""
+
+    MAX_QUESTION_BYTES = 30_000  # under S3 Vectors' 40 KB of metadata; longer ones match exactly only
+
+    def __init__(self, bucket_arn: str, client: Any, *, top_k: int = 8) -> None:
+        self._bucket, self._client, self._top_k = bucket_arn, client, top_k
+
+    def index_arn(self, model: str) -> str:
+        return f"{self._bucket}/index/cache-{hashlib.sha256(model.encode()).hexdigest()[:12]}"
+
+    @staticmethod
+    def key(entry: tuple[str, str]) -> str:
+        return "/".join(entry)  # scope keys have no "/": the first one splits it back
+
+    def nearest(self, scope: Scope, embedding: Embedding, now: int) -> list[Candidate]:
+        try:
+            found = self._client.query_vectors(
+                indexArn=self.index_arn(embedding.model), topK=self._top_k,
+                queryVector={"float32": [float(x) for x in embedding.vector]},
+                filter={"$and": [{"scope": scope.key}, {"expires_at": {"$gt": now}}]},
+                returnMetadata=True, returnDistance=True)["vectors"]
+        except self._client.exceptions.NotFoundException:
+            return []  # nothing cached with this embedding model yet
+        return [Candidate(1.0 - float(v["distance"]), tuple(v["key"].split("/", 1)),
+                          str(v["metadata"]["question"])) for v in found]
+
+    def add(self, vectors: Sequence[tuple[tuple[str, str], Scope, str, Embedding, int]]) -> None:
+        """Put (where: (index ARN, key), scope, question, embedding, expires_at) vectors, 500 to a
+        call (PutVectors' limit), creating an embedding model's index on its first vector."""
+        by_index: dict[str, list[dict[str, Any]]] = {}
+        for (index, key), scope, question, embedding, expires_at in vectors:
+            if len(question.encode()) <= self.MAX_QUESTION_BYTES:
+                by_index.setdefault(index, []).append({
+                    "key": key, "data": {"float32": [float(x) for x in embedding.vector]},
+                    "metadata": {"scope": scope.key, "expires_at": expires_at, "question": question}})
+        for index, items in by_index.items():
+            for at in range(0, len(items), 500):
+                request = {"indexArn": index, "vectors": items[at:at + 500]}
+                try:
+                    self._client.put_vectors(**request)
+                except self._client.exceptions.NotFoundException:
+                    self._create(index, len(items[0]["data"]["float32"]))
+                    self._client.put_vectors(**request)
+
+    def _create(self, index: str, dimension: int) -> None:
+        bucket, name = index.split("/index/")
+        with contextlib.suppress(self._client.exceptions.ConflictException):  # another writer was first
+            self._client.create_index(vectorBucketArn=bucket, indexName=name, dataType="float32",
+                                      dimension=dimension, distanceMetric="cosine",
+                                      metadataConfiguration={"nonFilterableMetadataKeys": ["question"]})
+
+    def remove(self, vectors: Sequence[tuple[str, str]]) -> None:
+        by_index: dict[str, list[str]] = {}
+        for index, key in vectors:
+            by_index.setdefault(index, []).append(key)
+        for index, keys in by_index.items():
+            self._client.delete_vectors(indexArn=index, keys=keys)
+
+
 class SemanticCache:
     """An LSH forest on DynamoDB. Each band's signature splits into a short *prefix*, which picks
     the partition (``pk``: scope, embedding model, band, prefix), and the rest, which starts the sort
@@ -161,12 +241,14 @@ class SemanticCache:
     ``candidates`` entries on either side of that position (two ``Query`` calls per band), a fixed
     number of items however many entries the scope holds. Index items carry the question and a
     half-precision embedding; the answer lives once, in the entry item, under the exact-question key.
+    With ``vectors`` (a ``VectorBucketIndex``) the semantic candidates come from S3 Vectors instead
+    and no index items are written; exact repeats and answers stay in DynamoDB.
     """
 
     def __init__(self, table_name: str, client: Any, *, threshold: float | None = None,
                  ttl_seconds: int = 7 * 24 * 3600, bands: int = 8, prefix_bits: int = 4, bits: int = 24,
-                 candidates: int = 4) -> None:
-        self._table, self._ddb = table_name, client
+                 candidates: int = 4, vectors: VectorBucketIndex | None = None) -> None:
+        self._table, self._ddb, self._vectors = table_name, client, vectors
         self._threshold, self._ttl = threshold, ttl_seconds
         self._bands, self._prefix_bits, self._bits, self._candidates = bands, prefix_bits, bits, candidates
         self._pool = ThreadPoolExecutor(max_workers=2 * bands + 1, thread_name_prefix="cache")
@@ -198,32 +280,40 @@ class SemanticCache:
     def lookup(self, scope: Scope, question: str, embedding: Embedding, *,
                verify: Verifier | None = None) -> CacheHit | None:
         """An exact repeat (one item, however large the cache), else the most similar verified
-        candidate near the question in each band. Every read goes out at once: one round trip,
-        and a second one (the answer) only for a semantic hit. ``verify``, if given, has the last
-        word on the best candidate the rules let through (a model asked, for routes that want it)."""
+        candidate the index finds. Every read goes out at once: one round trip, and a second one
+        (the answer) only for a semantic hit. ``verify``, if given, has the last word on the best
+        candidate the rules let through (a model asked, for routes that want it)."""
         now = int(time.time())
-        queries = [(exact_key(scope, question), None, False)] + [
-            (pk, position, forward) for pk, position in self._positions(scope, embedding) for forward in (True, False)]
-        replies = list(self._pool.map(lambda q: self._query(*q), queries))
-        fresh = [item for item in replies[0] if int(item["expires_at"]["N"]) > now]
+        exact = self._pool.submit(self._query, exact_key(scope, question), None, False)
+        near = (self._vectors.nearest(scope, embedding, now) if self._vectors
+                else self._lsh_nearest(scope, embedding, now))
+        fresh = [item for item in exact.result() if int(item["expires_at"]["N"]) > now]
         if fresh:
             return self._hit(fresh[0], 1.0)
-        threshold, seen, scored = self.threshold(embedding.model), set(), []
-        for item in (item for items in replies[1:] for item in items):
+        threshold = self.threshold(embedding.model)
+        scored = [c for c in near if c.similarity >= threshold and same_question(question, c.question)]
+        if not scored:
+            return None
+        best = max(scored)
+        if verify and not verify(question, best.question):
+            return None
+        pk, sk = best.entry
+        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}).get("Item")
+        return self._hit(item, best.similarity) if item and int(item["expires_at"]["N"]) > now else None
+
+    def _lsh_nearest(self, scope: Scope, embedding: Embedding, now: int) -> list[Candidate]:
+        """The entries nearest the question's position in each band, once each, unexpired."""
+        queries = [(pk, position, forward) for pk, position in self._positions(scope, embedding)
+                   for forward in (True, False)]
+        seen, found = set(), []
+        for item in (item for items in self._pool.map(lambda q: self._query(*q), queries) for item in items):
             entry = (item["entry_pk"]["S"], item["entry_sk"]["S"])
             if entry in seen or int(item["expires_at"]["N"]) <= now:  # TTL deletion lags; expired is expired
                 continue
             seen.add(entry)
-            similarity = cosine(embedding.vector, _from_f16(item["embedding"]["B"]))
-            if similarity >= threshold and same_question(question, item["question"]["S"]):
-                scored.append((similarity, entry, item["question"]["S"]))
-        if not scored:
-            return None
-        similarity, (pk, sk), theirs = max(scored)
-        if verify and not verify(question, theirs):
-            return None
-        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}).get("Item")
-        return self._hit(item, similarity) if item and int(item["expires_at"]["N"]) > now else None
+            found.append(Candidate(cosine(embedding.vector, _from_f16(item["embedding"]["B"])), entry,
+                                   item["question"]["S"]))
+        return found
 
     @staticmethod
     def _hit(item: dict[str, Any], similarity: float) -> CacheHit:
@@ -234,13 +324,17 @@ class SemanticCache:
         """Where the entry for this answer goes (its entry item first, then its index items): known
         before it is written, so it can travel with the answer's eval event."""
         stamp = f"{int(time.time() * 1000):013d}#{request_id}"
-        return EntryRef(((exact_key(scope, question), stamp),
-                         *((pk, f"{position}#{stamp}") for pk, position in self._positions(scope, embedding))))
+        entry = (exact_key(scope, question), stamp)
+        if self._vectors:
+            return EntryRef((entry,), ((self._vectors.index_arn(embedding.model), VectorBucketIndex.key(entry)),))
+        return EntryRef((entry, *((pk, f"{position}#{stamp}") for pk, position in self._positions(scope, embedding))))
 
     def evict(self, ref: EntryRef) -> None:
         """Remove a cached answer (the judge scored it too low, or an operator purged it)."""
         self._write({self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
                                    for pk, sk in ref.keys]})
+        if ref.vectors and self._vectors:
+            self._vectors.remove(ref.vectors)
 
     def store(self, scope: Scope, question: str, answer: str, embedding: Embedding, *,
               request_id: str, model_id: str = "", ref: EntryRef | None = None) -> None:
@@ -253,6 +347,7 @@ class SemanticCache:
             # What the purge index (by tenant) and eviction need, besides the answer itself.
             "tenant_id": {"S": scope.tenant_id}, "model_alias": {"S": scope.model_alias},
             "index_keys": {"L": [{"L": [{"S": pk}, {"S": sk}]} for pk, sk in index]},
+            "vectors": {"L": [{"L": [{"S": arn}, {"S": key}]} for arn, key in ref.vectors]},
             "answer": {"S": answer},
             "request_id": {"S": request_id}, "model_id": {"S": model_id}, "created_at": {"N": str(now)},
         }
@@ -260,6 +355,8 @@ class SemanticCache:
                    "embedding": {"B": _f16(embedding.vector)}, **common}
         items = [entry] + [{"pk": {"S": pk}, "sk": {"S": sk}, **pointer} for pk, sk in index]
         self._write({self._table: [{"PutRequest": {"Item": item}} for item in items]})
+        if ref.vectors and self._vectors:
+            self._vectors.add([(ref.vectors[0], scope, question, embedding, now + self._ttl)])
 
     def purge(self, *, tenant_id: str | None = None, model_alias: str | None = None,
               question: str | None = None) -> int:
@@ -281,7 +378,8 @@ class SemanticCache:
                     continue
                 keys = [(item["pk"]["S"], item["sk"]["S"])]
                 keys += [(k["L"][0]["S"], k["L"][1]["S"]) for k in item.get("index_keys", {}).get("L", [])]
-                self.evict(EntryRef(tuple(keys)))
+                vectors = [(v["L"][0]["S"], v["L"][1]["S"]) for v in item.get("vectors", {}).get("L", [])]
+                self.evict(EntryRef(tuple(keys), tuple(vectors)))
                 purged += 1
             if "LastEvaluatedKey" not in page:
                 return purged

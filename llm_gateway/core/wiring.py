@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 from llm_gateway.contract import Route, Settings, parse_routes
-from llm_gateway.core.cache import SemanticCache
+from llm_gateway.core.cache import SemanticCache, VectorBucketIndex
 from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail, LayeredGuardrail
 from llm_gateway.core.judge import Judge
 from llm_gateway.core.pipeline import Pipeline
@@ -67,14 +67,21 @@ def dynamodb() -> Any:
     return boto3.client("dynamodb", config=Config(max_pool_connections=64))
 
 
+def semantic_cache(settings: Settings, ddb: Any) -> SemanticCache:
+    """The cache's table, and its S3 Vectors index where the stack gave it one."""
+    vectors = (VectorBucketIndex(settings.cache_vector_bucket_arn, boto3.client("s3vectors"))
+               if settings.cache_vector_bucket_arn else None)
+    return SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,
+                         ttl_seconds=settings.cache_ttl_seconds, vectors=vectors)
+
+
 def build_pipeline(settings: Settings) -> Pipeline:
     ddb = dynamodb()
     tasks = model_tasks(settings, ddb)
     return Pipeline(
         tasks=tasks,
         guardrail=guardrail(settings, tasks),
-        cache=SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,
-                            ttl_seconds=settings.cache_ttl_seconds),
+        cache=semantic_cache(settings, ddb),
         incidents=IncidentLog(settings.incidents_table, ddb),
         events=EvalEvents(settings.event_bus_name, boto3.client("events")),
         # No table, no limits: leaving the RateLimiter construct out disables them.
@@ -88,6 +95,6 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 def build_judge(settings: Settings) -> Judge:
     ddb = dynamodb()
-    cache = SemanticCache(settings.cache_table, ddb) if settings.cache_table else None
+    cache = semantic_cache(settings, ddb) if settings.cache_table else None
     return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate,
                  cache=cache, evict_below=settings.cache_evict_below)

@@ -156,6 +156,13 @@ class Provisioner:
         self.deployment.physical[logical_id] = name
         self._attrs[(logical_id, "Arn")] = self._arn("dynamodb", f"table/{name}")
 
+    def _AWS_S3Vectors_VectorBucket(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("VectorBucketName") or self._name(logical_id, 63).lower()
+        self.clients["s3vectors"].create_vector_bucket(vectorBucketName=name)
+        arn = self._arn("s3vectors", f"bucket/{name}")
+        self.deployment.physical[logical_id] = arn
+        self._attrs[(logical_id, "VectorBucketArn")] = arn
+
     def _AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or self._name(logical_id)
         attributes: dict[str, str] = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod",

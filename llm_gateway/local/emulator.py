@@ -1,5 +1,6 @@
-"""moto's server, with the one guarantee of DynamoDB that the gateway's quotas rely on, and a
-DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB."""
+"""moto's server, with the one guarantee of DynamoDB that the gateway's quotas rely on, a
+DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB, and S3 Vectors'
+``QueryVectors`` (``local.s3vectors``)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from llm_gateway.local.s3vectors import vector_queries
+
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 # SigV4 signing name -> moto backend, for the services the gateway uses.
 SIGNED_SERVICES = {"dynamodb": "dynamodb", "sqs": "sqs", "events": "events", "secretsmanager": "secretsmanager",
-                   "monitoring": "cloudwatch"}
+                   "monitoring": "cloudwatch", "s3vectors": "s3vectors"}
 READS = (".GetItem", ".BatchGetItem", ".Query", ".Scan", ".DescribeTable", ".ListTables")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 
@@ -91,6 +94,7 @@ class Emulator(ThreadedMotoServer):
     def __init__(self, ip_address: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         partitioned_queries()
+        vector_queries()
 
     def _server_entry(self) -> None:
         app = atomic_dynamodb(Dispatcher(create_backend_app))

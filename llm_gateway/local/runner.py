@@ -28,7 +28,7 @@ from llm_gateway.local.lambda_emulation import ApiGateway, HandlerProcess, Queue
 # Where the package's code is, as a code asset would hold it: the folder holding ``llm_gateway/``.
 TASK_ROOT = Path(__file__).resolve().parents[2]
 
-EMULATED_SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "cloudwatch")
+EMULATED_SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "cloudwatch", "s3vectors")
 
 
 def free_port() -> int:

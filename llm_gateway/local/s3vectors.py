@@ -1,0 +1,169 @@
+"""moto's S3 Vectors, completed with what the gateway calls and moto 5.2 lacks: ``QueryVectors``
+(nearest neighbours with metadata filters), non-filterable metadata keys, and ``CreateIndex``
+refusing an index that exists (moto would replace it, vectors and all). Applied once by
+``vector_queries()``, before moto builds its URL maps (the local runner and the tests do).
+
+Queries are exact (every vector of the index is compared): the emulator stands in for S3 Vectors'
+approximate search, so local recall is an upper bound of the deployed one.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.s3vectors import urls
+from moto.s3vectors.exceptions import ValidationError
+from moto.s3vectors.models import Index, S3VectorsBackend
+from moto.s3vectors.responses import S3VectorsResponse
+
+MAX_TOP_K = 100
+_WRITES = threading.Lock()  # a write and a matrix build never interleave
+Filter = dict[str, Any]
+ORDER = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
+
+
+class IndexExists(ServiceException):
+    code = "ConflictException"
+
+    def __init__(self) -> None:
+        super().__init__("An index with the specified name already exists")
+
+
+def _compare(op: str, value: Any, arg: Any) -> bool:
+    values = value if isinstance(value, list) else [value]  # a list value matches if any element does
+    if op == "$eq":
+        return bool(arg in values)
+    if op == "$ne":
+        return arg not in values
+    if op == "$in":
+        return any(v in arg for v in values)
+    if op == "$nin":
+        return not any(v in arg for v in values)
+    if op in ORDER:
+        if isinstance(arg, bool) or not isinstance(arg, (int, float)):
+            raise ValidationError(f"Invalid query filter: {op} takes a number")
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and ORDER[op](value, arg)
+    raise ValidationError(f"Invalid query filter: unknown operator {op}")
+
+
+def matches(metadata: dict[str, Any], flt: Filter, unfilterable: frozenset[str] = frozenset()) -> bool:
+    """S3 Vectors' filter language: ``$and``/``$or`` of per-key conditions, a bare value meaning
+    ``$eq``; ``$exists`` tests presence; a missing key fails every other condition."""
+    for key, condition in flt.items():
+        if key == "$and":
+            ok = all(matches(metadata, part, unfilterable) for part in condition)
+        elif key == "$or":
+            ok = any(matches(metadata, part, unfilterable) for part in condition)
+        else:
+            if key in unfilterable:
+                raise ValidationError(f"Invalid query filter: metadata key {key} is not filterable")
+            conditions = condition if isinstance(condition, dict) else {"$eq": condition}
+            ok = all((key in metadata) == arg if op == "$exists" else
+                     key in metadata and _compare(op, metadata[key], arg) for op, arg in conditions.items())
+        if not ok:
+            return False
+    return True
+
+
+def _distances(index: Index, query: list[float]) -> list[tuple[float, str]]:
+    """(distance, key) for every vector of the index: with NumPy when the local extra has it, on a
+    matrix kept until the index's vectors change (``_changed``)."""
+    cosine = index.distance_metric == "cosine"
+    try:
+        import numpy as np
+    except ImportError:
+        def distance(row: list[float]) -> float:
+            if cosine:
+                norm = math.sqrt(sum(x * x for x in row)) * math.sqrt(sum(q * q for q in query))
+                return 1.0 - (sum(x * q for x, q in zip(row, query, strict=True)) / norm if norm else 0.0)
+            return math.dist(row, query)
+        return [(distance(v.data["float32"]), key) for key, v in index.vectors.items()]
+    with _WRITES:
+        if getattr(index, "matrix", None) is None:
+            keys = list(index.vectors)
+            matrix = np.asarray([index.vectors[k].data["float32"] for k in keys], np.float32).reshape(len(keys), -1)
+            index.matrix = (keys, matrix, np.linalg.norm(matrix, axis=1))  # type: ignore[attr-defined]
+        keys, matrix, norms = index.matrix  # type: ignore[attr-defined]
+    q = np.asarray(query, np.float32)
+    if cosine:
+        scale = norms * float(np.linalg.norm(q))
+        found = 1.0 - np.divide(matrix @ q, scale, out=np.zeros(len(keys), np.float32), where=scale > 0)
+    else:
+        found = np.linalg.norm(matrix - q, axis=1)
+    return list(zip(found.tolist(), keys, strict=True))
+
+
+def _changed(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A write to an index drops its cached matrix."""
+    def write(self: S3VectorsBackend, vector_bucket_name: str, index_name: str, index_arn: str,
+              *args: Any, **kwargs: Any) -> Any:
+        with _WRITES:
+            result = original(self, vector_bucket_name, index_name, index_arn, *args, **kwargs)
+            index = self.get_index(vector_bucket_name, index_name=index_name, index_arn=index_arn)
+            index.matrix = None  # type: ignore[attr-defined]
+            return result
+    return write
+
+
+def query_vectors(index: Index, top_k: int, query: list[float],
+                  flt: Filter | None) -> list[tuple[float, Any]]:
+    """The ``top_k`` nearest vectors that pass the filter, nearest first."""
+    if len(query) != index.dimension:
+        raise ValidationError(f"Query vector must have length {index.dimension}, but has length {len(query)}")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ValidationError(f"topK must be between 1 and {MAX_TOP_K}")
+    unfilterable = frozenset(getattr(index, "non_filterable", ()))
+    found = []
+    for distance, key in sorted(_distances(index, query)):
+        vector = index.vectors[key]
+        if flt is None or matches(vector.metadata or {}, flt, unfilterable):
+            found.append((distance, vector))
+            if len(found) == top_k:
+                break
+    return found
+
+
+def _query_response(self: S3VectorsResponse) -> ActionResult:
+    bucket, name, arn = (self._get_param(p) for p in ("vectorBucketName", "indexName", "indexArn"))
+    self._validate_index_params(arn, name, bucket)
+    index = self.s3vectors_backend.get_index(bucket, index_name=name, index_arn=arn)
+    found = query_vectors(index, int(self._get_param("topK")), list(self._get_param("queryVector")["float32"]),
+                          self._get_param("filter"))
+    with_distance = self._get_bool_param("returnDistance", False)
+    with_metadata = self._get_bool_param("returnMetadata", False)
+    return ActionResult({"distanceMetric": index.distance_metric, "vectors": [
+        {"key": vector.key, **({"distance": distance} if with_distance else {}),
+         **({"metadata": vector.metadata} if with_metadata else {})} for distance, vector in found]})
+
+
+def _create_index(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_index(self: S3VectorsResponse) -> Any:
+        bucket = self.s3vectors_backend.get_vector_bucket(
+            vector_bucket_name=self._get_param("vectorBucketName"),
+            vector_bucket_arn=self._get_param("vectorBucketArn"))
+        name = self._get_param("indexName")
+        if any(index.index_name == name for index in bucket.indexes.values()):
+            raise IndexExists
+        result = original(self)
+        config = self._get_param("metadataConfiguration") or {}
+        for index in bucket.indexes.values():
+            if index.index_name == name:
+                index.non_filterable = tuple(config.get("nonFilterableMetadataKeys", ()))  # type: ignore[attr-defined]
+        return result
+    return create_index
+
+
+def vector_queries() -> None:
+    if getattr(S3VectorsResponse, "query_vectors", None):
+        return
+    S3VectorsResponse.query_vectors = _query_response  # type: ignore[attr-defined]
+    for name in ("put_vectors", "delete_vectors"):
+        setattr(S3VectorsBackend, name, _changed(getattr(S3VectorsBackend, name)))
+    S3VectorsResponse.create_index = _create_index(S3VectorsResponse.create_index)  # type: ignore[method-assign]
+    urls.url_paths["{0}/QueryVectors$"] = S3VectorsResponse.dispatch
