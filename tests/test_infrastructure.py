@@ -127,7 +127,7 @@ def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[st
     for method in t.find_resources("AWS::ApiGateway::Method").values():
         assert method["Properties"]["AuthorizationType"] == "CUSTOM"
     t.has_resource_properties("AWS::SecretsManager::Secret", {"SecretString": '{"keys": {}, "version": 1}'})
-    for kind, status in (("UNAUTHORIZED", "401"), ("ACCESS_DENIED", "403"), ("THROTTLED", "429")):
+    for kind, status in (("UNAUTHORIZED", "401"), ("ACCESS_DENIED", "401"), ("THROTTLED", "429")):
         t.has_resource_properties("AWS::ApiGateway::GatewayResponse", {
             "ResponseType": kind, "StatusCode": status,
             "ResponseTemplates": {"application/json": Match.string_like_regexp('"error": {"message"')}})

@@ -102,7 +102,7 @@ def test_sdk_error_types(client: OpenAI, gateway: LocalGateway) -> None:
                      http_client=httpx.Client(event_hooks={"request": [drop_key]}))  # type: ignore[arg-type]
     with pytest.raises(openai.AuthenticationError):  # 401: no Authorization header
         keyless.models.list()
-    with pytest.raises(openai.PermissionDeniedError):  # 403: unknown key
+    with pytest.raises(openai.AuthenticationError):  # 401: unknown key, as OpenAI answers it
         OpenAI(base_url=f"{gateway.url}/v1", api_key="gw_sk_" + "z" * 43, max_retries=0).models.list()
     with pytest.raises(openai.NotFoundError) as missing:
         client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])

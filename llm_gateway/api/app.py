@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from llm_gateway.api.answering import Answers
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error
 from llm_gateway.api.openai_doors import OpenAIDoors
+from llm_gateway.api.schemas import openapi
 from llm_gateway.api.seed_doors import SeedDoors, seed_error
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import METRIC_RATE_LIMITED, Settings
@@ -32,6 +34,7 @@ IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
 ErrorRenderer = Callable[[ApiError, Caller], Response]
+OPENAPI = openapi()
 
 
 def openai_error(error: ApiError, caller: Caller) -> Response:
@@ -47,6 +50,25 @@ def seed_or_openai_error(error: ApiError, caller: Caller) -> Response:
 
 async def health(request: Request, caller: Caller) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def openapi_document(request: Request, caller: Caller) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def not_routed(request: Request, exc: Exception) -> Response:
+    """What the router itself answers (no such path, a method the path does not take), in
+    OpenAI's shape like everything else."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        error = ApiError(405, f"{request.method} is not allowed on {request.url.path}", code="method_not_allowed",
+                         type="invalid_request_error", headers=dict(getattr(exc, "headers", None) or {}))
+    elif status == 404:
+        error = ApiError(404, f"Unknown request URL: {request.method} {request.url.path}.", code="unknown_url")
+    else:
+        error = ApiError(status, "internal error" if status >= 500 else str(getattr(exc, "detail", "")),
+                         code="internal_error" if status >= 500 else None)
+    return openai_error(error, Caller.of(request))
 
 
 def door(handler: Door, render_error: ErrorRenderer) -> Callable[[Request], Awaitable[Response]]:
@@ -82,7 +104,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     settings = settings or Settings.from_env()
     answers = Answers(pipeline or build_pipeline(settings))
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
-    return Starlette(routes=[
+    return Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
+        Route("/openapi.json", door(openapi_document, openai_error), methods=["GET"]),
         Route("/ask", door(seed.ask, seed_or_openai_error), methods=["POST"]),
         Route("/invoke", door(seed.invoke, openai_error), methods=["POST"]),
         Route("/health", door(health, openai_error), methods=["GET"]),

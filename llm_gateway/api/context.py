@@ -32,9 +32,11 @@ class Caller:
     def of(cls, request: Request) -> Caller:
         try:
             context = json.loads(request.headers.get("x-amzn-request-context") or "{}")
-        except json.JSONDecodeError:
+        except ValueError:
             context = {}
-        authorizer = context.get("authorizer") or {}
+        context = context if isinstance(context, dict) else {}
+        authorizer = context.get("authorizer")
+        authorizer = authorizer if isinstance(authorizer, dict) else {}
 
         def number(name: str) -> int | None:
             value = str(authorizer.get(name) or "")

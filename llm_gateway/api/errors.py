@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -53,8 +54,50 @@ def api_error(exc: Exception) -> ApiError | None:
     return None
 
 
+MAX_DEPTH = 32  # OpenAI's bodies nest a handful deep; JSON Schemas in tools a little more
+MAX_INT_DIGITS = 20  # past 64 bits is no count, token id or seed
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ApiError(400, f"number {text[:24]}... is too large", code="invalid_json")
+    return int(text)
+
+
+def _real(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ApiError(400, f"number {text[:24]} is out of range", code="invalid_json")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise ApiError(400, f"{name} is not valid JSON", code="invalid_json")
+
+
+def _check_tree(value: Any) -> None:
+    """Depth bounded, and every string encodable as UTF-8 (a lone surrogate escaped in JSON
+    decodes fine, then cannot be logged, stored or forwarded)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, f"request body nests deeper than {MAX_DEPTH} levels", code="invalid_json")
+        if isinstance(node, str):
+            try:
+                node.encode()
+            except UnicodeEncodeError:
+                raise ApiError(400, "request body has text that is not valid Unicode (a lone surrogate)",
+                               code="invalid_encoding") from None
+        elif isinstance(node, dict):
+            pending += [(k, depth) for k in node] + [(v, depth + 1) for v in node.values()]
+        elif isinstance(node, list):
+            pending += [(v, depth + 1) for v in node]
+
+
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object, or an ApiError that says what is wrong with it."""
+    """The request body as a JSON object, or an ApiError that says what is wrong with it: bounded
+    in size, depth and number size, with no NaN or infinities and no text that cannot be encoded."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
@@ -64,11 +107,12 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         if len(body) > max_bytes:
             raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
     try:
-        value = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = json.loads(body or b"null", parse_int=_integer, parse_float=_real, parse_constant=_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ApiError(400, "request body is not valid JSON", code="invalid_json") from None
     if not isinstance(value, dict):
         raise ApiError(400, "request body must be a JSON object", code="invalid_json")
+    _check_tree(value)
     return value
 
 

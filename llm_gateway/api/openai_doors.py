@@ -18,13 +18,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from llm_gateway.api.answering import Answers, describe
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, read_json_object
+from llm_gateway.api.schemas import INPUT_ITEMS, ChatCompletionRequest, EmbeddingsRequest, ResponsesRequest, check
 from llm_gateway.api.wire import SSE_HEADERS, Chat
 from llm_gateway.api.wire import Response as ResponseWire
 from llm_gateway.contract import Settings
-from llm_gateway.core.chat import PASSTHROUGH
+from llm_gateway.core.chat import PASSTHROUGH, text_of
 from llm_gateway.core.pipeline import Query
 
-ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_EMBEDDING_INPUTS = 2048
 
 
@@ -46,33 +46,28 @@ def _params(body: dict[str, Any]) -> dict[str, Any]:
     params = {k: body[k] for k in PASSTHROUGH if body.get(k) is not None}
     if int(params.get("n") or 1) != 1:
         raise ApiError(400, "n > 1 is not supported by this gateway", param="n", code="unsupported_parameter")
-    for name in ("max_tokens", "max_completion_tokens"):
-        if name in params and (not isinstance(params[name], int) or params[name] < 1):
-            raise ApiError(400, f"'{name}' must be a positive integer", param=name, code="invalid_value")
     return params
 
 
-def _messages(raw: Any, param: str = "messages") -> tuple[dict[str, Any], ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ApiError(400, f"'{param}' must be a non-empty array", param=param, code="invalid_value")
-    for i, message in enumerate(raw):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise ApiError(400, f"'{param}[{i}].role' must be one of {', '.join(ROLES)}", param=f"{param}[{i}].role",
-                           code="invalid_value")
-        content = message.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise ApiError(400, f"'{param}[{i}].content' must be a string or an array of parts",
-                           param=f"{param}[{i}].content", code="invalid_type")
+def _messages(raw: list[dict[str, Any]], param: str = "messages") -> tuple[dict[str, Any], ...]:
+    """Messages whose types the schema has checked: at least one from the user, none of them empty
+    (an empty question would reach the model, and come back as its error)."""
     if not any(m["role"] == "user" for m in raw):
         raise ApiError(400, f"'{param}' must contain a user message", param=param, code="invalid_value")
+    for i, message in enumerate(raw):
+        content = message.get("content")
+        non_text = isinstance(content, list) and any(p.get("type") not in ("text", "input_text") for p in content)
+        if message["role"] == "user" and not non_text and not text_of(content).strip():
+            raise ApiError(400, f"'{param}[{i}].content' must not be empty", param=f"{param}[{i}].content",
+                           code="invalid_value")
     return tuple(raw)
 
 
-def _input_item(i: int, item: Any) -> dict[str, Any]:
-    """One Responses API input item as a chat message."""
-    if not isinstance(item, dict):
-        raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]", code="invalid_type")
+def _input_item(i: int, item: dict[str, Any]) -> dict[str, Any]:
+    """One Responses API input item, checked, as a chat message."""
     kind = item.get("type", "message")
+    if kind in INPUT_ITEMS:
+        check(item, INPUT_ITEMS[kind], at=f".input[{i}]")
     if kind == "message":
         content = item.get("content")
         if isinstance(content, list):
@@ -104,7 +99,8 @@ class OpenAIDoors:
     # -- /v1/chat/completions -----------------------------------------------------------------
     async def chat_completions(self, request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, self.settings.max_body_bytes)
-        model, messages, params = _model(body), _messages(body.get("messages")), _params(body)
+        check(body, ChatCompletionRequest)
+        model, messages, params = _model(body), _messages(body["messages"]), _params(body)
         query, chat = _query(caller, model, messages, params), Chat(caller.request_id, model, int(time.time()))
         if not _flag(body, "stream"):
             return JSONResponse(chat.completion(await self.answers.answer(caller, query, "messages")))
@@ -115,6 +111,7 @@ class OpenAIDoors:
 
     # -- /v1/responses ------------------------------------------------------------------------
     def _responses_query(self, caller: Caller, body: dict[str, Any]) -> Query:
+        check(body, ResponsesRequest)
         model = _model(body)
         if body.get("previous_response_id"):
             raise ApiError(400, "previous_response_id is not supported: this gateway keeps no conversation state; "
@@ -165,6 +162,7 @@ class OpenAIDoors:
 
     async def embeddings(self, request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, self.settings.max_body_bytes)
+        check(body, EmbeddingsRequest)
         model, raw = _model(body), body.get("input")
         inputs = [raw] if isinstance(raw, str) else raw
         if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) and i for i in inputs):

@@ -42,10 +42,12 @@ from llm_gateway.contract import (
 GATEWAY_RESPONSES = {
     apigw.ResponseType.UNAUTHORIZED: ("401", "authentication_error", "missing_api_key",
                                       "Missing API key: send 'Authorization: Bearer <key>'."),
-    apigw.ResponseType.ACCESS_DENIED: ("403", "permission_error", "invalid_api_key",
+    apigw.ResponseType.ACCESS_DENIED: ("401", "authentication_error", "invalid_api_key",
                                        "Invalid, revoked or expired API key."),
     apigw.ResponseType.THROTTLED: ("429", "rate_limit_error", "rate_limit_exceeded",
                                    "Too many requests to the gateway; slow down."),
+    apigw.ResponseType.DEFAULT_4_XX: (None, "invalid_request_error", "invalid_request",
+                                      "The request was rejected before it reached the gateway."),
     apigw.ResponseType.DEFAULT_5_XX: (None, "api_error", "gateway_error", "The gateway failed; try again."),
 }
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
