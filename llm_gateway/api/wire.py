@@ -36,13 +36,15 @@ class Chat:
         if outcome.tool_calls:
             message["tool_calls"] = outcome.tool_calls
         return {"id": f"chatcmpl-{self.request_id}", "object": "chat.completion", "created": self.created,
-                "model": self.model, "system_fingerprint": None, "usage": outcome.usage.as_openai(),
+                "model": self.model, "usage": outcome.usage.as_openai(),
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": outcome.finish_reason}]}
 
     def chunks(self, stream: Stream, *, include_usage: bool, done: Done) -> Iterator[str]:
-        base = {"id": f"chatcmpl-{self.request_id}", "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "system_fingerprint": None}
+        base: dict[str, Any] = {"id": f"chatcmpl-{self.request_id}", "object": "chat.completion.chunk",
+                                "created": self.created, "model": self.model}
+        if include_usage:  # as OpenAI does: every chunk but the last carries "usage": null
+            base["usage"] = None
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
             return sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
@@ -94,12 +96,14 @@ class Response:
             "parallel_tool_calls": True, "temperature": body.get("temperature"), "top_p": body.get("top_p"),
             "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
             "max_output_tokens": body.get("max_output_tokens"), "text": {"format": {"type": "text"}},
-            "usage": {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
-                      "total_tokens": usage.total_tokens, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens_details": {"reasoning_tokens": 0}} if outcome else None}
+            **({"usage": {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
+                          "total_tokens": usage.total_tokens,
+                          "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                          "output_tokens_details": {"reasoning_tokens": 0}}} if outcome else {})}
 
     def _message(self, text: str, status: str = "completed") -> dict[str, Any]:
-        content = [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []
+        content = ([{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+                   if status == "completed" else [])
         return {"type": "message", "id": self.message_id, "status": status, "role": "assistant", "content": content}
 
     def events(self, stream: Stream, *, done: Done) -> Iterator[str]:
@@ -114,7 +118,7 @@ class Response:
         place = {"item_id": self.message_id, "output_index": 0, "content_index": 0}
         yield event("response.output_item.added", output_index=0, item=self._message("", "in_progress"))
         yield event("response.content_part.added", **place, part={"type": "output_text", "text": "",
-                                                                  "annotations": []})
+                                                                  "annotations": [], "logprobs": []})
         text = []
         try:
             for delta in stream:
