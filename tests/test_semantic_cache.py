@@ -19,7 +19,7 @@ from llm_gateway.core.providers import minilm
 from llm_gateway.core.verify import same_question
 from llm_gateway.core.wiring import model_tasks
 from llm_gateway.local import LocalGateway
-from tests.conftest import eventually
+from tests.conftest import eventually, function_logs
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
@@ -54,6 +54,20 @@ def test_opposite_questions_are_not_served_each_others_answer(http: httpx.Client
     assert second["cache_hit"] is False  # identical vectors, different question
     third = http.post("/ask", json={"question": "In Python, how do I convert a string to an int?"}).json()
     assert third["answer"] == "Use int(text)." and third["cache_hit"] is True  # a reordering is a paraphrase
+
+
+def test_hits_are_in_the_request_records(http: httpx.Client, gateway: LocalGateway) -> None:
+    http.post("/ask", json={"question": "How do I list the files of a directory in Go?"})
+    hit = http.post("/ask", json={"question": "how do I list the files of a directory in go"}).json()
+    assert hit["cache_hit"] is True
+
+    def record() -> dict[str, Any] | None:
+        lines = (json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{"))
+        return next((r for r in lines if r.get("message") == "request answered"
+                     and r.get("correlation_id") == hit["request_id"]), None)
+
+    logged = eventually(record)
+    assert logged and logged["cache_hit"] is True and logged["similarity"] == 1.0
 
 
 def count_reads(ddb: Any) -> list[tuple[str, int]]:

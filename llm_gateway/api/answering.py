@@ -33,6 +33,7 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         return
     logger.info("request answered", extra={
         "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
+        "cache_hit": outcome.kind == "cached", "similarity": outcome.similarity,
         "provider": outcome.provider, "model_id": outcome.model_id, "latency_ms": outcome.latency_ms,
         "overhead_ms": outcome.overhead_ms, "prompt_tokens": outcome.usage.prompt_tokens,
         "completion_tokens": outcome.usage.completion_tokens})
