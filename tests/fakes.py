@@ -40,6 +40,7 @@ class FakeUpstream:
     name: str = "fake"
     text: str = ""
     failures: list[int] = field(default_factory=list)
+    malformed: list[bytes] = field(default_factory=list)  # 200 bodies to answer with, one per request, first
     delay: float = 0.0
     break_after: int | None = None
     chunk_delay: float = 0.0
@@ -80,6 +81,8 @@ class FakeUpstream:
             headers = {"retry-after": "1"} if status == 429 else {}
             return body, JSONResponse({"error": {"message": f"{self.name} says {status}", "type": "server_error"}},
                                       status, headers=headers)
+        if self.malformed:
+            return body, Response(self.malformed.pop(0), 200, media_type="application/json")
         return body, None
 
     async def _stream(self, frames: list[bytes], media_type: str) -> StreamingResponse:

@@ -27,7 +27,9 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="module")
 def gateway(templates: dict[str, dict[str, Any]], upstream: FakeUpstream) -> Iterator[LocalGateway]:
-    routes = {"gpt": {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
+    routes = {"gpt": {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]},
+              "gpt-or-default": {"retries": 1, "fallbacks": ["default"],
+                                 "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
     env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1",
            "KEYS_REFRESH_SECONDS": "0"}
     local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True, environment=env,
@@ -78,7 +80,35 @@ def test_upstream_outage_is_a_5xx_in_openai_shape(client: OpenAI, upstream: Fake
     upstream.failures = [503]
     with pytest.raises(openai.InternalServerError) as failed:
         client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "during an outage"}])
-    assert failed.value.status_code == 503 and failed.value.code == "upstream_error"
+    assert failed.value.status_code == 503 and failed.value.code == "upstream_unavailable"
+    # The provider and the kind of failure; never the upstream's own words.
+    assert "openai_compatible:fake" in failed.value.message and "says" not in failed.value.message
+
+
+def test_upstream_429_is_a_429_with_retry_after(client: OpenAI, upstream: FakeUpstream) -> None:
+    upstream.failures = [429]
+    with pytest.raises(openai.RateLimitError) as limited:
+        client.with_options(max_retries=0).chat.completions.create(
+            model="gpt", messages=[{"role": "user", "content": "while throttled"}])
+    assert limited.value.code == "upstream_rate_limited"
+    assert limited.value.response.headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize("body", [b"<html>Bad gateway</html>", b'{"id": "x", "object": "chat.completion"}',
+                                  b'{"choices": "none"}', b"[]"])
+def test_a_malformed_2xx_is_an_upstream_error_retried_then_fallen_back(
+        client: OpenAI, upstream: FakeUpstream, body: bytes) -> None:
+    upstream.malformed = [body]
+    with pytest.raises(openai.APIStatusError) as failed:
+        client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "a broken body"}])
+    assert failed.value.status_code == 502 and "malformed" in failed.value.message
+    assert body.decode()[:10] not in failed.value.message
+
+    upstream.malformed = [body, body]  # the first try and its retry: then the fallback answers
+    answered = client.with_options(max_retries=0).chat.completions.create(
+        model="gpt-or-default", messages=[{"role": "user", "content": "How do I append to a python list in place?"}],
+        extra_headers={"cache-control": "no-cache"})
+    assert answered.choices[0].message.content and not upstream.malformed
 
 
 def test_unsafe_upstream_answer_is_refused_and_not_cached(client: OpenAI, upstream: FakeUpstream) -> None:

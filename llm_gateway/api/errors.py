@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -12,6 +13,7 @@ from llm_gateway.core.chat import UpstreamError
 from llm_gateway.core.pipeline import ModelNotAllowed, UnknownModel
 from llm_gateway.core.ratelimit import RateLimited
 
+log = logging.getLogger(__name__)
 TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
          404: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error"}
 
@@ -47,11 +49,29 @@ def api_error(exc: Exception) -> ApiError | None:
         return ApiError(404, f"The model '{exc}' does not exist or you do not have access to it.", param="model",
                         code="model_not_found")
     if isinstance(exc, UpstreamError):
-        if not exc.fallback:  # the provider rejected the request as such
-            return ApiError(400, str(exc), code="upstream_rejected")
-        status = 504 if exc.status in (408, 504) else 503 if exc.status in (429, 503) else 502
-        return ApiError(status, f"the model provider failed: {exc}", code="upstream_error", type="api_error")
+        return upstream_error(exc)
     return None
+
+
+def upstream_error(exc: UpstreamError) -> ApiError:
+    """What the client is told when every target failed: the provider and the kind of failure,
+    never the upstream's own words (they go to the logs: its messages and bodies may carry its
+    internals, or another tenant's request)."""
+    log.warning("upstream failed", extra={"upstream_status": exc.status, "provider": exc.provider,
+                                           "detail": str(exc)[:500]})
+    provider = f"the model provider ({exc.provider})" if exc.provider else "the model provider"
+    if not exc.fallback:
+        return ApiError(400, f"{provider} rejected the request (status {exc.status})", code="upstream_rejected")
+    if exc.status == 429:
+        wait = str(max(1, math.ceil(exc.retry_after or 1)))
+        return ApiError(429, f"{provider} is rate limiting requests; retry after {wait} s",
+                        code="upstream_rate_limited", headers={"retry-after": wait})
+    if exc.status in (408, 504):
+        return ApiError(504, f"{provider} timed out", code="upstream_timeout", type="api_error")
+    if exc.status == 503:
+        return ApiError(503, f"{provider} is unavailable", code="upstream_unavailable", type="api_error")
+    kind = "sent a malformed response" if exc.status == 502 and "malformed" in str(exc) else "failed"
+    return ApiError(502, f"{provider} {kind}", code="upstream_error", type="api_error")
 
 
 MAX_DEPTH = 32  # OpenAI's bodies nest a handful deep; JSON Schemas in tools a little more

@@ -75,9 +75,10 @@ class UpstreamError(Exception):
     """A provider call failed. ``retryable``: worth retrying on the same target (429, 5xx, timeout);
     ``fallback``: worth trying another target (everything but a request the provider rejected)."""
 
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None,
+                 provider: str = "") -> None:
+        super().__init__(message)  # the detail, for logs: may hold the upstream's own words
+        self.status, self.retry_after, self.provider = status, retry_after, provider
 
     @property
     def retryable(self) -> bool:

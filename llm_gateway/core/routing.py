@@ -6,6 +6,7 @@ Routes come from code/props (``ROUTES_JSON``) and are overridden live by rows of
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -22,6 +23,15 @@ from llm_gateway.core.providers import Providers
 __all__ = ["Route", "RouteTable", "Router", "Served", "Target", "parse_routes"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# What parsing a 2xx body that is not what the provider's API promises raises (no "choices", not
+# JSON, a string where an object belongs): an upstream fault like any 5xx, retried then fallen back.
+MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+def malformed(target: Target, exc: Exception) -> UpstreamError:
+    log.warning("malformed response from %s %s: %r", target.provider, target.model, exc)
+    return UpstreamError(502, "sent a malformed response")
 
 
 class RouteTable:
@@ -143,7 +153,9 @@ class Router:
                 attempts += 1
                 try:
                     result = call(current, target)
-                except UpstreamError as error:
+                except (UpstreamError, *MALFORMED) as raised:
+                    error = raised if isinstance(raised, UpstreamError) else malformed(target, raised)
+                    error.provider = error.provider or target.provider
                     last = error
                     if not error.fallback:
                         raise  # the provider rejected the request itself: another one would too
