@@ -25,6 +25,17 @@ METRIC_CACHE_HITS = "Outcome_cached"
 METRIC_GUARDRAIL_BLOCKS = "GuardrailBlocks"  # input blocked or answer refused
 METRIC_RATE_LIMITED = "RateLimited"  # answered 429: a quota was spent
 METRIC_JUDGE_SCORE = "JudgeScore"
+METRIC_DEGRADED = "Degraded"  # by dimension "dependency": a DEGRADED name (a metric filter on the logs)
+# Dependencies the gateway carries on without (core.degraded): each has a metric and an alarm.
+DEGRADED = {
+    "routes_table": "the routes table could not be read: the routes defined in code serve",
+    "route_row": "a routes-table row is invalid: it is skipped, the alias's code route serves",
+    "counters_table": "the quota counters could not be updated: QUOTA_STORE_FAILURE decides (open or closed)",
+    "eval_events": "an answer event could not be published: it is not judged",
+    "cache": "the semantic cache could not be read or written: the model answers",
+    "incidents": "a guardrail incident could not be recorded (the block itself stands)",
+}
+QUOTA_STORE_FAILURE = ("open", "closed")  # when the counters table fails: admit (and count a metric), or 503
 EVENT_SOURCE = "llm-gateway"
 ANSWER_EVENT = "answer.generated"
 
@@ -228,6 +239,7 @@ class Settings:
     keys_cache_seconds: int = _env("KEYS_CACHE_SECONDS", 60)
     keys_refresh_seconds: float = _env("KEYS_REFRESH_SECONDS", 5.0)
     rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
+    quota_store_failure: str = _env("QUOTA_STORE_FAILURE", "open")  # a QUOTA_STORE_FAILURE name
     default_rpm: int = _env("RPM_LIMIT", 60)
     default_rpd: int = _env("RPD_LIMIT", 1000)
     default_tpm: int | None = _env("TPM_LIMIT", None, int)

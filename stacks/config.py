@@ -26,6 +26,7 @@ class EnvironmentConfig:
     requests_per_minute: int
     requests_per_day: int
     tokens_per_minute: int | None
+    quota_store_failure: str
     routes: dict[str, Any]
 
     @classmethod
@@ -51,5 +52,6 @@ class EnvironmentConfig:
             requests_per_minute=int(c.get("requestsPerMinute", Settings.default_rpm)),
             requests_per_day=int(c.get("requestsPerDay", Settings.default_rpd)),
             tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,
+            quota_store_failure=c.get("quotaStoreFailure", Settings.quota_store_failure),
             routes=c.get("routes") or scope.node.try_get_context("routes") or {},
         )

@@ -28,7 +28,8 @@ class GatewayStack(cdk.Stack):
         tenants = TenantAuthorizer(self, "Tenants", log_retention=config.log_retention,
                                    removal_policy=config.removal_policy)
         limiter = RateLimiter(self, "RateLimiter", requests_per_minute=config.requests_per_minute,
-                              requests_per_day=config.requests_per_day, tokens_per_minute=config.tokens_per_minute)
+                              requests_per_day=config.requests_per_day, tokens_per_minute=config.tokens_per_minute,
+                              on_store_failure=config.quota_store_failure)
         router = ModelRouter(self, "Router", routes=config.routes, removal_policy=config.removal_policy)
         endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
                                    tenants=tenants, rate_limiter=limiter, router=router,

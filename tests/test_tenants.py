@@ -138,6 +138,26 @@ def test_tokens_per_minute(gateway: LocalGateway, keys: KeyStore) -> None:
     assert response.headers["x-ratelimit-limit-tokens"] == "10"
 
 
+def test_token_quota_is_reserved_before_the_call(gateway: LocalGateway, keys: KeyStore) -> None:
+    """40 concurrent requests against 300 tokens a minute: each reserves its estimate (prompt and
+    max_tokens) before the model is called, so what runs never overruns the limit by more than one
+    request's estimate (counting only after the answer let 142 tokens too many through)."""
+    key, _ = keys.create("t_tpm_burst", "tpm burst", quotas=Quotas(rpm=1000, tpm=300))
+    question, max_tokens = "How do I append to a python list in place?", 20
+    body = {"model": "default", "max_tokens": max_tokens, "messages": [{"role": "user", "content": question}]}
+    wait_for_fresh_minute(margin=20)
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        responses = list(pool.map(lambda _: httpx.post(
+            gateway.url + "/v1/chat/completions", json=body, timeout=30,
+            headers={"Authorization": f"Bearer {key}", "Cache-Control": "no-store"}), range(40)))
+    assert {r.status_code for r in responses} == {200, 429}
+    used = sum(r.json()["usage"]["total_tokens"] for r in responses if r.status_code == 200)
+    estimate = len(question) // 4 + 1 + max_tokens
+    assert 300 - estimate < used <= 300 + estimate, used
+    limited = next(r for r in responses if r.status_code == 429)
+    assert "tokens per minute" in limited.json()["error"]["message"]
+
+
 # -- isolation and secrecy -----------------------------------------------------------------------
 
 def test_cached_answers_never_cross_tenants(gateway: LocalGateway, keys: KeyStore) -> None:

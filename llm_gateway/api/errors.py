@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from llm_gateway.core.chat import UpstreamError
 from llm_gateway.core.pipeline import ModelNotAllowed, UnknownModel
-from llm_gateway.core.ratelimit import RateLimited
+from llm_gateway.core.ratelimit import QuotaStoreUnavailable, RateLimited
 
 log = logging.getLogger(__name__)
 TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -43,6 +43,9 @@ def api_error(exc: Exception) -> ApiError | None:
         if not exc.retryable:
             headers["x-should-retry"] = "false"
         return ApiError(429, str(exc), code="rate_limit_exceeded", headers=headers)
+    if isinstance(exc, QuotaStoreUnavailable):  # fail closed: the quota cannot be checked right now
+        return ApiError(503, "quota checks are unavailable; try again shortly", code="quota_store_unavailable",
+                        type="api_error", headers={"retry-after": "1"})
     if isinstance(exc, ModelNotAllowed):
         return ApiError(403, f"this API key may not use the model '{exc}'", param="model", code="model_not_allowed")
     if isinstance(exc, UnknownModel):

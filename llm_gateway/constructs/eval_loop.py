@@ -63,7 +63,9 @@ class EvalLoop(Construct):
         self.rule = events.Rule(
             self, "AnswerRule", event_bus=self.bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT]),
-            targets=[targets.SqsQueue(self.queue)])
+            # EventBridge retries a failed delivery for a day, then keeps the event in the DLQ.
+            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue, retry_attempts=185,
+                                      max_event_age=cdk.Duration.hours(24))])
         self.scores_table: ddb.ITable = scores_table or ddb.Table(
             self, "Scores", partition_key=ddb.Attribute(name="request_id", type=ddb.AttributeType.STRING),
             **table_props(removal_policy, encryption_key))

@@ -26,11 +26,14 @@ from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
 from llm_gateway.contract import (
+    DEGRADED,
     GATEWAY_SERVICE,
     GUARDRAIL_BACKENDS,
     METRIC_CACHE_HITS,
+    METRIC_DEGRADED,
     METRIC_GUARDRAIL_BLOCKS,
     METRIC_RATE_LIMITED,
+    METRICS_NAMESPACE,
     PII_ANONYMIZED,
     PII_BLOCKED,
     Settings,
@@ -164,6 +167,20 @@ class GuardedEndpoint(Construct):
             iam.Grant.add_to_principal(grantee=self.function, actions=["bedrock:ApplyGuardrail"],
                                        resource_arns=[self.guardrail_arn])
 
+        # Every dependency the gateway carried on without (core.degraded logs it) is counted, per
+        # dependency, and alarmed: one metric filter on the function's log group.
+        logs.MetricFilter(self, "DegradedFilter", log_group=self.function.log_group,
+                          filter_pattern=logs.FilterPattern.exists("$.degraded"),
+                          metric_namespace=METRICS_NAMESPACE, metric_name=METRIC_DEGRADED, metric_value="1",
+                          dimensions={"dependency": "$.degraded"})
+        self.degraded_alarms = {
+            dependency: self.metric_degraded(dependency).create_alarm(
+                self, f"Degraded{''.join(w.title() for w in dependency.split('_'))}Alarm", threshold=1,
+                evaluation_periods=1, treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                alarm_description=f"Degraded: {meaning}")
+            for dependency, meaning in DEGRADED.items()}
+
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention,
                                          removal_policy=removal_policy)
         authorizer = tenants.authorizer if tenants else None
@@ -274,6 +291,13 @@ class GuardedEndpoint(Construct):
 
     def metric_cache_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         return gateway_metric(METRIC_CACHE_HITS, period=period)
+
+    def metric_degraded(self, dependency: str, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Requests that went on without ``dependency`` (a ``contract.DEGRADED`` name)."""
+        if dependency not in DEGRADED:
+            raise ValueError(f"unknown dependency {dependency!r}: expected one of {', '.join(DEGRADED)}")
+        return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=METRIC_DEGRADED, statistic="Sum",
+                                 dimensions_map={"dependency": dependency}, period=period or cdk.Duration.minutes(5))
 
     @property
     def url(self) -> str:

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from llm_gateway.constructs._lambda import grant_table, table_props
 from llm_gateway.constructs.metrics import gateway_metric
-from llm_gateway.contract import METRIC_RATE_LIMITED, Settings
+from llm_gateway.contract import METRIC_RATE_LIMITED, QUOTA_STORE_FAILURE, Settings, check_choice
 
 
 class RateLimiter(Construct):
@@ -23,12 +23,16 @@ class RateLimiter(Construct):
     :param requests_per_minute: default RPM. :param requests_per_day: default RPD.
     :param tokens_per_minute: default TPM (unlimited when None).
     :param table: bring your own counters table (string ``pk``, TTL on ``expires_at``).
+    :param on_store_failure: when the counters table itself fails, "open" admits requests uncounted
+        (each counted as a ``counters_table`` degradation, which alarms) and "closed" answers 503.
     """
 
     def __init__(self, scope: Construct, id: str, *, requests_per_minute: int = Settings.default_rpm,
                  requests_per_day: int = Settings.default_rpd, tokens_per_minute: int | None = Settings.default_tpm,
-                 table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None) -> None:
+                 table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None,
+                 on_store_failure: str = Settings.quota_store_failure) -> None:
         super().__init__(scope, id)
+        self.on_store_failure = check_choice("on_store_failure", on_store_failure, QUOTA_STORE_FAILURE)
         for name, value in (("requests_per_minute", requests_per_minute), ("requests_per_day", requests_per_day),
                             ("tokens_per_minute", tokens_per_minute or 1)):
             if value < 1:
@@ -43,7 +47,8 @@ class RateLimiter(Construct):
     @property
     def environment(self) -> dict[str, str]:
         return Settings.env(rate_limits_table=self.table.table_name, default_rpm=self.requests_per_minute,
-                            default_rpd=self.requests_per_day, default_tpm=self.tokens_per_minute)
+                            default_rpd=self.requests_per_day, default_tpm=self.tokens_per_minute,
+                            quota_store_failure=self.on_store_failure)
 
     def grant_count(self, grantee: iam.IGrantable) -> iam.Grant:
         return grant_table(grantee, self.table, "UpdateItem", "GetItem")

@@ -7,6 +7,7 @@ for; a refused answer returns before the cache write, so a bad generation is nev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -18,7 +19,8 @@ from typing import Any, Literal
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.cache import CacheHit, Embedding, EntryRef, Scope, SemanticCache
-from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, text_of
+from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, estimate_tokens, text_of
+from llm_gateway.core.degraded import degraded
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.core.guardrails.pii import find as find_pii
@@ -152,27 +154,30 @@ class Prepared:
 class Pipeline:
     def __init__(self, *, tasks: ModelTasks, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
                  events: EvalEvents, limiter: RateLimiter | None = None, refusal: str,
-                 cache_max_temperature: float = 1.0) -> None:
-        self.cache_max_temperature = cache_max_temperature
+                 cache_max_temperature: float = 1.0, max_output_tokens: int = 1024) -> None:
+        self.cache_max_temperature, self.max_output_tokens = cache_max_temperature, max_output_tokens
         self.tasks, self.router, self.guardrail, self.cache = tasks, tasks.router, guardrail, cache
         self.incidents, self.events, self.limiter, self.refusal = incidents, events, limiter, refusal
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
 
     # -- shared steps -------------------------------------------------------------------------
-    def _admit(self, tenant_id: str, alias: str, quotas: Quotas | None,
-               allowed_models: tuple[str, ...]) -> tuple[Route, Admission | None]:
-        """May this tenant use this alias, does it exist, and is there quota left (counted here)."""
+    def _admit(self, tenant_id: str, alias: str, quotas: Quotas | None, allowed_models: tuple[str, ...],
+               estimate: int) -> tuple[Route, Admission | None]:
+        """May this tenant use this alias, does it exist, and is there quota left (counted here,
+        with ``estimate`` tokens reserved until ``_settle``)."""
         if allowed_models and alias not in allowed_models:
             raise ModelNotAllowed(alias)
         route = self.router.routes.get(alias)
         if route is None:
             raise UnknownModel(alias)
-        return route, self.limiter.admit(tenant_id, quotas) if self.limiter else None
+        return route, self.limiter.admit(tenant_id, quotas, estimate=estimate) if self.limiter else None
 
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
         """Everything before the model: permission, route, quota, input guardrail, cache."""
         started = time.perf_counter()
-        route, admission = self._admit(query.tenant_id, query.model_alias, query.quotas, query.allowed_models)
+        route, admission = self._admit(query.tenant_id, query.model_alias, query.quotas, query.allowed_models,
+                                       estimate_tokens(query.messages, ChatRequest(list(query.messages), query.params)
+                                                       .max_tokens or self.max_output_tokens))
         prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
         prepared = Prepared(query, request_id, started, admission, route,
                             protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
@@ -184,6 +189,7 @@ class Pipeline:
         checked = self.guardrail.check(query.text, stage="input", profile=profile)
         if checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked, query.text)
+            self._settle(admission, 0)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         if checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
@@ -191,6 +197,7 @@ class Pipeline:
         if lookup:
             prepared.embedding, hit = lookup.result()
             if hit:
+                self._settle(admission, 0)  # no model call: the reservation goes back
                 return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
                                   model_id=hit.model_id)
         return prepared
@@ -217,13 +224,13 @@ class Pipeline:
         verdict = (self.guardrail.check(result.text, stage="output", protected=prepared.protected)
                    if result.text else None)
         if verdict and verdict.flagged:
-            self._record_tokens(query.tenant_id, result.usage.total_tokens)  # refused, but paid for
+            self._settle(prepared.admission, result.usage.total_tokens)  # refused, but paid for
             self._incident(query, request_id, "output_guardrail", verdict, result.text)
             return self._done(prepared, "refused", answer=self.refusal, reason=verdict.reason,
                               guardrail_status="refused", finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
         # The answer's records are written concurrently: one round trip, not three, after the model.
-        writes = [self._pool.submit(self._record_tokens, query.tenant_id, result.usage.total_tokens)]
+        writes = [self._pool.submit(self._settle, prepared.admission, result.usage.total_tokens)]
         ref = None
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
@@ -248,7 +255,8 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return prepared
-        result, served = self.router.complete(prepared.route, prepared.request(query.params))
+        with self._released_on_failure(prepared):
+            result, served = self.router.complete(prepared.route, prepared.request(query.params))
         return self._finish(prepared, result, served)
 
     def stream(self, query: Query, request_id: str) -> Stream:
@@ -258,7 +266,8 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
-        deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
+        with self._released_on_failure(prepared):
+            deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)
         return Stream(head, self._guarded(prepared, deltas, served))
@@ -298,9 +307,14 @@ class Pipeline:
 
     def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
-        route, admission = self._admit(tenant_id, model_alias, quotas, allowed_models)
-        embeddings, served = self.router.embed(route, inputs)
-        self._record_tokens(tenant_id, embeddings.usage.total_tokens)
+        route, admission = self._admit(tenant_id, model_alias, quotas, allowed_models,
+                                       estimate_tokens([{"content": i} for i in inputs], 0))
+        try:
+            embeddings, served = self.router.embed(route, inputs)
+        except Exception:
+            self._settle(admission, 0)
+            raise
+        self._settle(admission, embeddings.usage.total_tokens)
         return embeddings, served, admission
 
     def models(self, allowed_models: tuple[str, ...] = ()) -> list[str]:
@@ -311,8 +325,8 @@ class Pipeline:
         try:
             return self.cache.lookup(query.scope, query.text, embedding,
                                      verify=self.tasks.same_question if route.cache_verify == "model" else None)
-        except Exception:  # a cache outage degrades to a model call, never to an error
-            log.exception("semantic cache lookup failed")
+        except Exception as exc:  # a cache outage degrades to a model call, never to an error
+            degraded("cache", exc, step="lookup")
             return None
 
     def _store(self, query: Query, answer: str, embedding: Embedding, ref: EntryRef, *, request_id: str,
@@ -320,25 +334,34 @@ class Pipeline:
         try:
             self.cache.store(query.scope, query.text, answer, embedding, request_id=request_id, model_id=model_id,
                              ref=ref)
-        except Exception:  # the answer is good; a cache outage must not cost the user it
-            log.exception("semantic cache write failed")
+        except Exception as exc:  # the answer is good; a cache outage must not cost the user it
+            degraded("cache", exc, step="store")
 
     def _publish(self, event: AnswerEvent) -> None:
         try:
             self.events.answer_generated(event)
-        except Exception:
-            log.exception("eval event not published")
+        except Exception as exc:
+            degraded("eval_events", exc, request_id=event.request_id)
 
-    def _record_tokens(self, tenant_id: str, tokens: int) -> None:
-        if self.limiter:
+    @contextlib.contextmanager
+    def _released_on_failure(self, prepared: Prepared) -> Iterator[None]:
+        """Every target failed: the request used no tokens, its reservation goes back."""
+        try:
+            yield
+        except Exception:
+            self._settle(prepared.admission, 0)
+            raise
+
+    def _settle(self, admission: Admission | None, tokens: int) -> None:
+        if self.limiter and admission:
             try:
-                self.limiter.record_tokens(tenant_id, tokens)
-            except Exception:  # a missed token count must not fail an answered request
-                log.exception("token usage not counted")
+                self.limiter.settle(admission, tokens)
+            except Exception as exc:  # a missed token count must not fail an answered request
+                degraded("counters_table", exc, step="settle")
 
     def _incident(self, query: Query, request_id: str, stage: str, verdict: Verdict, text: str) -> None:
         try:
             self.incidents.record(request_id=request_id, tenant_id=query.tenant_id, stage=stage,
                                   reason=verdict.reason or "policy_violation", text=text, signals=verdict.signals)
-        except Exception:  # the block stands even if its record could not be written
-            log.exception("incident not recorded", extra={"stage": stage})
+        except Exception as exc:  # the block stands even if its record could not be written
+            degraded("incidents", exc, stage=stage, request_id=request_id)

@@ -18,6 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from llm_gateway.contract import Route, Target, parse_routes
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError
+from llm_gateway.core.degraded import degraded
 from llm_gateway.core.providers import Providers
 
 __all__ = ["Route", "RouteTable", "Router", "Served", "Target", "parse_routes"]
@@ -41,12 +42,19 @@ class RouteTable:
         self._listed: tuple[float, dict[str, Route]] | None = None
         self._lock = threading.Lock()
 
-    def _row(self, item: dict[str, Any]) -> Route:
-        plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
-        return Route.parse(str(plain.pop("alias")), plain)
+    def _row(self, item: dict[str, Any]) -> Route | None:
+        """A table row as a route; None (logged and counted) if it is not a valid one: a bad row
+        must not take down the alias, let alone every alias."""
+        try:
+            plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+            return Route.parse(str(plain.pop("alias")), plain)
+        except Exception as exc:
+            degraded("route_row", exc, alias=str(item.get("alias", {}).get("S", "?")))
+            return None
 
     def get(self, alias: str) -> Route | None:
-        """The enabled route for an alias, or None."""
+        """The enabled route for an alias, or None. The table's row wins over code; without the
+        table (an outage) the code's route serves."""
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(alias)
@@ -55,8 +63,12 @@ class RouteTable:
         else:
             route = self.defaults.get(alias)
             if self._table:
-                item = self._ddb.get_item(TableName=self._table, Key={"alias": {"S": alias}}).get("Item")
-                route = self._row(item) if item else route
+                try:
+                    item = self._ddb.get_item(TableName=self._table, Key={"alias": {"S": alias}}).get("Item")
+                except Exception as exc:
+                    degraded("routes_table", exc)
+                    item = None
+                route = (self._row(item) or route) if item else route
             with self._lock:
                 self._cache[alias] = (now + self._ttl, route)
         return route if route and route.enabled else None
@@ -68,8 +80,13 @@ class RouteTable:
             return self._listed[1]
         routes = dict(self.defaults)
         if self._table:
-            pages = self._ddb.get_paginator("scan").paginate(TableName=self._table)
-            routes |= {route.alias: route for page in pages for route in map(self._row, page["Items"])}
+            try:
+                items = [item for page in self._ddb.get_paginator("scan").paginate(TableName=self._table)
+                         for item in page["Items"]]
+            except Exception as exc:
+                degraded("routes_table", exc)
+                items = []
+            routes |= {route.alias: route for route in map(self._row, items) if route}
         enabled = {alias: route for alias, route in routes.items() if route.enabled}
         self._listed = (now + self._ttl, enabled)
         return enabled

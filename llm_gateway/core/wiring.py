@@ -86,10 +86,12 @@ def build_pipeline(settings: Settings) -> Pipeline:
         events=EvalEvents(settings.event_bus_name, boto3.client("events")),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
-            rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm))
+            rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),
+            on_store_failure=settings.quota_store_failure)
         if settings.rate_limits_table else None,
         refusal=settings.refusal_message,
         cache_max_temperature=settings.cache_max_temperature,
+        max_output_tokens=settings.max_output_tokens,
     )
 
 

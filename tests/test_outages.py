@@ -1,0 +1,92 @@
+"""AWS dependencies failing under a running gateway (issue 11): each outage is injected into the
+emulator (the table or bus deleted, a bad row written) and the gateway must answer, never a 500,
+with the degradation logged under its ``degraded`` name (the metric filter's source)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from llm_gateway.api.errors import api_error
+from llm_gateway.contract import DEFAULT_ANSWERS
+from llm_gateway.core.ratelimit import QuotaStoreUnavailable, RateLimiter
+from llm_gateway.core.tenants import Quotas
+from llm_gateway.local import LocalGateway
+from llm_gateway.local.lambda_emulation import Sandbox
+from llm_gateway.local.runner import TASK_ROOT
+from tests.conftest import TEST_ANSWERS, eventually, function_logs
+
+
+@pytest.fixture(scope="module")
+def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
+    """A gateway of its own: these tests break its dependencies."""
+    with (tmp_path_factory.mktemp("outages") / "functions.log").open("w+") as log:
+        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True,
+                             answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]),
+                             environment={"ROUTES_CACHE_SECONDS": "0"}, sandbox=Sandbox(TASK_ROOT, log=log))
+        with local:
+            yield local
+
+
+def ask(gateway: LocalGateway, question: str) -> httpx.Response:
+    return httpx.post(f"{gateway.url}/v1/chat/completions", timeout=30,
+                      headers={"Authorization": f"Bearer {gateway.dev_key}", "Cache-Control": "no-store"},
+                      json={"model": "default", "messages": [{"role": "user", "content": question}]})
+
+
+def degraded(gateway: LocalGateway, dependency: str) -> bool:
+    lines = (json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{"))
+    return any(line.get("degraded") == dependency for line in lines)
+
+
+def test_a_bad_route_row_is_skipped_not_served(gateway: LocalGateway) -> None:
+    table = gateway.deployment.outputs["RoutesTableName"]
+    gateway.client("dynamodb").put_item(TableName=table, Item={
+        "alias": {"S": "default"}, "strategy": {"S": "cheapest"},
+        "targets": {"L": [{"M": {"provider": {"S": "openia"}, "model": {"S": "gpt-4o"}}}]}})
+    models = httpx.get(f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {gateway.dev_key}"})
+    assert models.status_code == 200 and "default" in {m["id"] for m in models.json()["data"]}
+    assert ask(gateway, "How do I append to a python list in place?").status_code == 200  # the code's route
+    assert eventually(lambda: degraded(gateway, "route_row"))
+
+
+def test_without_the_routes_table_the_code_routes_serve(gateway: LocalGateway) -> None:
+    gateway.client("dynamodb").delete_table(TableName=gateway.deployment.outputs["RoutesTableName"])
+    models = httpx.get(f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {gateway.dev_key}"})
+    assert models.status_code == 200 and "default" in {m["id"] for m in models.json()["data"]}
+    assert ask(gateway, "What is a python list comprehension?").status_code == 200
+    assert eventually(lambda: degraded(gateway, "routes_table"))
+
+
+def test_without_the_counters_table_requests_fail_open_in_dev(gateway: LocalGateway) -> None:
+    gateway.client("dynamodb").delete_table(TableName=gateway.environment_of_gateway()["RATE_LIMITS_TABLE"])
+    answered = ask(gateway, "How do I sort a dict by value in Python?")
+    assert answered.status_code == 200 and "x-ratelimit-limit-requests" not in answered.headers  # uncounted
+    assert eventually(lambda: degraded(gateway, "counters_table"))
+
+
+def test_without_the_event_bus_answers_still_go_out(gateway: LocalGateway) -> None:
+    gateway.client("events").delete_event_bus(Name=gateway.environment_of_gateway()["EVENT_BUS_NAME"])
+    assert ask(gateway, "How do I reverse a string in Python?").status_code == 200
+    assert eventually(lambda: degraded(gateway, "eval_events"))
+
+
+def test_a_closed_quota_policy_refuses_when_the_counters_fail() -> None:
+    """The prod policy (QUOTA_STORE_FAILURE=closed), against a counters table that is not there."""
+    with mock_aws():
+        limiter = RateLimiter("no-such-table", boto3.client("dynamodb", region_name="us-east-1"), Quotas(rpm=5),
+                              on_store_failure="closed")
+        with pytest.raises(QuotaStoreUnavailable) as refused:
+            limiter.admit("t_closed")
+        error = api_error(refused.value)
+        assert error and error.status == 503 and error.headers["retry-after"] == "1"
+        assert error.openai_body()["error"]["code"] == "quota_store_unavailable"
+        opened = RateLimiter("no-such-table", boto3.client("dynamodb", region_name="us-east-1"), Quotas(rpm=5))
+        assert opened.admit("t_open") is None  # admitted, uncounted
