@@ -76,6 +76,7 @@ PROVIDERS = ("bedrock", "openai", "anthropic", "local")
 COMPATIBLE = "openai_compatible:"  # + a profile name: any OpenAI-compatible server
 STRATEGIES = ("weighted", "cost")
 CACHE_VERIFY = ("rules", "model")  # "model": the judge alias also confirms a semantic hit
+KEYS_BY_ID_INDEX = "by-key-id"  # the keys table's index from a key's public id to its item
 CACHE_PURGE_INDEX = "by-tenant"  # the cache table's sparse index over entry items (by tenant)
 
 # The semantic cache's cosine threshold per embedding model, from `llm-gateway cache calibrate` on
@@ -235,9 +236,7 @@ class Settings:
     sample_rate: float = _env("SAMPLE_RATE", 1.0)
     cache_evict_below: float = _env("CACHE_EVICT_BELOW", 0.5)  # a judge score under this evicts the cached answer
     # Tenants and quotas
-    keys_secret_id: str = _env("KEYS_SECRET_ID", "")
-    keys_cache_seconds: int = _env("KEYS_CACHE_SECONDS", 60)
-    keys_refresh_seconds: float = _env("KEYS_REFRESH_SECONDS", 5.0)
+    keys_table: str = _env("KEYS_TABLE", "")
     rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
     quota_store_failure: str = _env("QUOTA_STORE_FAILURE", "open")  # a QUOTA_STORE_FAILURE name
     default_rpm: int = _env("RPM_LIMIT", 60)

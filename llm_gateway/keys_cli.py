@@ -1,7 +1,8 @@
-"""``python -m llm_gateway keys create|list|revoke|rotate``: manage tenant API keys.
+"""``python -m llm_gateway keys create|list|revoke|rotate|migrate``: manage tenant API keys.
 
-The secret is found by ``--secret-id``, by a deployed stack's ``KeysSecretArn`` output
+The keys table is found by ``--table``, by a deployed stack's ``KeysTableName`` output
 (``--stack``), or, with ``--local``, from the state file ``make dev`` writes (``operator_cli``).
+``migrate --from-secret`` copies the keys of the Secrets Manager document earlier versions kept.
 """
 
 from __future__ import annotations
@@ -14,25 +15,24 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
-from llm_gateway.core.tenants import KeyStore, Quotas
+from llm_gateway.core.tenants import KeyConflict, KeyStore, Quotas, parse_records
 from llm_gateway.operator_cli import locate, print_json, where_parser
 
 
-def _store(args: argparse.Namespace) -> KeyStore:
-    session, endpoint, secret_id = locate(args, args.secret_id, output="KeysSecretArn", state="keys_secret_id",
-                                          flag="--secret-id")
-    return KeyStore(secret_id, session.client("secretsmanager", endpoint_url=endpoint))
+def _store(args: argparse.Namespace) -> tuple[KeyStore, Any, str | None]:
+    session, endpoint, table = locate(args, args.table, output="KeysTableName", state="keys_table", flag="--table")
+    return KeyStore(table, session.client("dynamodb", endpoint_url=endpoint)), session, endpoint
 
 
 def run(args: argparse.Namespace) -> None:
     try:
         _run(args)
-    except (BotoCoreError, ClientError, KeyError, ValueError) as exc:
+    except (BotoCoreError, ClientError, KeyError, ValueError, KeyConflict) as exc:
         raise SystemExit(f"llm-gateway keys {args.command}: {exc}") from None
 
 
 def _run(args: argparse.Namespace) -> None:
-    store = _store(args)
+    store, session, endpoint = _store(args)
     if args.command == "create":
         quotas = Quotas(rpm=args.rpm, rpd=args.rpd, tpm=args.tpm)
         models = [m for m in (args.models or "").split(",") if m]
@@ -50,12 +50,18 @@ def _run(args: argparse.Namespace) -> None:
         key, new, old = store.rotate(args.key_id, overlap=timedelta(hours=args.overlap_hours))
         print(f"Store the new key now; the old one works until {old.expiresAt}.", file=sys.stderr)
         print_json({"key": key, "new": new.public(), "old": old.public()})
+    elif args.command == "migrate":
+        document = session.client("secretsmanager", endpoint_url=endpoint).get_secret_value(
+            SecretId=args.from_secret)["SecretString"]
+        legacy = parse_records(document)
+        copied = [r.key_id for r in legacy.values() if store.put(r)]  # a key already there is left as it is
+        print_json({"migrated": len(copied), "already_there": len(legacy) - len(copied)})
 
 
 def add_parser(commands: Any) -> None:
     keys = commands.add_parser("keys", help="manage tenant API keys", description=__doc__)
     where = argparse.ArgumentParser(add_help=False, parents=[where_parser()])
-    where.add_argument("--secret-id", help="the keys secret (name or ARN; or its stack's KeysSecretArn output)")
+    where.add_argument("--table", help="the keys table (or its stack's KeysTableName output)")
     actions = keys.add_subparsers(dest="command", required=True)
     create = actions.add_parser("create", parents=[where], help="create a key (printed once)")
     create.add_argument("--tenant", required=True)
@@ -74,4 +80,6 @@ def add_parser(commands: Any) -> None:
     rotate = actions.add_parser("rotate", parents=[where], help="replace a key, the old one valid for an overlap")
     rotate.add_argument("key_id")
     rotate.add_argument("--overlap-hours", type=float, default=24.0)
+    migrate = actions.add_parser("migrate", parents=[where], help="copy the keys of an earlier version's secret")
+    migrate.add_argument("--from-secret", required=True, help="the Secrets Manager keys document (name or ARN)")
     keys.set_defaults(run=run)

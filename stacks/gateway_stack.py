@@ -39,5 +39,5 @@ class GatewayStack(cdk.Stack):
         cdk.CfnOutput(self, "CacheTable", value=cache.table.table_name)
         cdk.CfnOutput(self, "IncidentsTable", value=endpoint.incidents_table.table_name)
         cdk.CfnOutput(self, "ScoresTable", value=eval_loop.scores_table.table_name)
-        cdk.CfnOutput(self, "KeysSecretArn", value=tenants.keys_secret.secret_arn)
+        cdk.CfnOutput(self, "KeysTableName", value=tenants.keys_table.table_name)
         cdk.CfnOutput(self, "RoutesTableName", value=router.table.table_name)

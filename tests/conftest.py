@@ -48,7 +48,7 @@ def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempP
     with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
         local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
-                             environment={"KEYS_REFRESH_SECONDS": "0"}, sandbox=Sandbox(TASK_ROOT, log=log))
+                             sandbox=Sandbox(TASK_ROOT, log=log))
         with local:
             yield local
 

@@ -68,3 +68,13 @@ def test_client_cannot_forge_tenant(http: httpx.Client, gateway: LocalGateway, t
         TableName=tables["incidents"],
         Key={"request_id": {"S": response.json()["request_id"]}, "stage": {"S": "input_guardrail"}})["Item"]
     assert incident["tenant_id"]["S"] == "t_dev"
+
+
+@pytest.mark.parametrize("body", [  # what the fuzz test found: each was a 500
+    {"model": "default", "input": [{"type": []}]},
+    {"model": "default", "input": [{"type": {"a": 1}}]},
+    {"model": "default", "input": [{"role": "user", "content": [{"type": "input_text", "text": 5}]}]},
+])
+def test_responses_input_items_of_any_shape_are_a_400(http: httpx.Client, body: dict[str, Any]) -> None:
+    response = http.post("/v1/responses", json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"].startswith("input[0]")

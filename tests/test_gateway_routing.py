@@ -30,8 +30,7 @@ def gateway(templates: dict[str, dict[str, Any]], upstream: FakeUpstream) -> Ite
     routes = {"gpt": {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]},
               "gpt-or-default": {"retries": 1, "fallbacks": ["default"],
                                  "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
-    env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1",
-           "KEYS_REFRESH_SECONDS": "0"}
+    env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1"}
     local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True, environment=env,
                          answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]))
     with local:

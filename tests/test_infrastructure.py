@@ -126,7 +126,13 @@ def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[st
         "AuthorizerResultTtlInSeconds": 300})
     for method in t.find_resources("AWS::ApiGateway::Method").values():
         assert method["Properties"]["AuthorizationType"] == "CUSTOM"
-    t.has_resource_properties("AWS::SecretsManager::Secret", {"SecretString": '{"keys": {}, "version": 1}'})
+    t.has_resource_properties("AWS::DynamoDB::Table", {  # keys by hash, and by their public id
+        "KeySchema": [{"AttributeName": "hash", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-key-id"})]})
+    authorizer_policy = next(p for name, p in t.find_resources("AWS::IAM::Policy").items()
+                             if name.startswith("TenantsAuthorizer"))
+    assert [s["Action"] for s in authorizer_policy["Properties"]["PolicyDocument"]["Statement"]
+            if "dynamodb" in json.dumps(s["Action"])] == ["dynamodb:GetItem"]  # it reads one key, nothing else
     for kind, status in (("UNAUTHORIZED", "401"), ("ACCESS_DENIED", "401"), ("THROTTLED", "429")):
         t.has_resource_properties("AWS::ApiGateway::GatewayResponse", {
             "ResponseType": kind, "StatusCode": status,

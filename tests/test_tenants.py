@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llm_gateway.core.tenants import KeyStore, Quotas, hash_key
+from llm_gateway.core.tenants import KeyConflict, KeyStore, Quotas, hash_key
 from llm_gateway.local import LocalGateway
 from tests.conftest import function_logs
 
@@ -78,9 +78,46 @@ def test_rotation_keeps_the_old_key_for_the_overlap(gateway: LocalGateway, keys:
 def test_only_hashes_are_stored(gateway: LocalGateway, keys: KeyStore) -> None:
     key, record = keys.create("t_hash", "hashed")
     assert key.startswith("gw_sk_") and len(key) == 49  # 32 random bytes, base64url
-    stored = gateway.client("secretsmanager").get_secret_value(SecretId=gateway.keys().secret_id)["SecretString"]
+    stored = json.dumps(gateway.client("dynamodb").scan(TableName=keys.table)["Items"])
     assert key not in stored and hash_key(key) in stored
-    assert json.loads(stored)["keys"][record.key_id]["tenantId"] == "t_hash"
+    assert keys.get(record.key_id).tenantId == "t_hash"
+
+
+def test_concurrent_key_changes_never_lose_one(gateway: LocalGateway, keys: KeyStore) -> None:
+    """Fifty keys created at once all exist (the secret's read-modify-write lost some); revoking
+    and rotating the same key at once: one wins, the other is refused, nothing is half written."""
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        created = list(pool.map(lambda i: keys.create("t_race", f"race {i}"), range(50)))
+    stored = {r.key_id for r in keys.load().values() if r.tenantId == "t_race"}
+    assert stored == {record.key_id for _, record in created}
+
+    _, target = created[0]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda change: _try(change, keys, target.key_id), ["revoke", "rotate"]))
+    assert "conflict" in outcomes or keys.get(target.key_id).status == "revoked"
+
+
+def _try(change: str, keys: KeyStore, key_id: str) -> str:
+    try:
+        keys.revoke(key_id) if change == "revoke" else keys.rotate(key_id, overlap=timedelta(hours=1))
+    except KeyConflict:
+        return "conflict"
+    return "done"
+
+
+def test_migrating_keys_from_the_earlier_secret(gateway: LocalGateway, keys: KeyStore) -> None:
+    legacy = {"version": 1, "keys": {"k_legacy0001": {
+        "hash": hash_key("gw_sk_" + "m" * 43), "tenantId": "t_legacy", "label": "from the secret",
+        "status": "active", "createdAt": "2026-01-01T00:00:00Z", "quotas": {"rpm": 7}}}}
+    secret = gateway.client("secretsmanager").create_secret(Name="legacy-keys", SecretString=json.dumps(legacy))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    where = ["--table", keys.table, "--endpoint-url", gateway.aws_endpoint, "--region", "us-east-1"]
+    for expected in ({"migrated": 1, "already_there": 0}, {"migrated": 0, "already_there": 1}):
+        done = subprocess.run([sys.executable, "-m", "llm_gateway", "keys", "migrate", *where, "--from-secret",
+                               secret["ARN"]], env=env, capture_output=True, text=True, check=True)
+        assert json.loads(done.stdout) == expected
+    assert call(gateway, "gw_sk_" + "m" * 43).status_code == 200
+    assert keys.get("k_legacy0001").quota == Quotas(rpm=7)
 
 
 def test_disallowed_model_alias_is_403(gateway: LocalGateway, keys: KeyStore) -> None:
@@ -145,7 +182,7 @@ def test_token_quota_is_reserved_before_the_call(gateway: LocalGateway, keys: Ke
     key, _ = keys.create("t_tpm_burst", "tpm burst", quotas=Quotas(rpm=1000, tpm=300))
     question, max_tokens = "How do I append to a python list in place?", 20
     body = {"model": "default", "max_tokens": max_tokens, "messages": [{"role": "user", "content": question}]}
-    wait_for_fresh_minute(margin=20)
+    wait_for_fresh_minute()
     with ThreadPoolExecutor(max_workers=40) as pool:
         responses = list(pool.map(lambda _: httpx.post(
             gateway.url + "/v1/chat/completions", json=body, timeout=30,
@@ -186,8 +223,8 @@ def test_no_api_key_in_any_log_line(gateway: LocalGateway, keys: KeyStore, capfd
 def test_keys_cli_against_the_emulator(gateway: LocalGateway) -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
     cli = [sys.executable, "-m", "llm_gateway", "keys"]
-    assert gateway.keys_secret_id
-    where = ["--secret-id", gateway.keys_secret_id, "--endpoint-url", gateway.aws_endpoint, "--region", "us-east-1"]
+    assert gateway.keys_table
+    where = ["--table", gateway.keys_table, "--endpoint-url", gateway.aws_endpoint, "--region", "us-east-1"]
     created = subprocess.run([*cli, "create", *where, "--tenant", "t_cli", "--rpm", "5"], env=env,
                              capture_output=True, text=True, check=True)
     record = json.loads(created.stdout)

@@ -7,6 +7,7 @@ rendered by ``wire``; errors in OpenAI's shape. Gateway metadata rides in ``x-ga
 from __future__ import annotations
 
 import base64
+import json
 import time
 from array import array
 from typing import Any
@@ -66,8 +67,10 @@ def _messages(raw: list[dict[str, Any]], param: str = "messages") -> tuple[dict[
 def _input_item(i: int, item: dict[str, Any]) -> dict[str, Any]:
     """One Responses API input item, checked, as a chat message."""
     kind = item.get("type", "message")
-    if kind in INPUT_ITEMS:
-        check(item, INPUT_ITEMS[kind], at=f".input[{i}]")
+    if not isinstance(kind, str) or kind not in INPUT_ITEMS:
+        raise ApiError(400, f"input items of type {json.dumps(kind)[:40]} are not supported",
+                       param=f"input[{i}].type", code="unsupported_value")
+    check(item, INPUT_ITEMS[kind], at=f".input[{i}]")
     if kind == "message":
         content = item.get("content")
         if isinstance(content, list):
@@ -77,10 +80,7 @@ def _input_item(i: int, item: dict[str, Any]) -> dict[str, Any]:
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": item.get("call_id"), "type": "function",
             "function": {"name": item.get("name"), "arguments": item.get("arguments", "{}")}}]}
-    if kind == "function_call_output":
-        return {"role": "tool", "tool_call_id": item.get("call_id"), "content": item.get("output")}
-    raise ApiError(400, f"input items of type '{kind}' are not supported", param=f"input[{i}].type",
-                   code="unsupported_value")
+    return {"role": "tool", "tool_call_id": item.get("call_id"), "content": item.get("output")}
 
 
 def _query(caller: Caller, model: str, messages: tuple[dict[str, Any], ...], params: dict[str, Any]) -> Query:

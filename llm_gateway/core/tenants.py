@@ -1,15 +1,18 @@
-"""Tenant API keys: generated once, stored only as SHA-256 hashes in a Secrets Manager secret.
+"""Tenant API keys: generated once, stored only as SHA-256 hashes, in a DynamoDB table keyed by
+the hash.
 
-The secret holds ``{"version": 1, "keys": {<key_id>: <record>}}``. A record carries
-``hash, tenantId, label, status (active|revoked), createdAt, expiresAt`` and optional per-tenant
-``quotas`` ({"rpm", "rpd", "tpm"}) and ``models`` (allowed aliases). The key id is public (for
-listing and revoking); the key itself is shown once, at creation, and never stored.
+An item carries ``hash, key_id, tenantId, label, status (active|revoked), createdAt, expiresAt``
+and optional per-tenant ``quotas`` ({"rpm", "rpd", "tpm"}), ``models`` (allowed aliases) and
+``guardrail`` (a profile). Finding the key a request presents is one GetItem by its hash, however
+many keys exist; every change is a conditional write on one item, so concurrent changes never lose
+one another. The key id is public (listing, revoking: the ``by-key-id`` index); the key itself is
+shown once, at creation, and never stored. Keys kept in the Secrets Manager document of earlier
+versions (``{"version": 1, "keys": {<key_id>: <record>}}``) move over with ``keys migrate``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -17,7 +20,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from llm_gateway.contract import check_profile
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from llm_gateway.contract import KEYS_BY_ID_INDEX, check_profile
 
 KEY_PREFIX = "gw_sk_"
 KEY_BYTES = 32  # of randomness, base64url: 43 characters after the prefix
@@ -81,80 +86,131 @@ class KeyRecord:
 
 
 def parse_records(document: str | dict[str, Any]) -> dict[str, KeyRecord]:
+    """The records of a Secrets Manager keys document (what ``keys migrate`` reads)."""
     data = json.loads(document) if isinstance(document, str) else document
     return {key_id: KeyRecord(key_id=key_id, **{k: v for k, v in record.items() if k != "key_id"})
             for key_id, record in (data.get("keys") or {}).items()}
-
-
-def dump_records(records: dict[str, KeyRecord]) -> str:
-    return json.dumps({"version": 1, "keys": {
-        key_id: {k: v for k, v in asdict(r).items() if k != "key_id"} for key_id, r in records.items()}},
-        sort_keys=True)
 
 
 def well_formed(key: str) -> bool:
     return KEY_PATTERN.fullmatch(key) is not None
 
 
-def authenticate(token: str, records: dict[str, KeyRecord], at: datetime | None = None) -> KeyRecord | None:
-    """The usable record whose hash matches ``token``, comparing every hash in constant time."""
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    if not well_formed(token):
-        return None
-    presented = hash_key(token)
-    match = None
-    for record in records.values():  # no early exit: timing does not tell which record is close
-        if hmac.compare_digest(record.hash, presented):
-            match = record
-    at = at or now_utc()
-    return match if match and match.usable(at) else None
+def bearer(token: str) -> str:
+    return token[7:].strip() if token.lower().startswith("bearer ") else token
+
+
+_TO, _FROM = TypeSerializer(), TypeDeserializer()
+
+
+def key_item(record: KeyRecord) -> dict[str, Any]:
+    return {k: _TO.serialize(v) for k, v in asdict(record).items() if v is not None and v not in ([], {})}
+
+
+def _record(item: dict[str, Any]) -> KeyRecord:
+    plain = {k: _FROM.deserialize(v) for k, v in item.items()}
+    plain["quotas"] = {k: int(v) for k, v in (plain.get("quotas") or {}).items()}
+    plain["models"] = list(plain.get("models") or [])
+    return KeyRecord(**{k: v for k, v in plain.items() if k in KeyRecord.__dataclass_fields__})
+
+
+class KeyConflict(Exception):
+    """The key changed (or appeared) between reading it and writing it: nothing was written."""
 
 
 class KeyStore:
-    """Create, list, revoke and rotate keys in the secret (used by the CLI and the local runner)."""
+    """Find, create, list, revoke and rotate keys in the keys table (the authorizer finds; the CLI
+    and the local runner manage)."""
 
-    def __init__(self, secret_id: str, client: Any) -> None:
-        self.secret_id, self._sm = secret_id, client
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table, self._ddb = table_name, client
+
+    def find(self, token: str, at: datetime | None = None) -> KeyRecord | None:
+        """The usable record of the key ``token`` presents (one item read, by the key's hash)."""
+        token = bearer(token)
+        if not well_formed(token):
+            return None
+        item = self._ddb.get_item(TableName=self.table, Key={"hash": {"S": hash_key(token)}},
+                                  ConsistentRead=True).get("Item")
+        record = _record(item) if item else None
+        return record if record and record.usable(at or now_utc()) else None
 
     def load(self) -> dict[str, KeyRecord]:
-        return parse_records(self._sm.get_secret_value(SecretId=self.secret_id)["SecretString"])
+        """Every record by key id (an operator's listing: a scan, never on the request path)."""
+        records: dict[str, KeyRecord] = {}
+        request: dict[str, Any] = {"TableName": self.table}
+        while True:
+            page = self._ddb.scan(**request)
+            records |= {r.key_id: r for r in map(_record, page.get("Items", []))}
+            if "LastEvaluatedKey" not in page:
+                return records
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _save(self, records: dict[str, KeyRecord]) -> None:
-        self._sm.put_secret_value(SecretId=self.secret_id, SecretString=dump_records(records))
+    def get(self, key_id: str) -> KeyRecord:
+        items = self._ddb.query(TableName=self.table, IndexName=KEYS_BY_ID_INDEX,
+                                KeyConditionExpression="key_id = :id",
+                                ExpressionAttributeValues={":id": {"S": key_id}}).get("Items", [])
+        if not items:
+            raise KeyError(f"no key {key_id!r}")
+        return _record(items[0])
+
+    def put(self, record: KeyRecord) -> bool:
+        """Store a new record; False if its hash is already stored (nothing is overwritten)."""
+        try:
+            self._ddb.put_item(TableName=self.table, Item=key_item(record),
+                               ConditionExpression="attribute_not_exists(#h)", ExpressionAttributeNames={"#h": "hash"})
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def create(self, tenant_id: str, label: str, *, expires_in: timedelta | None = None,
                quotas: Quotas | None = None, models: list[str] | None = None,
                key: str | None = None, guardrail: str | None = None) -> tuple[str, KeyRecord]:
         """A new key for the tenant: returns the key (to show once) and its stored record."""
-        key, record = _new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
+        key, record = new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
         record = replace(record, guardrail=check_profile(guardrail))
-        self._save({**self.load(), record.key_id: record})
+        if not self.put(record):
+            raise KeyConflict("that key is already registered")
         return key, record
 
+    def _update(self, record: KeyRecord, changed: dict[str, Any]) -> KeyRecord:
+        """Write ``changed`` onto the record as it was read: if anyone changed its status or expiry
+        meanwhile, KeyConflict (read again and decide again) instead of a lost update."""
+        names = {f"#{k}": k for k in changed} | {"#status": "status", "#exp": "expiresAt"}
+        values = {f":{k}": _TO.serialize(v) for k, v in changed.items()} | {":was": {"S": record.status}}
+        condition = "#status = :was AND " + (
+            "#exp = :wasexp" if record.expiresAt else "attribute_not_exists(#exp)")
+        if record.expiresAt:
+            values[":wasexp"] = {"S": record.expiresAt}
+        try:
+            item = self._ddb.update_item(
+                TableName=self.table, Key={"hash": {"S": record.hash}}, ConditionExpression=condition,
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changed),
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            raise KeyConflict(f"key {record.key_id} changed meanwhile; nothing was written") from None
+        return _record(item["Attributes"])
+
     def revoke(self, key_id: str) -> KeyRecord:
-        records = self.load()
-        if key_id not in records:
-            raise KeyError(f"no key {key_id!r}")
-        records[key_id] = replace(records[key_id], status="revoked")
-        self._save(records)
-        return records[key_id]
+        return self._update(self.get(key_id), {"status": "revoked"})
 
     def rotate(self, key_id: str, *, overlap: timedelta) -> tuple[str, KeyRecord, KeyRecord]:
-        """A new key with the same tenant, label, quotas and models; the old one expires after ``overlap``."""
-        records = self.load()
-        if key_id not in records:
-            raise KeyError(f"no key {key_id!r}")
-        old = records[key_id]
-        key, new = _new_record(old.tenantId, old.label, quotas=old.quota, models=old.models)
+        """A new key with the same tenant, label, quotas, models and guardrail; the old one expires
+        after ``overlap`` (sooner if it already did)."""
+        old = self.get(key_id)
+        if old.status != "active":
+            raise KeyConflict(f"key {key_id} is {old.status}: create a new one instead")
+        key, new = new_record(old.tenantId, old.label, quotas=old.quota, models=old.models)
+        new = replace(new, guardrail=old.guardrail)
         deadline = now_utc() + overlap
         if old.expiresAt is None or parse_iso(old.expiresAt) > deadline:
-            records[key_id] = replace(old, expiresAt=iso(deadline))
-        self._save({**records, new.key_id: new})
-        return key, new, records[key_id]
+            old = self._update(old, {"expiresAt": iso(deadline)})
+        if not self.put(new):
+            raise KeyConflict("the new key collided with a stored one")
+        return key, new, old
 
 
-def _new_record(tenant_id: str, label: str, *, expires_in: timedelta | None = None, quotas: Quotas | None = None,
+def new_record(tenant_id: str, label: str, *, expires_in: timedelta | None = None, quotas: Quotas | None = None,
                 models: list[str] | None = None, key: str | None = None) -> tuple[str, KeyRecord]:
     key = key or new_key()
     if not well_formed(key):

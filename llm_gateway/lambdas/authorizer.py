@@ -1,19 +1,18 @@
-"""Tenant authorizer: API Gateway TOKEN authorizer over the hashed key records in Secrets Manager.
+"""Tenant authorizer: API Gateway TOKEN authorizer over the hashed keys table.
 
-Allow carries the tenant (and its quota overrides and allowed models) to the gateway in the request
-context; unknown, revoked, expired or malformed keys get Deny (403). API Gateway itself answers 401
-when the header is missing. The key is never logged. The secret is read through Powertools
-Parameters and cached for ``KEYS_CACHE_SECONDS``, so a new or revoked key takes effect without a
-deploy (plus API Gateway's own result cache TTL).
+Allow carries the tenant (and its quota overrides, allowed models and guardrail profile) to the
+gateway in the request context; unknown, revoked, expired or malformed keys get Deny, which API
+Gateway answers 401 (as it does a missing header). The key is never logged. Each decision is one
+GetItem by the key's hash, with no cache of its own: a new or revoked key takes effect as soon as
+API Gateway's result cache for it expires (``results_cache_ttl``, the revocation latency).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
     APIGatewayAuthorizerTokenEvent,
@@ -21,33 +20,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from llm_gateway.contract import AUTHORIZER_SERVICE, Settings
-from llm_gateway.core.tenants import KeyRecord, authenticate, parse_records
+from llm_gateway.core.tenants import KeyStore
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(AUTHORIZER_SERVICE)
-settings = Settings.from_env()
-
-
-class Keys:
-    """The key records from the cached secret; an unknown key re-reads it (at most once per
-    ``KEYS_REFRESH_SECONDS``), so a key created a moment ago is not denied and then cached as denied."""
-
-    def __init__(self) -> None:
-        self._secrets = parameters.SecretsProvider()  # one client, one cache per container
-        self._last_refresh = 0.0
-
-    def find(self, token: str) -> KeyRecord | None:
-        secret = self._secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
-        record = authenticate(token, parse_records(str(secret)))
-        if record is None and time.monotonic() - self._last_refresh >= settings.keys_refresh_seconds:
-            self._last_refresh = time.monotonic()
-            secret = self._secrets.get(settings.keys_secret_id, max_age=settings.keys_cache_seconds,
-                                       force_fetch=True)
-            record = authenticate(token, parse_records(str(secret)))
-        return record
-
-
-keys = Keys()  # module scope: built once per container
+keys = KeyStore(Settings.from_env().keys_table, boto3.client("dynamodb"))  # module scope: once per container
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -56,7 +33,7 @@ keys = Keys()  # module scope: built once per container
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     arn = request.parsed_arn
-    record = keys.find(request.authorization_token or "")
+    record = keys.find(request.authorization_token or "")  # a store outage raises: API Gateway answers 5xx
     if record is None:
         logger.info("API key rejected")
         metrics.add_metric(name="KeyRejected", unit=MetricUnit.Count, value=1)

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     url = gateway.url
     auth = f" -H 'Authorization: Bearer {gateway.dev_key}'" if gateway.dev_key else ""
     LOCAL_STATE.write_text(json.dumps({"url": url, "aws_endpoint": gateway.aws_endpoint,
-                                       "keys_secret_id": gateway.keys_secret_id,
+                                       "keys_table": gateway.keys_table,
                                        "cache_table": gateway.environment_of_gateway().get("CACHE_TABLE")}))
     print(f"""
 LLM gateway ({stack_name}) running locally at {url}

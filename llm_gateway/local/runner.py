@@ -80,7 +80,7 @@ class LocalGateway:
         self._moto: Emulator | None = None
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
-        self.keys_secret_id: str | None = None
+        self.keys_table: str | None = None
         self.dev_key: str | None = dev_key  # the dev tenant's key: this one, or a new one
 
     @property
@@ -145,9 +145,9 @@ class LocalGateway:
         authorizer = None
         if self.deployment.authorizers:
             spec = self.deployment.authorizers[0]
-            self.keys_secret_id = functions[spec.function].environment.get("KEYS_SECRET_ID")
-            if self.keys_secret_id:  # a dev tenant to call with (GATEWAY_DEV_KEY fixes its key)
-                self.dev_key, _ = KeyStore(self.keys_secret_id, clients["secretsmanager"]).create(
+            self.keys_table = functions[spec.function].environment.get("KEYS_TABLE")
+            if self.keys_table:  # a dev tenant to call with (GATEWAY_DEV_KEY fixes its key)
+                self.dev_key, _ = KeyStore(self.keys_table, clients["dynamodb"]).create(
                     "t_dev", "dev", key=self.dev_key)
             authorizer = (self.functions[spec.function], spec.identity_header, spec.ttl_seconds)
         self._gateway.start()
@@ -183,10 +183,10 @@ class LocalGateway:
         self.stop()
 
     def keys(self) -> KeyStore:
-        """The stack's API keys (its TenantAuthorizer's secret), on the emulator."""
-        if not self.keys_secret_id:
+        """The stack's API keys (its TenantAuthorizer's table), on the emulator."""
+        if not self.keys_table:
             raise LookupError("the stack has no TenantAuthorizer")
-        return KeyStore(self.keys_secret_id, self.client("secretsmanager"))
+        return KeyStore(self.keys_table, self.client("dynamodb"))
 
     def function(self, name: str) -> HandlerProcess:
         """A running function by its logical id, or the start of it (``"EvalLoopJudge"``)."""
