@@ -232,6 +232,7 @@ class Settings:
     cache_vector_bucket_arn: str = _env("CACHE_VECTOR_BUCKET_ARN", "")  # set: semantic index on S3 Vectors
     # Eval loop
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
+    eval_keep_queue_url: str = _env("EVAL_KEEP_QUEUE_URL", "")  # where an event the bus refused is kept
     scores_table: str = _env("SCORES_TABLE", "")
     sample_rate: float = _env("SAMPLE_RATE", 1.0)
     cache_evict_below: float = _env("CACHE_EVICT_BELOW", 0.5)  # a judge score under this evicts the cached answer

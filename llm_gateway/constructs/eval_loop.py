@@ -100,11 +100,14 @@ class EvalLoop(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        """What a function publishing answer events needs in its environment."""
-        return Settings.env(event_bus_name=self.bus.event_bus_name)
+        """What a function publishing answer events needs in its environment: the bus, and the
+        dead-letter queue that keeps an event the bus refused."""
+        return Settings.env(event_bus_name=self.bus.event_bus_name,
+                            eval_keep_queue_url=self.dead_letter_queue.queue_url)
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.bus.grant_put_events_to(grantee)
+        """Publish answer events, and keep one in the dead-letter queue when the bus refuses it."""
+        return self.bus.grant_put_events_to(grantee).combine(self.dead_letter_queue.grant_send_messages(grantee))
 
     def metric_score(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """The judge's ``JudgeScore`` (EMF, emitted by Powertools Metrics), averaged."""

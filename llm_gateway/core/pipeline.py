@@ -25,7 +25,7 @@ from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_bo
 from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.core.guardrails.pii import find as find_pii
 from llm_gateway.core.ratelimit import Admission, RateLimiter
-from llm_gateway.core.records import AnswerEvent, EvalEvents, IncidentLog
+from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, IncidentLog
 from llm_gateway.core.routing import Route, Served
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
@@ -340,8 +340,8 @@ class Pipeline:
     def _publish(self, event: AnswerEvent) -> None:
         try:
             self.events.answer_generated(event)
-        except Exception as exc:
-            degraded("eval_events", exc, request_id=event.request_id)
+        except Exception as exc:  # EventKept: not judged now, but not lost either
+            degraded("eval_events", exc, request_id=event.request_id, kept=isinstance(exc, EventKept))
 
     @contextlib.contextmanager
     def _released_on_failure(self, prepared: Prepared) -> Iterator[None]:

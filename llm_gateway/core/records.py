@@ -44,15 +44,27 @@ class AnswerEvent:
 
 
 class EvalEvents:
-    """Publishes every fresh answer to the eval bus (EventBridge -> SQS -> judge)."""
+    """Publishes every fresh answer to the eval bus (EventBridge -> SQS -> judge). If the bus
+    refuses it (after botocore's retries), the event is kept in ``keep_queue`` (the eval loop's
+    dead-letter queue), in the envelope the judge reads, so a redrive scores it later."""
 
-    def __init__(self, bus_name: str, client: Any) -> None:
-        self._bus, self._events = bus_name, client
+    def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None) -> None:
+        self._bus, self._events, self._keep, self._sqs = bus_name, client, keep_queue, sqs
 
     def answer_generated(self, event: AnswerEvent) -> None:
-        reply = self._events.put_events(Entries=[{
-            "EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,
-            "Detail": json.dumps(asdict(event)),
-        }])
-        if reply.get("FailedEntryCount"):
-            raise RuntimeError(f"eval event rejected: {reply['Entries'][0].get('ErrorMessage')}")
+        entry = {"EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,
+                 "Detail": json.dumps(asdict(event))}
+        try:
+            reply = self._events.put_events(Entries=[entry])
+            if reply.get("FailedEntryCount"):
+                raise RuntimeError(f"eval event rejected: {reply['Entries'][0].get('ErrorMessage')}")
+        except Exception as exc:
+            if not (self._keep and self._sqs):
+                raise
+            envelope = {"source": EVENT_SOURCE, "detail-type": ANSWER_EVENT, "detail": asdict(event)}
+            self._sqs.send_message(QueueUrl=self._keep, MessageBody=json.dumps(envelope))
+            raise EventKept(str(exc)) from exc
+
+
+class EventKept(Exception):
+    """The bus refused the event; it is in the keep queue (not judged until redriven)."""

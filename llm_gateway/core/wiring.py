@@ -83,7 +83,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
         guardrail=guardrail(settings, tasks),
         cache=semantic_cache(settings, ddb),
         incidents=IncidentLog(settings.incidents_table, ddb),
-        events=EvalEvents(settings.event_bus_name, boto3.client("events")),
+        events=EvalEvents(settings.event_bus_name, boto3.client("events"), keep_queue=settings.eval_keep_queue_url,
+                          sqs=boto3.client("sqs") if settings.eval_keep_queue_url else None),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),
