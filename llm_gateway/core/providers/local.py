@@ -97,7 +97,9 @@ class LocalProvider:
             text, finish = str(self._answer("generate", last_user)["text"]), "stop"
         prompt_tokens = sum(estimate_tokens(text_of(m.get("content"))) for m in request.messages)
         if request.max_tokens and request.task == "chat" and estimate_tokens(text) > request.max_tokens:
-            text, finish = "".join(re.findall(r"\S+\s*", text)[: request.max_tokens]), "length"
+            # Cut after the max_tokens-th token as it counts them: never more than was asked for.
+            cut = list(re.finditer(r"\w+|[^\w\s]", text))[request.max_tokens - 1].end()
+            text, finish = text[:cut], "length"
         return ChatResult(text, finish, usage=Usage(prompt_tokens, estimate_tokens(text)))
 
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]:
