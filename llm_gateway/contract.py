@@ -75,6 +75,9 @@ LLM_MODES = ("bedrock", "local")
 PROVIDERS = ("bedrock", "openai", "anthropic", "local")
 COMPATIBLE = "openai_compatible:"  # + a profile name: any OpenAI-compatible server
 STRATEGIES = ("weighted", "cost")
+# What a route may switch off (``"skip": [...]``, or ``"passthrough": true`` for all of them): every
+# step is on unless a route says otherwise.
+PIPELINE_STEPS = ("quotas", "guardrails", "cache", "judge")
 CACHE_VERIFY = ("rules", "model")  # "model": the judge alias also confirms a semantic hit
 KEYS_BY_ID_INDEX = "by-key-id"  # the keys table's index from a key's public id to its item
 CACHE_PURGE_INDEX = "by-tenant"  # the cache table's sparse index over entry items (by tenant)
@@ -163,6 +166,7 @@ class Route:
     enabled: bool = True
     guardrail_profile: str | None = None  # a GUARDRAIL_PROFILES name; a key's own profile wins
     cache_verify: str = "rules"  # a CACHE_VERIFY name: what confirms a semantic cache hit
+    skip: frozenset[str] = frozenset()  # PIPELINE_STEPS this route goes without
 
     @classmethod
     def parse(cls, alias: str, raw: dict[str, Any]) -> Route:
@@ -176,9 +180,19 @@ class Route:
                        retries=int(raw.get("retries", 2)), timeout=float(raw.get("timeout", 60)),
                        enabled=bool(raw.get("enabled", True)),
                        guardrail_profile=check_profile(raw.get("guardrail_profile")),
-                       cache_verify=check_choice("cache_verify", raw.get("cache_verify", "rules"), CACHE_VERIFY))
+                       cache_verify=check_choice("cache_verify", raw.get("cache_verify", "rules"), CACHE_VERIFY),
+                       skip=_skipped(raw))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"route {alias}: {error}") from None
+
+
+def _skipped(raw: dict[str, Any]) -> frozenset[str]:
+    if raw.get("passthrough") is True:
+        return frozenset(PIPELINE_STEPS)
+    steps = raw.get("skip") or []
+    if not isinstance(steps, list | tuple | set | frozenset):
+        raise ValueError(f"skip must be a list of {', '.join(PIPELINE_STEPS)}")
+    return frozenset(check_choice("pipeline step", str(step), PIPELINE_STEPS) for step in steps)
 
 
 def parse_routes(document: str) -> dict[str, Route]:

@@ -189,6 +189,8 @@ def test_bad_props_fail_the_synth_with_a_clear_message() -> None:
         GuardedEndpoint(stack, "Endpoint", cache=cache, eval_loop=loop, guardrail_backend="nemo")
     with pytest.raises(ValueError, match="route fast: unknown provider 'openia'"):
         ModelRouter(stack, "Router", routes={"fast": {"targets": [{"provider": "openia", "model": "gpt-4o"}]}})
+    with pytest.raises(ValueError, match="unknown pipeline step 'auth'"):
+        ModelRouter(stack, "Router3", routes={"fast": {"skip": ["auth"], "targets": []}})
     with pytest.raises(ValueError, match="unknown strategy 'cheapest'"):
         ModelRouter(stack, "Router2", routes={"fast": {"strategy": "cheapest", "targets": []}})
     with pytest.raises(ValueError, match="unknown llm_mode"):
