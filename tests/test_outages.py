@@ -84,8 +84,9 @@ def test_without_the_event_bus_answers_go_out_and_their_events_are_kept(gateway:
     assert envelopes[0]["detail-type"] == "answer.generated"  # as the judge reads it, for a redrive
 
 
-def test_a_closed_quota_policy_refuses_when_the_counters_fail() -> None:
+def test_a_closed_quota_policy_refuses_when_the_counters_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     """The prod policy (QUOTA_STORE_FAILURE=closed), against a counters table that is not there."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         limiter = RateLimiter("no-such-table", boto3.client("dynamodb", region_name="us-east-1"), Quotas(rpm=5),
                               on_store_failure="closed")

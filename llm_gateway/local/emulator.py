@@ -4,11 +4,13 @@ DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB,
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.comparisons import OpDefault
 from moto.dynamodb.models.table import Table
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -56,27 +58,52 @@ def atomic_dynamodb(app: WSGIApp) -> WSGIApp:
 
 
 class _Partition:
-    """A table seen through one partition: what moto's ``Table.query`` iterates when it collects a
-    base-table query's candidates (``all_items``) is that partition, not every item of the table."""
+    """A table seen through one partition, or through a window of it: what moto's ``Table.query``
+    iterates when it collects a base-table query's candidates (``all_items``)."""
 
-    def __init__(self, table: Table, hash_key: Any) -> None:
-        self._table, self._hash_key = table, hash_key
+    def __init__(self, table: Table, items: list[Any]) -> None:
+        self._table, self._items = table, items
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
 
     def all_items(self) -> list[Any]:
-        partition = self._table.items.get(self._hash_key)
-        return list(partition.values()) if isinstance(partition, dict) else []
+        return self._items
+
+
+# Range-key conditions a window of the sorted keys can answer: (lower bound, upper bound) indexes.
+_BOUNDS: dict[str, Callable[[list[Any], Any], tuple[int, int]]] = {
+    ">=": lambda keys, x: (bisect.bisect_left(keys, x), len(keys)),
+    ">": lambda keys, x: (bisect.bisect_right(keys, x), len(keys)),
+    "<": lambda keys, x: (0, bisect.bisect_left(keys, x)),
+    "<=": lambda keys, x: (0, bisect.bisect_right(keys, x)),
+}
+_BOUNDS |= {"GE": _BOUNDS[">="], "GT": _BOUNDS[">"], "LT": _BOUNDS["<"], "LE": _BOUNDS["<="]}
+
+
+def _sorted_keys(table: Table, hash_key: Any) -> list[Any]:
+    """The partition's range keys in order, kept up to date by the put/delete wrappers (and
+    rebuilt if anything else changed the partition's size)."""
+    index: dict[Any, list[Any]] = table.__dict__.setdefault("_sorted_ranges", {})
+    partition: Any = table.items.get(hash_key)
+    size = len(partition) if isinstance(partition, dict) else 0
+    keys = index.get(hash_key)
+    if keys is None or len(keys) != size:
+        keys = index[hash_key] = sorted(partition) if size else []
+    return keys
 
 
 def partitioned_queries() -> None:
     """moto 5.2 answers a base-table ``Query`` by filtering *every item of the table* on its
-    partition key, so the semantic cache's lookups (and every other query) slowed down linearly as
-    the local tables grew. This targets that one loop: the query runs unchanged against a view of
-    the table whose ``all_items`` is the partition (moto keeps items in a dict by partition key).
-    Index queries and scans are left to moto. Applied once, by the local runner."""
-    original = Table.query
+    partition key, then sorting the partition: the semantic cache's lookups (and every other
+    query) slowed down linearly as the local tables grew. This targets those loops: the query runs
+    unchanged against a view of the table whose ``all_items`` is the partition, or, for a range
+    condition with a ``Limit`` (what the cache's LSH lookups send), just the ``Limit + 1`` items a
+    bisection of the partition's sorted keys finds (one more than asked, so moto still reports a
+    LastEvaluatedKey when there is more). The sorted keys are maintained on put and delete. Index
+    queries, filters, pages after the first and scans are left to moto. Applied once, by the
+    local runner (and the benches)."""
+    original, put, delete = Table.query, Table.put_item, Table.delete_item
     if getattr(original, "partitioned", False):
         return
 
@@ -84,10 +111,40 @@ def partitioned_queries() -> None:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it 8th
         if index_name or not self.range_key_attr:
             return original(self, hash_key, *args, **kwargs)
-        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)  # type: ignore[arg-type]
+        comparison, bounds, limit, start = args[0], args[1], args[2], args[3]
+        forward, flt = args[4], (args[8] if len(args) > 8 else kwargs.get("filter_expression"))
+        filtered = flt is not None and not isinstance(flt, OpDefault)  # OpDefault: no FilterExpression
+        if comparison in _BOUNDS and limit and not start and not filtered and len(bounds) == 1:
+            keys = _sorted_keys(self, hash_key)
+            lo, hi = _BOUNDS[comparison](keys, bounds[0])
+            window = keys[lo:min(hi, lo + limit + 1)] if forward is not False else keys[max(lo, hi - limit - 1):hi]
+            partition: Any = self.items[hash_key]
+            view = _Partition(self, [partition[k] for k in window])
+        else:
+            partition = self.items.get(hash_key)
+            view = _Partition(self, list(partition.values()) if isinstance(partition, dict) else [])
+        return original(view, hash_key, *args, **kwargs)  # type: ignore[arg-type]
+
+    def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        item = put(self, item_attrs, *args, **kwargs)
+        keys = self.__dict__.get("_sorted_ranges", {}).get(item.hash_key)
+        if keys is not None and item.range_key is not None:
+            at = bisect.bisect_left(keys, item.range_key)
+            if at == len(keys) or keys[at] != item.range_key:
+                keys.insert(at, item.range_key)
+        return item
+
+    def delete_item(self: Table, hash_key: Any, range_key: Any = None) -> Any:
+        item = delete(self, hash_key, range_key)
+        keys = self.__dict__.get("_sorted_ranges", {}).get(hash_key)
+        if keys is not None and range_key is not None:
+            at = bisect.bisect_left(keys, range_key)
+            if at < len(keys) and keys[at] == range_key:
+                del keys[at]
+        return item
 
     query.partitioned = True  # type: ignore[attr-defined]
-    Table.query = query  # type: ignore[method-assign]
+    Table.query, Table.put_item, Table.delete_item = query, put_item, delete_item  # type: ignore[method-assign]
 
 
 class Emulator(ThreadedMotoServer):
