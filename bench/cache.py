@@ -48,28 +48,31 @@ def make_table(ddb: Any) -> None:
                                 {"AttributeName": "sk", "KeyType": "RANGE"}])
 
 
-def count_reads(cache: SemanticCache) -> list[int]:
-    """Items read, one entry per call: DynamoDB Query and GetItem, S3 Vectors QueryVectors."""
+def count_reads(clients: list[Any]) -> list[int]:
+    """Items read by the cache's clients, one entry per call: DynamoDB Query and GetItem, S3 Vectors
+    QueryVectors."""
     reads: list[int] = []
-    ddb = cache._ddb
-    ddb.meta.events.register("after-call.dynamodb.Query", lambda parsed, **_: reads.append(int(parsed["Count"])))
-    ddb.meta.events.register("after-call.dynamodb.GetItem", lambda parsed, **_: reads.append(int("Item" in parsed)))
-    if cache._vectors:
-        cache._vectors._client.meta.events.register(
-            "after-call.s3vectors.QueryVectors", lambda parsed, **_: reads.append(len(parsed["vectors"])))
+    for client in clients:
+        events = client.meta.events
+        events.register("after-call.dynamodb.Query", lambda parsed, **_: reads.append(int(parsed["Count"])))
+        events.register("after-call.dynamodb.GetItem", lambda parsed, **_: reads.append(int("Item" in parsed)))
+        events.register("after-call.s3vectors.QueryVectors",
+                        lambda parsed, **_: reads.append(len(parsed["vectors"])))
     return reads
 
 
-def seeded_cache(index: str, size: int, distractors: Any, pairs: list[Any], cached: Any) -> SemanticCache:
-    """A cache of ``size`` entries in one scope: the distractors, then the cached side of each pair."""
+def seeded_cache(index: str, size: int, distractors: Any, pairs: list[Any],
+                 cached: Any) -> tuple[SemanticCache, list[Any]]:
+    """A cache of ``size`` entries in one scope (the distractors, then the cached side of each
+    pair), and the clients it reads with."""
     ddb, scope = boto3.client("dynamodb"), Scope("t_bench", "default")
     make_table(ddb)
     vectors = None
     if index == "s3vectors":
-        s3v = boto3.client("s3vectors")
-        s3v.create_vector_bucket(vectorBucketName="bench-cache")
-        vectors = VectorBucketIndex(s3v.get_vector_bucket(vectorBucketName="bench-cache")["vectorBucket"]
-                                    ["vectorBucketArn"], s3v)
+        vectors_client = boto3.client("s3vectors")
+        vectors_client.create_vector_bucket(vectorBucketName="bench-cache")
+        vectors = VectorBucketIndex(vectors_client.get_vector_bucket(vectorBucketName="bench-cache")
+                                    ["vectorBucket"]["vectorBucketArn"], vectors_client)
     cache = SemanticCache(TABLE, ddb, vectors=vectors)
     embeddings = [Embedding(vector.tolist(), minilm.NAME) for vector in distractors]
     if vectors:  # in bulk: what the index holds is what store() would put, without 1e5 round trips
@@ -81,7 +84,7 @@ def seeded_cache(index: str, size: int, distractors: Any, pairs: list[Any], cach
             cache.store(scope, f"distractor question {i}", "-", embedding, request_id=f"d{i}")
     for i, (pair, vector) in enumerate(zip(pairs, cached, strict=True)):
         cache.store(scope, pair.a, f"answer {i}", Embedding(vector.tolist(), minilm.NAME), request_id=f"p{i}")
-    return cache
+    return cache, [ddb, *([vectors_client] if vectors else [])]
 
 
 def main() -> None:
@@ -109,9 +112,9 @@ def main() -> None:
                 continue
             with mock_aws():
                 started = time.perf_counter()
-                cache = seeded_cache(index, size, distractors, pairs, cached)
+                cache, clients = seeded_cache(index, size, distractors, pairs, cached)
                 seeded = time.perf_counter() - started
-                reads = count_reads(cache)
+                reads = count_reads(clients)
                 exact = 0
                 for i, (pair, vector) in enumerate(zip(pairs, cached, strict=True)):
                     repeat = cache.lookup(scope, pair.a, Embedding(vector.tolist(), minilm.NAME))

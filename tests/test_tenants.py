@@ -94,7 +94,8 @@ def test_concurrent_key_changes_never_lose_one(gateway: LocalGateway, keys: KeyS
     _, target = created[0]
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = list(pool.map(lambda change: _try(change, keys, target.key_id), ["revoke", "rotate"]))
-    assert "conflict" in outcomes or keys.get(target.key_id).status == "revoked"
+    # Whichever came first, the revocation stands: a rotation never writes the old key back active.
+    assert keys.get(target.key_id).status == "revoked" and outcomes.count("done") >= 1
 
 
 def _try(change: str, keys: KeyStore, key_id: str) -> str:

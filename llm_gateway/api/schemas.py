@@ -219,10 +219,8 @@ class InputImage(Schema, tag_field="type", tag="input_image"):
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class InputFile(Schema, tag_field="type", tag="input_file"):
-    file_data: str | None = None
-    file_id: str | None = None
-    filename: str | None = None
+class InputFile(File, tag_field="type", tag="input_file"):
+    """The Responses API's file part: a chat ``File``'s fields, inline."""
 
 
 class InputMessage(Schema):

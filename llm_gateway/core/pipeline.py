@@ -8,7 +8,6 @@ for; a refused answer returns before the cache write, so a bad generation is nev
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 import secrets
 import time
@@ -29,9 +28,6 @@ from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, Inciden
 from llm_gateway.core.routing import Route, Served
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
-
-log = logging.getLogger(__name__)
-
 
 Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
 
@@ -263,7 +259,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return prepared
-        with self._released_on_failure(prepared):
+        with self._released_on_failure(prepared.admission):
             result, served = self.router.complete(prepared.route, prepared.request(query.params))
         return self._finish(prepared, result, served)
 
@@ -274,7 +270,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
-        with self._released_on_failure(prepared):
+        with self._released_on_failure(prepared.admission):
             deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)
@@ -330,11 +326,8 @@ class Pipeline:
               allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
         route = self._route(model_alias, allowed_models)
         admission = self._quota(tenant_id, quotas, route, estimate_tokens([{"content": i} for i in inputs], 0))
-        try:
+        with self._released_on_failure(admission):
             embeddings, served = self.router.embed(route, inputs)
-        except Exception:
-            self._settle(admission, 0)
-            raise
         self._settle(admission, embeddings.usage.total_tokens)
         return embeddings, served, admission
 
@@ -365,12 +358,12 @@ class Pipeline:
             degraded("eval_events", exc, request_id=event.request_id, kept=isinstance(exc, EventKept))
 
     @contextlib.contextmanager
-    def _released_on_failure(self, prepared: Prepared) -> Iterator[None]:
+    def _released_on_failure(self, admission: Admission | None) -> Iterator[None]:
         """Every target failed: the request used no tokens, its reservation goes back."""
         try:
             yield
         except Exception:
-            self._settle(prepared.admission, 0)
+            self._settle(admission, 0)
             raise
 
     def _settle(self, admission: Admission | None, tokens: int) -> None:
