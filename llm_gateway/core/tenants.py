@@ -173,15 +173,22 @@ class KeyStore:
             raise KeyConflict("that key is already registered")
         return key, record
 
-    def _update(self, record: KeyRecord, changed: dict[str, Any]) -> KeyRecord:
-        """Write ``changed`` onto the record as it was read: if anyone changed its status or expiry
-        meanwhile, KeyConflict (read again and decide again) instead of a lost update."""
-        names = {f"#{k}": k for k in changed} | {"#status": "status", "#exp": "expiresAt"}
-        values = {f":{k}": _TO.serialize(v) for k, v in changed.items()} | {":was": {"S": record.status}}
-        condition = "#status = :was AND " + (
-            "#exp = :wasexp" if record.expiresAt else "attribute_not_exists(#exp)")
-        if record.expiresAt:
-            values[":wasexp"] = {"S": record.expiresAt}
+    def _update(self, record: KeyRecord, changed: dict[str, Any], *, as_read: bool = True) -> KeyRecord:
+        """Write ``changed`` onto the record. ``as_read``: only onto the record as it was read; if
+        anyone changed its status or expiry meanwhile, KeyConflict (read again and decide again)
+        instead of a lost update. Otherwise only onto a record that still exists."""
+        names = {f"#{k}": k for k in changed}
+        values = {f":{k}": _TO.serialize(v) for k, v in changed.items()}
+        if not as_read:
+            names["#h"] = "hash"
+            condition = "attribute_exists(#h)"
+        else:
+            names |= {"#status": "status", "#exp": "expiresAt"}
+            values[":was"] = {"S": record.status}
+            condition = "#status = :was AND " + (
+                "#exp = :wasexp" if record.expiresAt else "attribute_not_exists(#exp)")
+            if record.expiresAt:
+                values[":wasexp"] = {"S": record.expiresAt}
         try:
             item = self._ddb.update_item(
                 TableName=self.table, Key={"hash": {"S": record.hash}}, ConditionExpression=condition,
@@ -192,7 +199,8 @@ class KeyStore:
         return _record(item["Attributes"])
 
     def revoke(self, key_id: str) -> KeyRecord:
-        return self._update(self.get(key_id), {"status": "revoked"})
+        # Revoking never yields to a concurrent change (a rotation's new expiry, say): it must stand.
+        return self._update(self.get(key_id), {"status": "revoked"}, as_read=False)
 
     def rotate(self, key_id: str, *, overlap: timedelta) -> tuple[str, KeyRecord, KeyRecord]:
         """A new key with the same tenant, label, quotas, models and guardrail; the old one expires
