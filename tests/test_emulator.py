@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import random
+from typing import Any
 
 import boto3
+import numpy
 import pytest
 from moto import mock_aws
 
-from llm_gateway.local.emulator import partitioned_queries
+from llm_gateway.local.emulator import direct_item_responses, partitioned_queries
+from llm_gateway.local.s3vectors import vector_queries
 
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
 
@@ -51,3 +55,87 @@ def test_a_range_query_reads_a_window_and_answers_as_dynamodb_does(forward: bool
                 expected = (matching if forward else matching[::-1])[:limit]
                 assert [i["sk"]["S"] for i in reply["Items"]] == expected, (op, at, limit)
                 assert ("LastEvaluatedKey" in reply) == (len(matching) > limit)
+
+
+def test_item_responses_written_directly_equal_motos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator writes item operations' results with json.dumps instead of moto's shape walk:
+    every value type, each operation, the same answer as moto's own writer gives."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from moto.dynamodb.responses import DynamoResult
+
+    item = {"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "1.50"}, "b": {"B": b"\x00\xffbin"},
+            "t": {"BOOL": True}, "z": {"NULL": True}, "l": {"L": [{"S": "x"}, {"N": "2"}, {"B": b"\x01"}]},
+            "m": {"M": {"in": {"SS": ["a", "b"]}, "bs": {"BS": [b"\x02", b"\x03"]}}}, "ns": {"NS": ["1", "2"]}}
+    key = {"pk": {"S": "p"}, "sk": {"S": "a"}}
+
+    def answers() -> list[dict[str, Any]]:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                   {"AttributeName": "sk", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                        {"AttributeName": "sk", "KeyType": "RANGE"}])
+            replies = [
+                ddb.put_item(TableName="t", Item=item, ReturnConsumedCapacity="TOTAL"),
+                ddb.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD"),
+                ddb.get_item(TableName="t", Key=key),
+                ddb.query(TableName="t", KeyConditionExpression="pk = :p", Limit=1,
+                          ExpressionAttributeValues={":p": {"S": "p"}}),
+                ddb.scan(TableName="t"),
+                ddb.batch_get_item(RequestItems={"t": {"Keys": [key]}}),
+                ddb.update_item(TableName="t", Key=key, UpdateExpression="ADD c :one",
+                                ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="ALL_NEW"),
+                ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {**key, "sk": {"S": "b"}}}}]}),
+                ddb.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD"),
+            ]
+        for reply in replies:
+            reply.pop("ResponseMetadata")
+        return replies
+
+    motos = getattr(DynamoResult.execute_result, "moto", DynamoResult.execute_result)
+    monkeypatch.setattr(DynamoResult, "execute_result", motos)  # moto's own writer; undone after the test
+    mothers = answers()
+    direct_item_responses()
+    assert answers() == mothers
+
+
+def test_emulated_vector_queries_stay_exact_through_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QueryVectors answers from a matrix updated in place by puts, overwrites and deletes: always
+    the same neighbours, in the same order, as comparing against every stored vector."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    vector_queries()
+    rng = random.Random(9)
+    with mock_aws():
+        s3v = boto3.client("s3vectors", region_name="us-east-1")
+        s3v.create_vector_bucket(vectorBucketName="bkt")
+        s3v.create_index(vectorBucketName="bkt", indexName="idx", dataType="float32", dimension=4,
+                         distanceMetric="cosine")
+        stored: dict[str, list[float]] = {}
+        for step in range(120):
+            key = f"k{rng.randrange(40)}"
+            if step % 4 == 3 and stored:
+                gone = rng.choice(sorted(stored))
+                s3v.delete_vectors(vectorBucketName="bkt", indexName="idx", keys=[gone])
+                del stored[gone]
+            data = [rng.uniform(-1, 1) for _ in range(4)]
+            s3v.put_vectors(vectorBucketName="bkt", indexName="idx", vectors=[{"key": key, "data": {"float32": data}}])
+            stored[key] = [float(numpy.float32(x)) for x in data]
+            query = [rng.uniform(-1, 1) for _ in range(4)]
+            found = s3v.query_vectors(vectorBucketName="bkt", indexName="idx", topK=5, queryVector={"float32": query},
+                                      returnDistance=True)["vectors"]
+            expected = sorted(stored, key=lambda k: 1 - _cosine(stored[k], query))[:5]
+            assert [v["key"] for v in found] == expected
+
+        # Past the partial sort's reach: a filter that only the farthest vectors pass.
+        many = [{"key": f"m{i}", "data": {"float32": [1.0, i / 500, 0.0, 0.0]}, "metadata": {"far": i >= 495}}
+                for i in range(500)]
+        for start in range(0, 500, 100):
+            s3v.put_vectors(vectorBucketName="bkt", indexName="idx", vectors=many[start:start + 100])
+        found = s3v.query_vectors(vectorBucketName="bkt", indexName="idx", topK=3, filter={"far": True},
+                                  queryVector={"float32": [1, 0, 0, 0]})["vectors"]
+        assert [v["key"] for v in found] == ["m495", "m496", "m497"]
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))

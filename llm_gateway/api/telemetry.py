@@ -1,6 +1,6 @@
-"""The gateway function's Powertools logger, metrics and tracer, shared by its doors."""
+"""The gateway function's Powertools logger and metrics, shared by its doors."""
 
 from llm_gateway.contract import GATEWAY_SERVICE
-from llm_gateway.observability import powertools
+from llm_gateway.observability import logs_and_metrics
 
-logger, metrics, tracer = powertools(GATEWAY_SERVICE)
+logger, metrics = logs_and_metrics(GATEWAY_SERVICE)

@@ -41,7 +41,7 @@ except (AttributeError, OSError):  # not Linux
     _PRCTL = None
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """A function's process ends with the runner, even when the runner is killed outright (Linux)."""
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -96,7 +96,7 @@ class HandlerProcess:
             [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
             cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.sandbox.log, text=True, bufsize=1,
-            preexec_fn=_die_with_parent)  # noqa: PLW1509  # only a prctl call, resolved before the fork
+            preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call, resolved before the fork
         return self
 
     def __call__(self, event: dict[str, Any]) -> Any:
@@ -149,7 +149,7 @@ class WebAdapterProcess:
         log = self.sandbox.log  # None: ours, where a failure to start is seen as it happens
         self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
                                          stdout=log, stderr=log,
-                                         preexec_fn=_die_with_parent)  # noqa: PLW1509  # see HandlerProcess
+                                         preexec_fn=die_with_parent)  # noqa: PLW1509  # see HandlerProcess
         readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")
         deadline = time.monotonic() + timeout
         while not self._ready(readiness):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +20,7 @@ from llm_gateway.contract import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.wiring import default_routes
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
-from llm_gateway.local.emulator import Emulator
+from llm_gateway.local.emulator import EmulatorProcess
 from llm_gateway.local.lambda_emulation import ApiGateway, HandlerProcess, QueuePoller, Sandbox, WebAdapterProcess
 
 # Where the package's code is, as a code asset would hold it: the folder holding ``llm_gateway/``.
@@ -77,7 +75,7 @@ class LocalGateway:
         self._devnull: IO[str] | None = None
         self.aws_endpoint = ""
         self.deployment = Deployment(stack_name)
-        self._moto: Emulator | None = None
+        self.emulator: EmulatorProcess | None = None
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
         self.keys_table: str | None = None
@@ -105,12 +103,8 @@ class LocalGateway:
             print(f"[local] {message}", file=sys.stderr, flush=True)
 
     def _start_emulator(self) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's access log is noise
-        self._moto = Emulator()
-        self._moto.start()
-        self.aws_endpoint = self._moto.endpoint
-        # moto keeps its state per process, not per server: start from an empty account.
-        urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST"))
+        self.emulator = EmulatorProcess().start()  # an empty account, in a process of its own
+        self.aws_endpoint = self.emulator.endpoint
         # The functions reach the emulator through the standard endpoint override, nothing else.
         aws = {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
@@ -203,8 +197,8 @@ class LocalGateway:
             function.stop()
         if self._gateway:
             self._gateway.stop()
-        if self._moto:
-            self._moto.stop()
+        if self.emulator:
+            self.emulator.stop()
         if self._devnull:
             self._devnull.close()
 

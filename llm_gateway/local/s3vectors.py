@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import operator
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -23,7 +23,7 @@ from moto.s3vectors.models import Index, S3VectorsBackend
 from moto.s3vectors.responses import S3VectorsResponse
 
 MAX_TOP_K = 100
-_WRITES = threading.Lock()  # a write and a matrix build never interleave
+_WRITES = threading.Lock()  # a write and a query never interleave
 Filter = dict[str, Any]
 ORDER = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
 
@@ -71,42 +71,97 @@ def matches(metadata: dict[str, Any], flt: Filter, unfilterable: frozenset[str] 
     return True
 
 
-def _distances(index: Index, query: list[float]) -> list[tuple[float, str]]:
-    """(distance, key) for every vector of the index: with NumPy when the local extra has it, on a
-    matrix kept until the index's vectors change (``_changed``)."""
+class _Rows:
+    """An index's vectors as a NumPy matrix kept in step with its writes: a put fills or appends a
+    row (the matrix doubles when full), a delete moves the last row into the gap. So a query costs
+    one matrix product, never a rebuild from the index's lists after each write."""
+
+    def __init__(self, np: Any, dimension: int) -> None:
+        self.np, self.keys, self.at = np, list[str](), dict[str, int]()
+        self.matrix = np.zeros((16, dimension), np.float32)
+
+    def put(self, key: str, data: list[float]) -> None:
+        row = self.at.get(key)
+        if row is None:
+            row = self.at[key] = len(self.keys)
+            self.keys.append(key)
+            if row == len(self.matrix):
+                self.matrix = self.np.concatenate([self.matrix, self.np.zeros_like(self.matrix)])
+        self.matrix[row] = data
+
+    def delete(self, key: str) -> None:
+        row = self.at.pop(key, None)
+        if row is None:
+            return
+        last = len(self.keys) - 1
+        if row != last:
+            moved = self.keys[row] = self.keys[last]
+            self.matrix[row], self.at[moved] = self.matrix[last], row
+        self.keys.pop()
+
+
+def _rows(index: Index) -> _Rows | None:
+    """The index's matrix (built on first use), or None without NumPy (the local extra has it)."""
+    rows: _Rows | None = getattr(index, "rows", None)
+    if rows is None:
+        try:
+            import numpy as np
+        except ImportError:
+            return None
+        rows = _Rows(np, index.dimension)
+        for key, vector in index.vectors.items():
+            rows.put(key, vector.data["float32"])
+        index.rows = rows  # type: ignore[attr-defined]
+    return rows
+
+
+def _distances(index: Index, query: list[float]) -> Iterable[tuple[float, str]]:
+    """(distance, key) for every vector of the index, nearest first."""
     cosine = index.distance_metric == "cosine"
-    try:
-        import numpy as np
-    except ImportError:
-        def distance(row: list[float]) -> float:
-            if cosine:
-                norm = math.sqrt(sum(x * x for x in row)) * math.sqrt(sum(q * q for q in query))
-                return 1.0 - (sum(x * q for x, q in zip(row, query, strict=True)) / norm if norm else 0.0)
-            return math.dist(row, query)
-        return [(distance(v.data["float32"]), key) for key, v in index.vectors.items()]
     with _WRITES:
-        if getattr(index, "matrix", None) is None:
-            keys = list(index.vectors)
-            matrix = np.asarray([index.vectors[k].data["float32"] for k in keys], np.float32).reshape(len(keys), -1)
-            index.matrix = (keys, matrix, np.linalg.norm(matrix, axis=1))  # type: ignore[attr-defined]
-        keys, matrix, norms = index.matrix  # type: ignore[attr-defined]
-    q = np.asarray(query, np.float32)
-    if cosine:
-        scale = norms * float(np.linalg.norm(q))
-        found = 1.0 - np.divide(matrix @ q, scale, out=np.zeros(len(keys), np.float32), where=scale > 0)
-    else:
-        found = np.linalg.norm(matrix - q, axis=1)
-    return list(zip(found.tolist(), keys, strict=True))
+        rows = _rows(index)
+        if rows is None:
+            def distance(row: list[float]) -> float:
+                if cosine:
+                    norm = math.sqrt(sum(x * x for x in row)) * math.sqrt(sum(q * q for q in query))
+                    return 1.0 - (sum(x * q for x, q in zip(row, query, strict=True)) / norm if norm else 0.0)
+                return math.dist(row, query)
+            return sorted((distance(v.data["float32"]), key) for key, v in index.vectors.items())
+        np, keys, matrix = rows.np, list(rows.keys), rows.matrix[:len(rows.keys)]
+        q = np.asarray(query, np.float32)
+        if cosine:
+            scale = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(q))
+            found = 1.0 - np.divide(matrix @ q, scale, out=np.zeros(len(keys), np.float32), where=scale > 0)
+        else:
+            found = np.linalg.norm(matrix - q, axis=1)
+    return _nearest_first(np, found, keys)
 
 
-def _changed(original: Callable[..., Any]) -> Callable[..., Any]:
-    """A write to an index drops its cached matrix."""
+def _nearest_first(np: Any, found: Any, keys: list[str]) -> Iterator[tuple[float, str]]:
+    """(distance, key), nearest first: a partial sort for the first few (what a filtered top-k
+    query usually reads), the full order only if the filter rejects more than that."""
+    head = min(len(keys), 4 * MAX_TOP_K)
+    part = np.argpartition(found, head - 1)[:head] if 0 < head < len(keys) else np.arange(len(keys))
+    first = part[np.lexsort((part, found[part]))]
+    yield from ((float(found[i]), keys[i]) for i in first)
+    if head < len(keys):
+        rest = np.setdiff1d(np.arange(len(keys)), part)
+        yield from ((float(found[i]), keys[i]) for i in rest[np.lexsort((rest, found[rest]))])
+
+
+def _changed(original: Callable[..., Any], *, delete: bool) -> Callable[..., Any]:
+    """A write to an index updates its matrix, if it has one."""
     def write(self: S3VectorsBackend, vector_bucket_name: str, index_name: str, index_arn: str,
-              *args: Any, **kwargs: Any) -> Any:
+              **written: list[Any]) -> Any:  # moto passes them all by name: vectors=, or keys=
         with _WRITES:
-            result = original(self, vector_bucket_name, index_name, index_arn, *args, **kwargs)
+            result = original(self, vector_bucket_name, index_name, index_arn, **written)
             index = self.get_index(vector_bucket_name, index_name=index_name, index_arn=index_arn)
-            index.matrix = None  # type: ignore[attr-defined]
+            rows: _Rows | None = getattr(index, "rows", None)
+            for item in written["keys" if delete else "vectors"] if rows else ():
+                if delete:
+                    rows.delete(item)  # type: ignore[union-attr]
+                else:
+                    rows.put(item["key"], item["data"]["float32"])  # type: ignore[union-attr]
             return result
     return write
 
@@ -120,7 +175,7 @@ def query_vectors(index: Index, top_k: int, query: list[float],
         raise ValidationError(f"topK must be between 1 and {MAX_TOP_K}")
     unfilterable = frozenset(getattr(index, "non_filterable", ()))
     found = []
-    for distance, key in sorted(_distances(index, query)):
+    for distance, key in _distances(index, query):
         vector = index.vectors[key]
         if flt is None or matches(vector.metadata or {}, flt, unfilterable):
             found.append((distance, vector))
@@ -163,7 +218,7 @@ def vector_queries() -> None:
     if getattr(S3VectorsResponse, "query_vectors", None):
         return
     S3VectorsResponse.query_vectors = _query_response  # type: ignore[attr-defined]
-    for name in ("put_vectors", "delete_vectors"):
-        setattr(S3VectorsBackend, name, _changed(getattr(S3VectorsBackend, name)))
+    S3VectorsBackend.put_vectors = _changed(S3VectorsBackend.put_vectors, delete=False)  # type: ignore[method-assign]
+    S3VectorsBackend.delete_vectors = _changed(S3VectorsBackend.delete_vectors, delete=True)  # type: ignore[method-assign]
     S3VectorsResponse.create_index = _create_index(S3VectorsResponse.create_index)  # type: ignore[method-assign]
     urls.url_paths["{0}/QueryVectors$"] = S3VectorsResponse.dispatch

@@ -1,0 +1,247 @@
+"""Issue 12's figures, in one run on this machine: added latency over a direct call (p50/p99) for
+the gateway's default and pass-through profiles and for LiteLLM's proxy, throughput with 16
+clients, added latency with 1e3 and 1e4 cached entries, cold start against the floor, and the AWS
+cost of a million requests (bench/costs.py, from the AWS calls counted here). Printed, not asserted.
+
+Every side calls one fake OpenAI-compatible upstream, in a process of its own, on loopback. The
+gateway is `make dev`'s: the dev stack on the local runner, AWS emulated in its own process.
+LiteLLM 1.100.5's proxy (1 worker, no database) runs from its own virtualenv, `.venv-litellm`,
+which `make bench` makes; without it, its rows are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from _local import start_gateway  # noqa: E402
+from costs import print_costs  # noqa: E402
+
+from llm_gateway.core.cache import Embedding, Scope, VectorBucketIndex  # noqa: E402
+from llm_gateway.core.providers import minilm  # noqa: E402
+from llm_gateway.core.tenants import Quotas  # noqa: E402
+from llm_gateway.local.runner import free_port  # noqa: E402
+
+LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
+N = int(os.environ.get("BENCH_N", "300"))
+CLIENTS, SECONDS = 16, 5.0
+UPSTREAM = """
+import sys
+from tests.fakes import FakeUpstream
+print(FakeUpstream("bench").start().url, flush=True)
+sys.stdin.read()
+"""
+
+
+def started(command: list[str], ready: Callable[[], bool], env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{command[0]} did not start")
+        time.sleep(0.2)
+    return process
+
+
+def answers(url: str, headers: dict[str, str] | None = None) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            return httpx.post(f"{url}/chat/completions", headers=headers, timeout=2, json={
+                "model": "gpt", "messages": [{"role": "user", "content": "ready?"}]}).status_code == 200
+        except httpx.HTTPError:
+            return False
+    return ready
+
+
+def body(model: str, i: int) -> dict[str, Any]:  # a new question each time: never a cache hit
+    return {"model": model, "messages": [{"role": "user", "content": f"benchmark question {i}: how do lists grow?"}]}
+
+
+def latencies(client: httpx.Client, model: str, n: int = N, offset: int = 0) -> list[float]:
+    samples = []
+    for i in range(offset, offset + n):
+        started_at = time.perf_counter()
+        client.post("/chat/completions", json=body(model, i)).raise_for_status()
+        samples.append((time.perf_counter() - started_at) * 1000)
+    return samples
+
+
+def throughput(base_url: str, headers: dict[str, str], model: str) -> float:
+    """Requests per second answered 200 by CLIENTS threads, each with its own connection."""
+    done, stop = [0] * CLIENTS, time.monotonic() + SECONDS
+
+    def run(slot: int) -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+            i = 0
+            while time.monotonic() < stop:
+                if client.post("/chat/completions", json=body(model, 10_000_000 * (slot + 1) + i)).status_code == 200:
+                    done[slot] += 1
+                i += 1
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / SECONDS
+
+
+def added(samples: list[float], direct: list[float]) -> tuple[float, float]:
+    cut, base = statistics.quantiles(samples, n=100), statistics.quantiles(direct, n=100)
+    return cut[49] - base[49], cut[98] - base[98]
+
+
+def seed_cache(gateway: Any, tenant_id: str, model: str, count: int, start: int) -> None:
+    """``count`` more entries in the scope the bench's questions are asked in: vectors put in bulk,
+    as ``SemanticCache.store`` puts them one at a time (their answers are never read: no hits)."""
+    environment = gateway.environment_of_gateway()
+    index = VectorBucketIndex(environment["CACHE_VECTOR_BUCKET_ARN"], gateway.client("s3vectors"))
+    scope = Scope.of(tenant_id, model, body(model, 0)["messages"])
+    rng = np.random.default_rng(start)
+    vectors = rng.normal(size=(count, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    expires = int(time.time()) + 3600
+    index.add([((index.index_arn(minilm.NAME), f"{scope.key}#x/{start + i:013d}"), scope,
+                f"seeded question {start + i}", Embedding(vector.tolist(), minilm.NAME), expires)
+               for i, vector in enumerate(vectors)])
+
+
+def cold_start(environment: dict[str, str]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(seconds, peak MB) to import and build the gateway app, and for the floor: boto3,
+    Powertools' Logger and one client. Medians of five fresh interpreters each."""
+    probe = ("import re, time\nstarted = time.perf_counter()\n{code}\nelapsed = time.perf_counter() - started\n"
+             "print(elapsed, int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]) / 1024)")
+    floor = "import boto3\nfrom aws_lambda_powertools import Logger\nLogger()\nboto3.client('dynamodb')"
+    gateway = "from llm_gateway.lambdas.gateway import app"
+
+    def measure(code: str) -> tuple[float, float]:
+        runs = [subprocess.run([sys.executable, "-c", probe.format(code=code)], cwd=ROOT, capture_output=True,
+                               text=True, check=True, env={**os.environ, **environment}).stdout.split()
+                for _ in range(5)]
+        return statistics.median(float(r[0]) for r in runs), statistics.median(float(r[1]) for r in runs)
+
+    return measure(gateway), measure(floor)
+
+
+def start_litellm(upstream_url: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+    config = Path(tempfile.mkdtemp(prefix="bench-litellm-")) / "config.yaml"
+    config.write_text(json.dumps({"model_list": [{"model_name": "gpt", "litellm_params": {
+        "model": "openai/bench-model", "api_base": upstream_url, "api_key": "unused"}}],
+        "general_settings": {"master_key": "sk-bench"}}))  # YAML is a superset of JSON
+    port = free_port()
+    url, auth = f"http://127.0.0.1:{port}", {"Authorization": "Bearer sk-bench"}
+    process = started([str(LITELLM), "--config", str(config), "--port", str(port), "--num_workers", "1"],
+                      answers(url, auth), env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+                                               "LITELLM_TELEMETRY": "False"})
+    return process, httpx.Client(base_url=url, timeout=30, headers=auth)
+
+
+def print_latency(results: dict[str, tuple[float, float]], direct_ms: list[float]) -> None:
+    lite = results.get("LiteLLM proxy", (0.0, 0.0))[0]
+    print(f"\n== Added latency over a direct call (n={N} each; direct p50 {statistics.median(direct_ms):.2f} ms) ==")
+    for name, (p50, p99) in results.items():
+        ratio = f"  ({p50 / lite:.2f}x LiteLLM's p50)" if lite and name != "LiteLLM proxy" else ""
+        print(f"{name:14s} +{p50:6.2f} ms p50   +{p99:6.2f} ms p99{ratio}")
+
+
+def print_growth(gateway: Any, via: httpx.Client, direct_ms: list[float]) -> None:
+    print("\n== Added latency as the cache grows (default profile, cache misses) ==")
+    by_size, seeded = {}, 0
+    for size in (1_000, 10_000):
+        seed_cache(gateway, "t_bench", "gpt", size - seeded, seeded)
+        seeded = size
+        latencies(via, "gpt", 20, offset=size * 10)
+        by_size[size] = added(latencies(via, "gpt", 200, offset=size * 100), direct_ms[:200])
+        print(f"{size:>6} entries   +{by_size[size][0]:6.2f} ms p50   +{by_size[size][1]:6.2f} ms p99")
+    print(f"1e4 vs 1e3 (p50): {by_size[10_000][0] / by_size[1_000][0]:.2f}x")
+
+
+def print_cold_start(gateway: Any) -> float:
+    (gateway_s, gateway_mb), (floor_s, floor_mb) = cold_start(gateway.environment_of_gateway())
+    print("\n== Cold start: import and build the gateway app (median of 5 fresh interpreters) ==")
+    print(f"gateway {gateway_s * 1000:.0f} ms, {gateway_mb:.0f} MB peak;  floor (boto3 + Powertools + one client) "
+          f"{floor_s * 1000:.0f} ms, {floor_mb:.0f} MB;  ratio {gateway_s / floor_s:.2f}x time, "
+          f"{gateway_mb / floor_mb:.2f}x memory")
+    return gateway_mb
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    upstream = subprocess.Popen([sys.executable, "-c", UPSTREAM], cwd=ROOT, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+    assert upstream.stdout is not None
+    upstream_url = upstream.stdout.readline().decode().strip() + "/v1"
+    processes = [upstream]
+    target = {"provider": "openai_compatible:bench", "model": "bench-model"}
+    routes = {"gpt": {"retries": 0, "targets": [target]},
+              "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]}}
+    gateway = start_gateway(environment={"ROUTES_JSON": json.dumps(routes),
+                                         "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url})
+    assert gateway.emulator is not None
+    try:
+        key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
+        auth = {"Authorization": f"Bearer {key}"}
+        direct = httpx.Client(base_url=upstream_url, timeout=30)
+        via = httpx.Client(base_url=f"{gateway.url}/v1", timeout=30, headers=auth)
+        litellm = None
+        if LITELLM.exists():
+            process, litellm = start_litellm(upstream_url)
+            processes.append(process)
+        for client, model in ((direct, "bench-model"), (via, "gpt"), (via, "gpt-pass"), (litellm, "gpt")):
+            if client:
+                latencies(client, model, 30, offset=-1000)  # warm every path
+
+        gateway.emulator.calls(clear=True)
+        direct_ms = latencies(direct, "bench-model")
+        default_ms = latencies(via, "gpt")
+        time.sleep(3)  # the judge's share of those requests
+        calls = {"default": gateway.emulator.calls(clear=True)}
+        pass_ms = latencies(via, "gpt-pass")
+        time.sleep(1)
+        calls["pass-through"] = gateway.emulator.calls(clear=True)
+        results = {"default": added(default_ms, direct_ms), "pass-through": added(pass_ms, direct_ms)}
+        if litellm:
+            results["LiteLLM proxy"] = added(latencies(litellm, "gpt"), direct_ms)
+        print_latency(results, direct_ms)
+
+        print(f"\n== Throughput, {CLIENTS} clients for {SECONDS:.0f} s ==")
+        rates = {"default": throughput(f"{gateway.url}/v1", auth, "gpt"),
+                 "pass-through": throughput(f"{gateway.url}/v1", auth, "gpt-pass")}
+        if litellm:
+            rates["LiteLLM proxy"] = throughput(str(litellm.base_url), dict(litellm.headers), "gpt")
+        for name, rate in rates.items():
+            print(f"{name:14s} {rate:7.1f} requests/s")
+
+        print_growth(gateway, via, direct_ms)
+        gateway_mb = print_cold_start(gateway)
+        function = next(r for r in gateway.template["Resources"].values()
+                        if r["Type"] == "AWS::Lambda::Function" and "GATEWAY_ASGI_APP" in json.dumps(r))
+        context = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
+        print_costs(calls, N, gateway_mb=gateway_mb, memory_mb=int(function["Properties"]["MemorySize"]),
+                    overhead_ms={name: results[name][0] for name in calls},
+                    judged=float(context["prod"]["sampleRate"]))
+        print(f"(machine: {os.cpu_count()} cores, Python {sys.version.split()[0]})")
+    finally:
+        gateway.stop()
+        for process in processes:
+            process.terminate()
+
+
+if __name__ == "__main__":
+    main()
