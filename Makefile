@@ -48,8 +48,15 @@ unit: $(DEV_STAMP)
 synth: $(RUN_STAMP)
 	source $(VENV)/bin/activate && npx --yes aws-cdk@2.1148.1 synth -c env=$(or $(ENV),dev) --quiet
 
+# LiteLLM's proxy, for bench/performance.py's side-by-side figures: its own virtualenv, never ours.
+LITELLM := .venv-litellm/bin/litellm
+$(LITELLM):
+	@echo "==> Installing LiteLLM's proxy into .venv-litellm (for the comparison only)"
+	@$(PYTHON) -m venv .venv-litellm
+	@.venv-litellm/bin/python -m pip install --disable-pip-version-check --quiet 'litellm[proxy]==1.100.5'
+
 ## Print the figures each issue names (not asserted).
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) $(LITELLM)
 	@for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 ## Print the guardrail engine's and the semantic cache's figures on the team's labelled corpora
@@ -60,4 +67,4 @@ eval: $(DEV_STAMP)
 	@$(PY) -m llm_gateway cache calibrate
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-litellm cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -86,8 +86,6 @@ def main() -> None:
         print(f"gateway's own time (x-gateway-overhead-ms): {percentiles(overheads)}")
         print(f"first token, direct:           {percentiles(direct_ttft)}")
         print(f"first token, through gateway:  {percentiles(via_ttft)}")
-        print("(most of the gateway's time here is the in-process AWS emulator: each of the 3 AWS round trips on "
-              "the critical path costs ~10 ms in moto under load, a few ms in-region in AWS)")
     finally:
         gateway.stop()
         upstream.stop()
