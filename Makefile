@@ -28,7 +28,7 @@ $(DEV_STAMP): $(RUN_STAMP)
 
 install: $(DEV_STAMP)
 
-## Run the gateway locally on http://127.0.0.1:8080 (PORT=... to change), AWS emulated in-process.
+## Run the gateway locally on http://127.0.0.1:8080 (PORT=... to change), AWS emulated locally.
 dev: $(RUN_STAMP)
 	@$(PY) -m llm_gateway.local $(if $(PORT),--port $(PORT))
 

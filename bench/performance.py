@@ -1,7 +1,7 @@
 """Issue 12's figures, in one run on this machine: added latency over a direct call (p50/p99) for
 the gateway's default and pass-through profiles and for LiteLLM's proxy, throughput with 16
 clients, added latency with 1e3 and 1e4 cached entries, cold start against the floor, and the AWS
-cost of a million requests (bench/costs.py, from the AWS calls counted here). Printed, not asserted.
+cost of a million requests (bench/_costs.py, from the AWS calls counted here). Printed, not asserted.
 
 Every side calls one fake OpenAI-compatible upstream, in a process of its own, on loopback. The
 gateway is `make dev`'s: the dev stack on the local runner, AWS emulated in its own process.
@@ -28,8 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from _costs import print_costs  # noqa: E402
 from _local import start_gateway  # noqa: E402
-from costs import print_costs  # noqa: E402
 
 from llm_gateway.core.cache import Embedding, Scope, VectorBucketIndex  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402

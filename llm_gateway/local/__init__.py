@@ -1,4 +1,4 @@
-"""The local runner (``make dev``): the synthesized stack on an in-process AWS emulator, without an
+"""The local runner (``make dev``): the synthesized stack on a local AWS emulator (moto, in its own process), without an
 AWS account (DESIGN.md section 4)."""
 
 from llm_gateway.local.runner import LocalGateway

@@ -1,4 +1,4 @@
-"""``LocalGateway``: the synthesized stack, served on loopback with AWS emulated in-process."""
+"""``LocalGateway``: the synthesized stack, served on loopback with AWS emulated locally (moto, in its own process)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,12 @@
 emulator's call ledger: operation and bytes of each call) and list prices. Used by
 bench/performance.py; the README quotes its table.
 
-Prices: us-east-1 list prices (on-demand, no free tier), as published on the services' pricing
-pages and read on 2026-11-24. Lambda is priced for arm64, the architecture the constructs deploy.
-S3 Vectors bills a PutVectors call at least 128 KB of logical data. The authorizer is left out: API
-Gateway caches its answer per key for the TTL, so it runs about once per key every 5 minutes.
+Prices: us-east-1 list prices (on-demand, no free tier) as the team knew them on 2026-11-24; no
+pricing page could be fetched from this machine, so check them before quoting a bill. The S3
+Vectors minimum of 128 KB of logical data per PutVectors call is taken from a summary of its
+pricing page, not the page itself. Lambda is priced for arm64, the architecture the constructs
+deploy. The authorizer is left out: API Gateway caches its answer per key for the TTL, so it runs
+about once per key every 5 minutes.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def table(calls: list[dict[str, Any]], requests: int, *, memory_mb: int, answer_
 
 def print_costs(calls: dict[str, list[dict[str, Any]]], requests: int, *, gateway_mb: float, memory_mb: int,
                 overhead_ms: dict[str, float], judged: float) -> None:
-    print(f"\n== AWS cost of a million requests (USD, us-east-1 list prices read {PRICES_READ_ON}; "
+    print(f"\n== AWS cost of a million requests (USD, us-east-1 list prices as of {PRICES_READ_ON}; "
           f"calls counted in this run) ==")
     columns = [(profile, answer_s) for profile in calls for answer_s in (1.0, 10.0)]
     tables = {(profile, answer_s): table(calls[profile], requests, memory_mb=memory_mb, answer_s=answer_s,
