@@ -89,7 +89,7 @@ def print_costs(calls: dict[str, list[dict[str, Any]]], requests: int, *, gatewa
     print(f"{'total':22s}" + "".join(f"{sum(tables[c].values()):20.2f}" for c in columns))
     print(f"Gateway function at {memory_mb} MB (it peaked at {gateway_mb:.0f} MB here); judge samples "
           f"{judged:.0%} of answers at {JUDGE_MB} MB, {JUDGE_SECONDS:.0f} s each.")
-    print(f"Before issue 12 (1,024 MB, default profile, 1 s answer): {sum(before.values()):.2f}; "
+    print(f"The same calls at 1,024 MB, the construct's earlier size (default, 1 s): {sum(before.values()):.2f}; "
           f"now {sum(tables[('default', 1.0)].values()):.2f} "
           f"({sum(tables[('default', 1.0)].values()) / sum(before.values()):.2f}x)")
     container = 378.0  # a month: AWS's LiteLLM-on-ECS guidance, before any token

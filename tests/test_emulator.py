@@ -18,6 +18,17 @@ from llm_gateway.local.s3vectors import vector_queries
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
 
 
+def _table_t() -> Any:
+    """A client of moto in-process, with table ``t``: string ``pk`` and ``sk``."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return ddb
+
+
 @pytest.mark.parametrize("forward", [True, False])
 def test_a_range_query_reads_a_window_and_answers_as_dynamodb_does(forward: bool,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,12 +39,7 @@ def test_a_range_query_reads_a_window_and_answers_as_dynamodb_does(forward: bool
     partitioned_queries()
     rng = random.Random(5)
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
+        ddb = _table_t()
         stored: set[str] = set()
         for step in range(200):
             sk = f"{rng.randrange(1000):03x}"
@@ -70,12 +76,7 @@ def test_item_responses_written_directly_equal_motos(monkeypatch: pytest.MonkeyP
 
     def answers() -> list[dict[str, Any]]:
         with mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                   {"AttributeName": "sk", "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                        {"AttributeName": "sk", "KeyType": "RANGE"}])
+            ddb = _table_t()
             replies = [
                 ddb.put_item(TableName="t", Item=item, ReturnConsumedCapacity="TOTAL"),
                 ddb.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD"),

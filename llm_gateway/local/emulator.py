@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,7 +31,7 @@ from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from llm_gateway.local.lambda_emulation import die_with_parent
+from llm_gateway.local.lambda_emulation import die_with_parent, end_process
 from llm_gateway.local.s3vectors import vector_queries
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -210,7 +211,8 @@ class CallLedger:
 
     def __init__(self, app: WSGIApp) -> None:
         self._app, self._lock = app, threading.Lock()
-        self.calls: list[tuple[str, float, float, int, int]] = []
+        # The newest calls only: a long `make dev` session must not grow without bound.
+        self.calls: deque[tuple[str, float, float, int, int]] = deque(maxlen=100_000)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/_local/calls":
@@ -268,13 +270,8 @@ class EmulatorProcess:
             return list(json.load(response))
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process:
+            end_process(self._process, self._process.terminate)
 
 
 def main() -> None:

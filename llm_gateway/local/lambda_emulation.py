@@ -117,7 +117,7 @@ class HandlerProcess:
 
     def stop(self) -> None:
         if self._process:  # a closed stdin ends the runtime's loop
-            _end(self._process, self._process.stdin.close if self._process.stdin else self._process.terminate)
+            end_process(self._process, self._process.stdin.close if self._process.stdin else self._process.terminate)
             if self._process.stdout:
                 self._process.stdout.close()
 
@@ -171,7 +171,7 @@ class WebAdapterProcess:
 
     def stop(self) -> None:
         if self._process:
-            _end(self._process, self._process.terminate)
+            end_process(self._process, self._process.terminate)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """ASGI: forward one HTTP request to the function's server, streaming the answer."""
@@ -204,8 +204,8 @@ class WebAdapterProcess:
             await response.aclose()
 
 
-def _end(process: subprocess.Popen[Any], ask: Callable[[], None]) -> None:
-    """Ask a function's process to end, then make sure it has."""
+def end_process(process: subprocess.Popen[Any], ask: Callable[[], None]) -> None:
+    """Ask a process (a function's, the emulator's) to end, then make sure it has."""
     if process.poll() is None:
         ask()
         try:
