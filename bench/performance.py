@@ -17,9 +17,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from _costs import print_costs  # noqa: E402
+from _load import body, measure  # noqa: E402
 from _local import start_gateway  # noqa: E402
 
 from llm_gateway.core.cache import Embedding, Scope, VectorBucketIndex  # noqa: E402
@@ -69,37 +70,20 @@ def answers(url: str, headers: dict[str, str] | None = None) -> Callable[[], boo
     return ready
 
 
-def body(model: str, i: int) -> dict[str, Any]:  # a new question each time: never a cache hit
-    return {"model": model, "messages": [{"role": "user", "content": f"benchmark question {i}: how do lists grow?"}]}
+@dataclass(frozen=True)
+class Side:
+    """One way to the upstream: a base URL, its auth, the model name there."""
 
+    url: str
+    headers: dict[str, str]
+    model: str
 
-def latencies(client: httpx.Client, model: str, n: int = N, offset: int = 0) -> list[float]:
-    samples = []
-    for i in range(offset, offset + n):
-        started_at = time.perf_counter()
-        client.post("/chat/completions", json=body(model, i)).raise_for_status()
-        samples.append((time.perf_counter() - started_at) * 1000)
-    return samples
+    def latencies(self, n: int = N, offset: int = 0) -> list[float]:
+        return list(measure("latencies", url=self.url, headers=self.headers, model=self.model, n=n, offset=offset))
 
-
-def throughput(base_url: str, headers: dict[str, str], model: str) -> float:
-    """Requests per second answered 200 by CLIENTS threads, each with its own connection."""
-    done, stop = [0] * CLIENTS, time.monotonic() + SECONDS
-
-    def run(slot: int) -> None:
-        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
-            i = 0
-            while time.monotonic() < stop:
-                if client.post("/chat/completions", json=body(model, 10_000_000 * (slot + 1) + i)).status_code == 200:
-                    done[slot] += 1
-                i += 1
-
-    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(done) / SECONDS
+    def throughput(self) -> float:
+        return float(measure("throughput", url=self.url, headers=self.headers, model=self.model, clients=CLIENTS,
+                             seconds=SECONDS))
 
 
 def added(samples: list[float], direct: list[float]) -> tuple[float, float]:
@@ -139,7 +123,7 @@ def cold_start(environment: dict[str, str]) -> tuple[tuple[float, float], tuple[
     return measure(gateway), measure(floor)
 
 
-def start_litellm(upstream_url: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+def start_litellm(upstream_url: str) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     config = Path(tempfile.mkdtemp(prefix="bench-litellm-")) / "config.yaml"
     config.write_text(json.dumps({"model_list": [{"model_name": "gpt", "litellm_params": {
         "model": "openai/bench-model", "api_base": upstream_url, "api_key": "unused"}}],
@@ -149,7 +133,7 @@ def start_litellm(upstream_url: str) -> tuple[subprocess.Popen[bytes], httpx.Cli
     process = started([str(LITELLM), "--config", str(config), "--port", str(port), "--num_workers", "1"],
                       answers(url, auth), env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
                                                "LITELLM_TELEMETRY": "False"})
-    return process, httpx.Client(base_url=url, timeout=30, headers=auth)
+    return process, url, auth
 
 
 def print_latency(results: dict[str, tuple[float, float]], direct_ms: list[float]) -> None:
@@ -160,14 +144,14 @@ def print_latency(results: dict[str, tuple[float, float]], direct_ms: list[float
         print(f"{name:14s} +{p50:6.2f} ms p50   +{p99:6.2f} ms p99{ratio}")
 
 
-def print_growth(gateway: Any, via: httpx.Client, direct_ms: list[float]) -> None:
+def print_growth(gateway: Any, via: Side, direct_ms: list[float]) -> None:
     print("\n== Added latency as the cache grows (default profile, cache misses) ==")
     by_size, seeded = {}, 0
     for size in (1_000, 10_000):
         seed_cache(gateway, "t_bench", "gpt", size - seeded, seeded)
         seeded = size
-        latencies(via, "gpt", 20, offset=size * 10)
-        by_size[size] = added(latencies(via, "gpt", 200, offset=size * 100), direct_ms[:200])
+        via.latencies(20, offset=size * 10)
+        by_size[size] = added(via.latencies(200, offset=size * 100), direct_ms[:200])
         print(f"{size:>6} entries   +{by_size[size][0]:6.2f} ms p50   +{by_size[size][1]:6.2f} ms p99")
     print(f"1e4 vs 1e3 (p50): {by_size[10_000][0] / by_size[1_000][0]:.2f}x")
 
@@ -197,38 +181,34 @@ def main() -> None:
     try:
         key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
         auth = {"Authorization": f"Bearer {key}"}
-        direct = httpx.Client(base_url=upstream_url, timeout=30)
-        via = httpx.Client(base_url=f"{gateway.url}/v1", timeout=30, headers=auth)
-        litellm = None
+        sides = {"direct": Side(upstream_url, {}, "bench-model"), "default": Side(f"{gateway.url}/v1", auth, "gpt"),
+                 "pass-through": Side(f"{gateway.url}/v1", auth, "gpt-pass")}
         if LITELLM.exists():
-            process, litellm = start_litellm(upstream_url)
+            process, litellm_url, litellm_auth = start_litellm(upstream_url)
             processes.append(process)
-        for client, model in ((direct, "bench-model"), (via, "gpt"), (via, "gpt-pass"), (litellm, "gpt")):
-            if client:
-                latencies(client, model, 30, offset=-1000)  # warm every path
+            sides["LiteLLM proxy"] = Side(litellm_url, litellm_auth, "gpt")
+        for side in sides.values():
+            side.latencies(30, offset=-1000)  # warm every path
 
         gateway.emulator.calls(clear=True)
-        direct_ms = latencies(direct, "bench-model")
-        default_ms = latencies(via, "gpt")
+        direct_ms = sides["direct"].latencies()
+        samples = {"default": sides["default"].latencies()}
         time.sleep(3)  # the judge's share of those requests
         calls = {"default": gateway.emulator.calls(clear=True)}
-        pass_ms = latencies(via, "gpt-pass")
+        samples["pass-through"] = sides["pass-through"].latencies()
         time.sleep(1)
         calls["pass-through"] = gateway.emulator.calls(clear=True)
-        results = {"default": added(default_ms, direct_ms), "pass-through": added(pass_ms, direct_ms)}
-        if litellm:
-            results["LiteLLM proxy"] = added(latencies(litellm, "gpt"), direct_ms)
+        if "LiteLLM proxy" in sides:
+            samples["LiteLLM proxy"] = sides["LiteLLM proxy"].latencies()
+        results = {name: added(ms, direct_ms) for name, ms in samples.items()}
         print_latency(results, direct_ms)
 
-        print(f"\n== Throughput, {CLIENTS} clients for {SECONDS:.0f} s ==")
-        rates = {"default": throughput(f"{gateway.url}/v1", auth, "gpt"),
-                 "pass-through": throughput(f"{gateway.url}/v1", auth, "gpt-pass")}
-        if litellm:
-            rates["LiteLLM proxy"] = throughput(str(litellm.base_url), dict(litellm.headers), "gpt")
-        for name, rate in rates.items():
-            print(f"{name:14s} {rate:7.1f} requests/s")
+        print(f"\n== Throughput, {CLIENTS} clients for {SECONDS:.0f} s (clients in a process of their own) ==")
+        for name, side in sides.items():
+            if name != "direct":
+                print(f"{name:14s} {side.throughput():7.1f} requests/s")
 
-        print_growth(gateway, via, direct_ms)
+        print_growth(gateway, sides["default"], direct_ms)
         gateway_mb = print_cold_start(gateway)
         function = next(r for r in gateway.template["Resources"].values()
                         if r["Type"] == "AWS::Lambda::Function" and "GATEWAY_ASGI_APP" in json.dumps(r))

@@ -46,7 +46,7 @@ def templates() -> dict[str, dict[str, Any]]:
 def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
     """The dev stack on the local runner; the functions' output (their CloudWatch Logs) in a file."""
     with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
-        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev",
+        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True,
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
                              sandbox=Sandbox(TASK_ROOT, log=log))
         with local:

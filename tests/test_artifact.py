@@ -55,7 +55,8 @@ def deployed(bundled: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     log_path = tmp_path_factory.mktemp("artifact-logs") / "functions.log"
     with log_path.open("w+") as log:
         sandbox = Sandbox(bundled["task_root"], bundled["python"], bundled["runtime_dir"], log=log)
-        with LocalGateway(bundled["template"], stack_name="LlmGateway-dev", quiet=True, sandbox=sandbox) as gateway:
+        with LocalGateway(bundled["template"], stack_name="LlmGateway-dev", await_records=True, quiet=True,
+                          sandbox=sandbox) as gateway:
             yield gateway
 
 

@@ -36,7 +36,7 @@ def gateway(templates: dict[str, dict[str, Any]], upstream: FakeUpstream) -> Ite
               "gpt-uncached": {"skip": ["cache"], "retries": 0,
                                "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
     env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1"}
-    local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True, environment=env,
+    local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True, quiet=True, environment=env,
                          answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]))
     with local:
         yield local

@@ -28,7 +28,7 @@ from tests.conftest import TEST_ANSWERS, eventually, function_logs
 def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
     """A gateway of its own: these tests break its dependencies."""
     with (tmp_path_factory.mktemp("outages") / "functions.log").open("w+") as log:
-        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", quiet=True,
+        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True, quiet=True,
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]),
                              environment={"ROUTES_CACHE_SECONDS": "0"}, sandbox=Sandbox(TASK_ROOT, log=log))
         with local:

@@ -102,9 +102,10 @@ def door(handler: Door, render_error: ErrorRenderer) -> Callable[[Request], Awai
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    answers = Answers(pipeline or build_pipeline(settings))
+    pipeline = pipeline or build_pipeline(settings)
+    answers = Answers(pipeline)
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
-    return Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
+    app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
         Route("/openapi.json", door(openapi_document, openai_error), methods=["GET"]),
         Route("/ask", door(seed.ask, seed_or_openai_error), methods=["POST"]),
         Route("/invoke", door(seed.invoke, openai_error), methods=["POST"]),
@@ -115,3 +116,5 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
         Route("/v1/embeddings", door(v1.embeddings, openai_error), methods=["POST"]),
     ])
+    app.state.pipeline = pipeline
+    return app

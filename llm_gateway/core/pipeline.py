@@ -1,8 +1,9 @@
 """One pipeline, many doors (DESIGN.md section 2).
 
 model allowed? -> rate limit -> input guardrail -> embed + cache lookup -> route -> provider ->
-output guardrail -> cache write -> eval event. The input guardrail runs before any model is paid
-for; a refused answer returns before the cache write, so a bad generation is never served again.
+output guardrail -> (after the response) token count, cache write, eval event. The input guardrail
+runs before any model is paid for; a refused answer returns before the cache write, so a bad
+generation is never served again.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
+from llm_gateway.core.background import Background
 from llm_gateway.core.cache import CacheHit, Embedding, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, estimate_tokens, text_of
 from llm_gateway.core.degraded import degraded
@@ -150,11 +153,13 @@ class Prepared:
 class Pipeline:
     def __init__(self, *, tasks: ModelTasks, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
                  events: EvalEvents, limiter: RateLimiter | None = None, refusal: str,
-                 cache_max_temperature: float = 1.0, max_output_tokens: int = 1024) -> None:
+                 cache_max_temperature: float = 1.0, max_output_tokens: int = 1024,
+                 background: Background | None = None) -> None:
         self.cache_max_temperature, self.max_output_tokens = cache_max_temperature, max_output_tokens
         self.tasks, self.router, self.guardrail, self.cache = tasks, tasks.router, guardrail, cache
         self.incidents, self.events, self.limiter, self.refusal = incidents, events, limiter, refusal
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
+        self.background = background or Background()
 
     # -- shared steps -------------------------------------------------------------------------
     def _route(self, alias: str, allowed_models: tuple[str, ...]) -> Route:
@@ -233,21 +238,20 @@ class Pipeline:
             return self._done(prepared, "refused", answer=self.refusal, reason=verdict.reason,
                               guardrail_status="refused", finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
-        # The answer's records are written concurrently: one round trip, not three, after the model.
-        writes = [self._pool.submit(self._settle, prepared.admission, result.usage.total_tokens)]
+        # The answer's records are written at once, and the response does not wait for them.
+        records: list[Callable[[], None]] = [lambda: self._settle(prepared.admission, result.usage.total_tokens)]
         ref = None
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
             ref = self.cache.ref(query.scope, prepared.embedding, request_id, query.text)
-            writes.append(self._pool.submit(self._store, query, answer, prepared.embedding, ref,
-                                            request_id=request_id, model_id=served.model))
+            records.append(partial(self._store, query, answer, prepared.embedding, ref, request_id=request_id,
+                                   model_id=served.model))
         if answer and "judge" not in prepared.route.skip:
-            writes.append(self._pool.submit(self._publish, AnswerEvent(
+            records.append(partial(self._publish, AnswerEvent(
                 request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
                 model_id=served.model, question=query.text, answer=answer,
                 cache_ref=ref.as_dict() if ref else None)))
-        for write in writes:
-            write.result()
+        self.background.run(records)
         return self._done(prepared, "answered", answer=answer, finish_reason=result.finish_reason,
                           tool_calls=result.tool_calls, guardrail_status=verdict.status if verdict else "allowed",
                           **answered)

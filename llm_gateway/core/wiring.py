@@ -4,6 +4,7 @@ tasks, the guardrail, the pipeline and the judge."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -61,6 +62,21 @@ def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
     return bedrock if settings.guardrail_backend == "bedrock" else LayeredGuardrail(builtin, bedrock)
 
 
+class LazyClient:
+    """A boto3 client built on first use: for the ones a request rarely needs (the eval events'
+    fallback queue, Secrets Manager), so the function's init does not pay for them (each client
+    loads its service's model: tens of milliseconds)."""
+
+    def __init__(self, service: str) -> None:
+        self._service, self._client, self._lock = service, None, threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.client(self._service)
+        return getattr(self._client, name)
+
+
 def dynamodb() -> Any:
     """One client for every table: its pool fits the cache's concurrent lookup queries (17) beside
     the quota and record writes of the requests in flight."""
@@ -84,7 +100,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         cache=semantic_cache(settings, ddb),
         incidents=IncidentLog(settings.incidents_table, ddb),
         events=EvalEvents(settings.event_bus_name, boto3.client("events"), keep_queue=settings.eval_keep_queue_url,
-                          sqs=boto3.client("sqs") if settings.eval_keep_queue_url else None),
+                          sqs=LazyClient("sqs") if settings.eval_keep_queue_url else None),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),

@@ -2,6 +2,9 @@
 DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB, and S3 Vectors'
 ``QueryVectors`` (``local.s3vectors``).
 
+Two more targeted patches: work moto repeats on every call done once (``per_call_work_once``), and
+TCP_NODELAY on its connections.
+
 It runs in a process of its own (``EmulatorProcess``; ``python -m llm_gateway.local.emulator``), so
 moto's request handling never competes with the gateway's own code for one interpreter lock, and
 keeps connections alive (HTTP/1.1), as AWS's endpoints do. ``GET /_local/calls`` lists the calls
@@ -13,9 +16,11 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import functools
 import json
 import logging
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -232,14 +237,36 @@ class CallLedger:
         return body
 
 
+def per_call_work_once() -> None:
+    """Two things moto 5.2 redoes on every call though their answer never changes: listing a
+    response class's methods by introspection (each call), and building a JSONPath parser (ply
+    reads its tables) for each input path of an EventBridge target's input transformer (each
+    event). Both are memoized."""
+    import jsonpath_ng.ext
+    import moto.core.responses
+
+    for module, name in ((moto.core.responses, "method_names_from_class"), (jsonpath_ng.ext, "parse")):
+        setattr(module, name, functools.cache(getattr(module, name)))
+
+
+class NoDelayHandler(MotoRequestHandler):
+    """Headers and body go out in two writes; with Nagle's algorithm on, the second waits for the
+    client to acknowledge the first, which a delayed ACK holds back for milliseconds."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     """moto's server with the patches above, threaded (one thread per connection, kept alive)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log is noise (and slow)
     partitioned_queries()
     direct_item_responses()
     vector_queries()
+    per_call_work_once()
     app = CallLedger(atomic_dynamodb(Dispatcher(create_backend_app)))
-    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return make_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
 
 
 class EmulatorProcess:

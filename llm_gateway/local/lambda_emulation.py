@@ -1,10 +1,12 @@
 """What the Lambda service does around our functions, done locally: each function runs in a
 process of its own, started from the template's ``Handler``, ``Runtime`` and ``Environment`` as
-Lambda starts it (the gateway through the Web Adapter's contract); the SQS event source mapping;
-and API Gateway's TOKEN authorizer and request context."""
+Lambda starts it (the gateway through the Web Adapter's contract, with the Extensions API its
+internal extension uses); the SQS event source mapping; and API Gateway's TOKEN authorizer and
+request context."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import fnmatch
@@ -20,6 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
@@ -122,16 +125,132 @@ class HandlerProcess:
                 self._process.stdout.close()
 
 
+class ExtensionsApi:
+    """Lambda's Extensions API as an internal extension uses it, on loopback: registration during
+    init only, then each invocation's INVOKE event, handed over when an extension asks for its next.
+    An invocation is complete once its response is sent and every extension has asked for its next
+    event again; ``settled`` waits for that. Locally nothing is frozen meanwhile, and the next
+    request does not wait (on AWS another environment would take it)."""
+
+    def __init__(self, function: LocalFunction) -> None:
+        self.function = function
+        self.registering = True  # until the function is ready: the end of its init
+        self._changed = threading.Condition()
+        self._events: dict[str, list[dict[str, Any]]] = {}  # extension id -> events not yet handed over
+        self._open: dict[str, set[str]] = {}  # request id -> extensions (and "response") it waits for
+        self._holding: dict[str, str] = {}  # extension id -> the request id it is working on
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not self.path.endswith("/extension/register"):
+                    self._reply(202, {})  # init/error, exit/error: nothing to do locally
+                elif not api.registering:
+                    self._reply(403, {"errorType": "Extension.InvalidState",
+                                      "errorMessage": "extensions register during init"})
+                else:
+                    self._reply(200, {"functionName": function.name, "functionVersion": "$LATEST",
+                                      "handler": function.handler},
+                                {"Lambda-Extension-Identifier": api.register()})
+
+            def do_GET(self) -> None:
+                if not self.path.endswith("/extension/event/next"):
+                    self._reply(404, {"errorType": "NotFound", "errorMessage": self.path})
+                    return
+                self._reply(200, api.next_event(self.headers.get("Lambda-Extension-Identifier", "")))
+
+            def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", "Content-Length": str(len(payload)),
+                                    **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name=f"extensions-{function.name}").start()
+
+    @property
+    def address(self) -> str:  # AWS_LAMBDA_RUNTIME_API
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    @property
+    def registered(self) -> int:
+        with self._changed:
+            return len(self._events)
+
+    def register(self) -> str:
+        identifier = str(uuid.uuid4())
+        with self._changed:
+            self._events[identifier] = []
+        return identifier
+
+    def next_event(self, identifier: str) -> dict[str, Any]:
+        """The extension is done with its previous event; block until it has another."""
+        with self._changed:
+            if identifier in self._holding:
+                self._open.get(self._holding.pop(identifier), set()).discard(identifier)
+                self._changed.notify_all()
+            self._changed.wait_for(lambda: bool(self._events.get(identifier)))
+            event = self._events[identifier].pop(0)
+            self._holding[identifier] = event["requestId"]
+            return event
+
+    def invoke(self, request_id: str, deadline_ms: int) -> None:
+        with self._changed:
+            self._open[request_id] = {"response", *self._events}
+            for queue in self._events.values():
+                queue.append({"eventType": "INVOKE", "deadlineMs": deadline_ms, "requestId": request_id,
+                              "invokedFunctionArn": self.function_arn})
+            self._changed.notify_all()
+
+    def responded(self, request_id: str) -> None:
+        with self._changed:
+            self._open.get(request_id, set()).discard("response")
+            self._changed.notify_all()
+
+    def settled(self, timeout: float = 30.0, *, answered_only: bool = False) -> bool:
+        """Every invocation so far complete, or with ``answered_only`` every one whose response has
+        been sent (False: ``timeout`` seconds passed first)."""
+        with self._changed:
+            done = self._changed.wait_for(lambda: not any(
+                v and not (answered_only and "response" in v) for v in self._open.values()), timeout)
+            self._open = {k: v for k, v in self._open.items() if v}
+            return done
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function.name}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 class WebAdapterProcess:
     """A function behind the Lambda Web Adapter, started as its bootstrap starts it: execute
     ``${LAMBDA_TASK_ROOT}/${_HANDLER}`` with the function's environment, wait until the readiness
     path answers below 500, then forward each request to the port (``AWS_LWA_PORT``) and stream the
-    response back. Locally the port is a free one, not the template's 8080."""
+    response back, each invocation's context in ``x-amzn-lambda-context`` as the adapter sends it.
+    Locally the port is a free one, not the template's 8080.
+
+    ``await_records``: each request first waits until the answers already sent have had their
+    records written (tests want that: a repeated question then finds its cache entry). Off, as on
+    AWS, a request never waits for another's records."""
 
     def __init__(self, function: LocalFunction, sandbox: Sandbox, overrides: dict[str, str] | None = None,
-                 *, port: int) -> None:
-        self.function, self.sandbox, self.port = function, sandbox, port
-        self.env = sandbox.environment(function, {**(overrides or {}), "AWS_LWA_PORT": str(port)})
+                 *, port: int, await_records: bool = False) -> None:
+        self.function, self.sandbox, self.port, self.await_records = function, sandbox, port, await_records
+        self.extensions = ExtensionsApi(function)
+        self.env = sandbox.environment(function, {**(overrides or {}), "AWS_LWA_PORT": str(port),
+                                                  "AWS_LAMBDA_RUNTIME_API": self.extensions.address})
         self._process: subprocess.Popen[bytes] | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -158,6 +277,7 @@ class WebAdapterProcess:
                 raise FunctionFailed(f"{self.function.name} did not become ready on {self.url}{readiness}"
                                      f"{_tail(log) if log else ''}")
             time.sleep(0.05)
+        self.extensions.registering = False  # init is over
         return self
 
     def _ready(self, path: str) -> bool:
@@ -172,6 +292,7 @@ class WebAdapterProcess:
     def stop(self) -> None:
         if self._process:
             end_process(self._process, self._process.terminate)
+        self.extensions.stop()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """ASGI: forward one HTTP request to the function's server, streaming the answer."""
@@ -187,8 +308,23 @@ class WebAdapterProcess:
             self._client = httpx.AsyncClient(base_url=self.url, timeout=self.function.timeout)
         path = scope.get("raw_path") or scope["path"].encode()
         url = path.decode() + (("?" + scope["query_string"].decode()) if scope.get("query_string") else "")
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP and k.lower() != b"host"]
-        request = self._client.build_request(scope["method"], url, headers=headers, content=bytes(body))
+        if self.await_records:
+            await asyncio.to_thread(self.extensions.settled, self.function.timeout, answered_only=True)
+        request_id, deadline_ms = str(uuid.uuid4()), int((time.time() + self.function.timeout) * 1000)
+        context = {"request_id": request_id, "deadline": deadline_ms,
+                   "invoked_function_arn": self.extensions.function_arn}
+        headers = [(k, v) for k, v in scope["headers"]
+                   if k.lower() not in HOP_BY_HOP and k.lower() not in (b"host", b"x-amzn-lambda-context")]
+        request = self._client.build_request(scope["method"], url, content=bytes(body), headers=[
+            *headers, (b"x-amzn-lambda-context", json.dumps(context).encode())])
+        self.extensions.invoke(request_id, deadline_ms)
+        try:
+            await self._respond(request, send)
+        finally:
+            self.extensions.responded(request_id)
+
+    async def _respond(self, request: httpx.Request, send: Any) -> None:
+        assert self._client is not None
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError:  # the function crashed or timed out: API Gateway's 502

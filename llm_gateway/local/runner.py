@@ -21,7 +21,14 @@ from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.wiring import default_routes
 from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
 from llm_gateway.local.emulator import EmulatorProcess
-from llm_gateway.local.lambda_emulation import ApiGateway, HandlerProcess, QueuePoller, Sandbox, WebAdapterProcess
+from llm_gateway.local.lambda_emulation import (
+    ApiGateway,
+    ExtensionsApi,
+    HandlerProcess,
+    QueuePoller,
+    Sandbox,
+    WebAdapterProcess,
+)
 
 # Where the package's code is, as a code asset would hold it: the folder holding ``llm_gateway/``.
 TASK_ROOT = Path(__file__).resolve().parents[2]
@@ -64,8 +71,9 @@ class LocalGateway:
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
                  quiet: bool = False, environment: dict[str, str] | None = None,
-                 sandbox: Sandbox | None = None, dev_key: str | None = None) -> None:
+                 sandbox: Sandbox | None = None, dev_key: str | None = None, await_records: bool = False) -> None:
         self.template, self.stack_name = template, stack_name
+        self.await_records = await_records  # see WebAdapterProcess: for tests
         self.host, self.port = host, port if port is not None else free_port()
         self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
         self.environment = environment or {}  # extra function environment (tests shorten caches)
@@ -135,7 +143,8 @@ class LocalGateway:
         for logical_id, function in functions.items():
             if function is not gateway:
                 self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides).start()
-        self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port())
+        self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port(),
+                                          await_records=self.await_records)
         authorizer = None
         if self.deployment.authorizers:
             spec = self.deployment.authorizers[0]
@@ -185,6 +194,15 @@ class LocalGateway:
     def function(self, name: str) -> HandlerProcess:
         """A running function by its logical id, or the start of it (``"EvalLoopJudge"``)."""
         return next(f for logical_id, f in self.functions.items() if logical_id.startswith(name))
+
+    @property
+    def extensions(self) -> ExtensionsApi | None:
+        """The gateway function's Extensions API (what registered with it, what is still open)."""
+        return self._gateway.extensions if self._gateway else None
+
+    def settled(self, timeout: float = 30.0) -> bool:
+        """Every request so far complete, its records written after the response included."""
+        return self._gateway.extensions.settled(timeout) if self._gateway else True
 
     def stop(self) -> None:
         for poller in self._pollers:

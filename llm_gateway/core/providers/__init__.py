@@ -62,11 +62,17 @@ class Providers:
         self._local, self._bedrock_client = local, bedrock_client
         self._built: dict[str, Provider] = {}
         self._lock = threading.Lock()
-        if secrets is None:
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+        self._secrets = secrets
+        self.keys = KeyPools(self.env, self._secret)
 
-            secrets = SecretsProvider()
-        self.keys = KeyPools(self.env, lambda arn: secrets.get(arn, max_age=300))
+    def _secret(self, arn: str) -> Any:
+        """A secret's value, cached for 5 minutes; the client is built when a key is first needed."""
+        with self._lock:
+            if self._secrets is None:
+                from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+                self._secrets = SecretsProvider()
+        return self._secrets.get(arn, max_age=300)
 
     def get(self, name: str) -> Provider:
         with self._lock:

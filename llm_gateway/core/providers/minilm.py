@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import struct
 from functools import cache
@@ -89,6 +90,11 @@ class MiniLM:
         # product copy it first (30x slower).
         self._w = {name: np.ascontiguousarray(t.T if t.ndim == 2 and not name.startswith("embeddings.") else t)
                    for name, t in _read_safetensors(directory / "model.safetensors").items()}
+        for layer in range(self._layers):
+            prefix = f"encoder.layer.{layer}.attention.self"
+            for part in ("weight", "bias"):
+                self._w[f"{prefix}.qkv.{part}"] = np.ascontiguousarray(np.concatenate(
+                    [self._w.pop(f"{prefix}.{name}.{part}") for name in ("query", "key", "value")], axis=-1))
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.enable_padding()
@@ -105,15 +111,14 @@ class MiniLM:
         batch, length, width = x.shape
         size = width // self._heads
 
-        def heads(name: str) -> np.ndarray[Any, Any]:
-            projected = self._dense(x, f"{prefix}.self.{name}")
-            return projected.reshape(batch, length, self._heads, size).transpose(0, 2, 1, 3)
-
-        scores = heads("query") @ heads("key").transpose(0, 1, 3, 2) / np.sqrt(size)
+        # query, key and value in one product (their weights side by side, see __init__)
+        projected = self._dense(x, f"{prefix}.self.qkv").reshape(batch, length, 3, self._heads, size)
+        query, key, value = projected.transpose(2, 0, 3, 1, 4)
+        scores = query @ key.transpose(0, 1, 3, 2) / math.sqrt(size)
         scores = scores + np.where(mask[:, None, None, :], 0.0, -1e9).astype(np.float32)
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         weights = scores / scores.sum(-1, keepdims=True)
-        context = (weights @ heads("value")).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        context = (weights @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
         return self._norm(x + self._dense(context, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -130,7 +135,7 @@ class MiniLM:
             prefix = f"encoder.layer.{layer}"
             x = self._attention(x, mask, f"{prefix}.attention")
             inner = self._dense(x, f"{prefix}.intermediate.dense")
-            inner = 0.5 * inner * (1.0 + _erf(inner / np.sqrt(2.0)))
+            inner = 0.5 * inner * (1.0 + _erf(inner / math.sqrt(2.0)))
             x = self._norm(x + self._dense(inner, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm")
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

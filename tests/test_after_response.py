@@ -1,0 +1,98 @@
+"""Answering before the records are written (issue 12): the gateway function's internal extension
+holds each Lambda invocation open until the answer's records are written, against the local
+emulation of Lambda's Extensions API (the one the runner gives the deployed artifact)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from llm_gateway.core.background import Background
+from llm_gateway.lambdas.after_response import hold_invocations
+from llm_gateway.local import LocalGateway
+from llm_gateway.local.cloudformation import LocalFunction
+from llm_gateway.local.lambda_emulation import ExtensionsApi
+
+FUNCTION = LocalFunction("Gateway", "gateway-fn", "llm_gateway/lambdas/run.sh", {}, 30, 512)
+
+
+def answer_then_record(background: Background, release: threading.Event, recorded: list[str]) -> Any:
+    """An app like the gateway's: it answers at once and writes its record in the background."""
+
+    def record() -> None:
+        release.wait(10)
+        recorded.append("record")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        background.run([record])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"answer"})
+
+    return app
+
+
+def invoke(api: ExtensionsApi, app: Any, request_id: str) -> None:
+    """What the Web Adapter does for one invocation: the INVOKE event, then the request."""
+    api.invoke(request_id, int((time.time() + 30) * 1000))
+    context = json.dumps({"request_id": request_id}).encode()
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [(b"x-amzn-lambda-context", context)]}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    asyncio.run(app(scope, receive, send))
+    api.responded(request_id)
+
+
+def test_an_invocation_stays_open_until_its_records_are_written() -> None:
+    api, background, release = ExtensionsApi(FUNCTION), Background(), threading.Event()
+    recorded: list[str] = []
+    background.detached = False  # as in Lambda until the extension registers
+    try:
+        app = hold_invocations(answer_then_record(background, release, recorded), background, api.address)
+        assert api.registered == 1 and background.detached
+        invoke(api, app, "req-1")  # the response is complete while the record is still being written
+        assert recorded == [] and not api.settled(timeout=0.3)
+        release.set()
+        assert api.settled(timeout=10) and recorded == ["record"]
+        release.clear()
+        invoke(api, app, "req-2")  # and so on for the next invocation
+        assert not api.settled(timeout=0.3)
+        release.set()
+        assert api.settled(timeout=10) and recorded == ["record", "record"]
+    finally:
+        release.set()
+        api.stop()
+
+
+def test_without_the_extension_the_records_are_written_before_the_response() -> None:
+    api, background, release = ExtensionsApi(FUNCTION), Background(), threading.Event()
+    background.detached = False
+    api.registering = False  # init is over: Lambda refuses a late registration
+    try:
+        app = answer_then_record(background, release, [])
+        assert hold_invocations(app, background, api.address) is app and not background.detached
+        threading.Timer(0.2, release.set).start()
+        background.run([lambda: release.wait(10)])
+        assert release.is_set()  # run() returned only once the work had finished
+    finally:
+        api.stop()
+
+
+def test_the_deployed_function_registers_its_extension_and_settles(gateway: LocalGateway) -> None:
+    assert gateway.dev_key and gateway.extensions is not None
+    assert gateway.extensions.registered == 1  # registered during the function's init
+    auth = {"Authorization": f"Bearer {gateway.dev_key}"}
+    question = {"question": "How do I append to a python list in place?"}
+    first = httpx.post(f"{gateway.url}/ask", json=question, headers=auth, timeout=30).json()
+    assert gateway.settled(timeout=30)  # every invocation complete: its records are written
+    again = httpx.post(f"{gateway.url}/ask", json=question, headers=auth, timeout=30).json()
+    assert first["cache_hit"] is False and again["cache_hit"] is True
