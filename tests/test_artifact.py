@@ -20,7 +20,8 @@ import aws_cdk as cdk
 import httpx
 import pytest
 
-from llm_gateway.constructs._lambda import BUNDLE_PLATFORM_CONTEXT, LOCK_FILE
+from llm_gateway.constructs._bytecode import INIT_ENVIRONMENT
+from llm_gateway.constructs._lambda import BUNDLE_PLATFORM_CONTEXT, ENTRY_MODULES, LOCK_FILE
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.artifact import code_asset, lambda_runtime, runtime_version, unzip_asset, zip_asset
 from llm_gateway.local.lambda_emulation import Sandbox
@@ -77,8 +78,30 @@ def test_asset_is_lean_and_holds_only_what_lambda_runs(bundled: dict[str, Any]) 
     assert "llm_gateway" in top and not {"boto3", "botocore", "s3transfer"} & top
     shipped = root / "llm_gateway"
     assert not (shipped / "constructs").exists() and not (shipped / "local").exists()
-    assert not list(root.rglob("*.pyc"))
     assert bundled["archive"].stat().st_size <= MAX_ZIPPED_BYTES
+
+
+def test_what_the_functions_import_at_init_ships_compiled_for_the_runtime(bundled: dict[str, Any]) -> None:
+    """Lambda's task root is read-only: a module without bytecode is compiled on every cold start.
+    Imported under the gateway's own settings (the judge's and the authorizer's are a subset)."""
+    task_root = bundled["task_root"]
+    probe = ("import importlib, importlib.util, json, os, sys\n"
+             "for entry in sys.argv[1:]: importlib.import_module(entry)\n"
+             "root = os.environ['LAMBDA_TASK_ROOT'] + os.sep\n"
+             "loaded = [m.__file__ for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')"
+             ".startswith(root) and m.__file__.endswith('.py')]\n"
+             "print(json.dumps([f for f in loaded if not os.path.exists(importlib.util.cache_from_source(f))]"
+             " + [len(loaded)]))")
+    variables = next(v for f in bundled["asset"].functions.values()
+                     if "GATEWAY_ASGI_APP" in (v := f["Environment"]["Variables"]))
+    settings = {k: v for k, v in variables.items() if isinstance(v, str)}  # not the Refs
+    environment = {**INIT_ENVIRONMENT, **settings, "PATH": "/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(task_root),
+                   "PYTHONPATH": f"{task_root}:{bundled['runtime_dir']}"}
+    *uncompiled, loaded = json.loads(subprocess.run(
+        [bundled["python"], "-c", probe, *ENTRY_MODULES], env=environment, capture_output=True, text=True,
+        check=True).stdout)
+    assert loaded > 100 and uncompiled == []
+    assert len(list(task_root.rglob("*.pyc"))) < len(list(task_root.rglob("*.py"))) / 2  # only the init path
 
 
 def test_every_function_is_python_of_the_runtime_the_tests_use(bundled: dict[str, Any]) -> None:

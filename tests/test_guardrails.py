@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, LayeredGuardrail, Protected
-from llm_gateway.core.guardrails.injection import assess
+from llm_gateway.core.guardrails.injection import CIPHER_SIGNALS, SIGNALS, assess
 from llm_gateway.core.guardrails.output import secret_in
 from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.local import LocalGateway
@@ -40,6 +40,12 @@ def test_every_attack_family_is_held_and_look_alikes_pass() -> None:
     benign = corpus("injection_benign")
     assert len(benign) >= 300
     assert sum(GUARD.check(row["text"], stage="input").flagged for row in benign) <= 3
+
+
+def test_every_signal_compiles_and_its_triggers_gate_it() -> None:
+    """Patterns compile on first use; a broken one must not wait for the attack that reaches it."""
+    for signal in SIGNALS + CIPHER_SIGNALS:
+        assert signal.pattern.pattern == signal.source and signal.triggers, signal.key  # re.error if broken
 
 
 @pytest.mark.parametrize(("text", "family"), [

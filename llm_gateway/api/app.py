@@ -34,7 +34,6 @@ IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 Door = Callable[[Request, Caller], Awaitable[Response]]
 ErrorRenderer = Callable[[ApiError, Caller], Response]
-OPENAPI = openapi()
 
 
 def openai_error(error: ApiError, caller: Caller) -> Response:
@@ -53,7 +52,7 @@ async def health(request: Request, caller: Caller) -> Response:
 
 
 async def openapi_document(request: Request, caller: Caller) -> Response:
-    return JSONResponse(OPENAPI)
+    return JSONResponse(openapi())
 
 
 async def not_routed(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ them. A type error becomes a 400 in OpenAI's shape whose ``param`` names the fie
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Literal
 
@@ -293,8 +294,10 @@ def check(body: dict[str, Any], schema: type[Schema], *, at: str = "") -> Any:
         raise ApiError(400, f"Invalid value{where}: {message}", param=param, code=code) from None
 
 
+@functools.cache
 def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the doors' request bodies (``GET /openapi.json``)."""
+    """The OpenAPI 3.1 document of the doors' request bodies (``GET /openapi.json``), built on
+    first request: a fifth of the app's own init otherwise."""
     schemas, components = msgspec.json.schema_components(list(DOORS.values()),
                                                          ref_template="#/components/schemas/{name}")
     error = {"type": "object", "required": ["error"], "properties": {"error": {

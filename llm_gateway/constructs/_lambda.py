@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 import llm_gateway
+from llm_gateway.constructs._bytecode import precompile_init_path
 from llm_gateway.contract import METRICS_NAMESPACE
 
 PACKAGE_DIR = Path(llm_gateway.__file__).resolve().parent
@@ -29,8 +30,11 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # The functions' dependencies, every one pinned (the lock agrees with constraints.txt, a test checks)
 # and installed without resolving: what the runtime already provides (boto3, botocore) stays out.
 LOCK_FILE = PACKAGE_DIR / "lambdas" / "requirements.txt"
-# Not shipped to Lambda: CDK code and the local runner.
+# Not shipped to Lambda: CDK code and the local runner (and no bytecode but the bundler's own).
 NOT_IN_ASSET = ("constructs", "local", "__pycache__", "*.pyc")
+# What the functions import at init: their handlers, and the server the gateway's run.sh starts.
+ENTRY_MODULES = ["uvicorn.__main__", *(f"llm_gateway.lambdas.{p.stem}" for p in sorted(
+    (PACKAGE_DIR / "lambdas").glob("*.py")) if p.stem != "__init__")]
 # ``-c llm-gateway:bundle-platform=host`` builds the asset for this machine instead of Lambda's
 # arm64, so a test can run exactly what would be deployed.
 BUNDLE_PLATFORM_CONTEXT = "llm-gateway:bundle-platform"
@@ -40,7 +44,8 @@ WHEEL_PLATFORMS = {"arm64": "manylinux2014_aarch64", "aarch64": "manylinux2014_a
 
 @jsii.implements(cdk.ILocalBundling)
 class PipBundler:
-    """Bundles without Docker: the locked wheels for the runtime's platform, then the package."""
+    """Bundles without Docker: the locked wheels for the runtime's platform, the package, then the
+    bytecode of what the functions import at init (see ``_bytecode``)."""
 
     def __init__(self, wheel_platform: str, python_version: str) -> None:
         self.wheel_platform, self.python_version = wheel_platform, python_version
@@ -50,10 +55,12 @@ class PipBundler:
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
              "--requirement", str(LOCK_FILE), "--target", output_dir, "--platform", self.wheel_platform,
              "--implementation", "cp", "--python-version", self.python_version, "--only-binary=:all:",
-             "--upgrade", "--no-compile"],  # pyc would be for this Python, not Lambda's
+             "--upgrade", "--no-compile"],  # bytecode would be for this Python, not Lambda's: see below
             check=True)
         shutil.copytree(PACKAGE_DIR, Path(output_dir) / "llm_gateway", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(*NOT_IN_ASSET))
+        precompile_init_path(Path(output_dir), LOCK_FILE, self.python_version, ENTRY_MODULES, package="llm_gateway",
+                             same_platform=self.wheel_platform == WHEEL_PLATFORMS.get(platform.machine().lower()))
         return True
 
 

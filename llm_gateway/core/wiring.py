@@ -58,14 +58,15 @@ def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
     builtin = BuiltinGuardrail(tasks if settings.llm_mode == "local" else None)
     if settings.guardrail_backend == "builtin":
         return builtin
-    bedrock = BedrockGuardrail(settings.guardrail_id, settings.guardrail_version, boto3.client("bedrock-runtime"))
+    bedrock = BedrockGuardrail(settings.guardrail_id, settings.guardrail_version, LazyClient("bedrock-runtime"))
     return bedrock if settings.guardrail_backend == "bedrock" else LayeredGuardrail(builtin, bedrock)
 
 
 class LazyClient:
-    """A boto3 client built on first use: for the ones a request rarely needs (the eval events'
-    fallback queue, Secrets Manager), so the function's init does not pay for them (each client
-    loads its service's model: tens of milliseconds)."""
+    """A boto3 client built on first use, so the function's init does not pay for it (each client
+    loads its service's model: 5 to 20 milliseconds): for the ones a request needs only after its
+    answer is sent (EventBridge), rarely (the eval events' fallback queue, Secrets Manager), or
+    only under some settings (Bedrock Guardrails)."""
 
     def __init__(self, service: str) -> None:
         self._service, self._client, self._lock = service, None, threading.Lock()
@@ -99,7 +100,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         guardrail=guardrail(settings, tasks),
         cache=semantic_cache(settings, ddb),
         incidents=IncidentLog(settings.incidents_table, ddb),
-        events=EvalEvents(settings.event_bus_name, boto3.client("events"), keep_queue=settings.eval_keep_queue_url,
+        events=EvalEvents(settings.event_bus_name, LazyClient("events"), keep_queue=settings.eval_keep_queue_url,
                           sqs=LazyClient("sqs") if settings.eval_keep_queue_url else None),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(

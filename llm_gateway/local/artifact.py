@@ -6,16 +6,15 @@ The tests start every function from this (DESIGN.md section 8) and ``make bench`
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from llm_gateway.constructs._bytecode import find_python
 
 # What the managed runtime provides beside the code asset; the asset leaves it out (see the lock).
 RUNTIME_PACKAGES = ("boto3",)
@@ -63,21 +62,6 @@ def unzip_asset(archive: Path, task_root: Path) -> Path:
     return task_root
 
 
-def find_python(version: str) -> str:
-    """An interpreter of this version (the Lambda runtime's): ours, on PATH, or a pyenv install."""
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
-        return sys.executable
-    pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates = [shutil.which(f"python{version}") or "",
-                  *sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"), reverse=True)]
-    for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
-    raise FileNotFoundError(f"no Python {version} here (the Lambda runtime's); install it to run the function")
-
-
 def lambda_runtime(version: str, directory: Path, constraints: Path) -> tuple[str, Path]:
     """A bare interpreter of the runtime's version (a venv without pip: nothing but the standard
     library) and the runtime's own libraries (``LAMBDA_RUNTIME_DIR``), at the locked versions."""
@@ -87,7 +71,10 @@ def lambda_runtime(version: str, directory: Path, constraints: Path) -> tuple[st
     if not runtime_dir.exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         "--target", str(runtime_dir), "--python-version", version, "--only-binary=:all:",
-                        "--constraint", str(constraints), *RUNTIME_PACKAGES], check=True)
+                        "--no-compile", "--constraint", str(constraints), *RUNTIME_PACKAGES], check=True)
+        # Compiled by the runtime's Python, as the managed runtime ships its boto3.
+        subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", str(runtime_dir)],
+                       check=True, stdout=subprocess.DEVNULL)
     return str(venv / "bin" / "python"), runtime_dir
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from llm_gateway.core.guardrails.normalize import ciphered, readings
 
@@ -56,7 +57,12 @@ class Signal:
     name: str
     triggers: tuple[str, ...]  # one of these occurs wherever the pattern can match: a cheap gate
     weight: float
-    pattern: re.Pattern[str]
+    source: str
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled when its triggers first occur: compiling them all took most of the gateway's init."""
+        return re.compile(self.source)
 
     @property
     def key(self) -> str:
@@ -73,7 +79,7 @@ SOFT = {"reveal_system_prompt", "mode_on", "mode_intl", "chat_markup"}
 
 
 def _signals(family: str, *rules: tuple[str, str, float, str]) -> list[Signal]:
-    return [Signal(family, name, tuple(t.replace("_", " ") for t in triggers.split()), weight, re.compile(pattern))
+    return [Signal(family, name, tuple(t.replace("_", " ") for t in triggers.split()), weight, pattern)
             for name, triggers, weight, pattern in rules]
 
 
