@@ -19,6 +19,7 @@ from typing import Any
 GATEWAY_SERVICE = "llm-gateway"
 AUTHORIZER_SERVICE = "llm-gateway-authorizer"
 JUDGE_SERVICE = "llm-gateway-judge"
+USAGE_SERVICE = "llm-gateway-usage"
 METRICS_NAMESPACE = "LLMGateway"
 # Metrics the gateway emits (EMF) that operators watch; per outcome it also emits Outcome_<kind>.
 METRIC_CACHE_HITS = "Outcome_cached"
@@ -34,6 +35,7 @@ DEGRADED = {
     "eval_events": "an answer event could not be published: it is not judged",
     "cache": "the semantic cache could not be read or written: the model answers",
     "incidents": "a guardrail incident could not be recorded (the block itself stands)",
+    "usage_ledger": "a usage record could not be queued: the request is missing from usage and billing",
 }
 QUOTA_STORE_FAILURE = ("open", "closed")  # when the counters table fails: admit (and count a metric), or 503
 EVENT_SOURCE = "llm-gateway"
@@ -257,6 +259,12 @@ class Settings:
     default_rpm: int = _env("RPM_LIMIT", 60)
     default_rpd: int = _env("RPD_LIMIT", 1000)
     default_tpm: int | None = _env("TPM_LIMIT", None, int)
+    # Usage ledger and budgets
+    usage_queue_url: str = _env("USAGE_QUEUE_URL", "")  # set: every request sends its usage record there
+    usage_table: str = _env("USAGE_TABLE", "")  # the requests table: records and the counters /v1/billing reads
+    usage_retention_days: int = _env("USAGE_RETENTION_DAYS", 90)
+    usage_bodies_tenants: str = _env("USAGE_BODIES_TENANTS", "")  # comma-separated: tenants whose bodies are kept
+    prices_json: str = _env("PRICES_JSON", "")  # overrides of core/prices.json, the same shape
     # Requests
     max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)
 

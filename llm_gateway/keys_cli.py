@@ -1,4 +1,4 @@
-"""``python -m llm_gateway keys create|list|revoke|rotate|migrate``: manage tenant API keys.
+"""``python -m llm_gateway keys create|list|budget|revoke|rotate|migrate``: manage tenant API keys.
 
 The keys table is found by ``--table``, by a deployed stack's ``KeysTableName`` output
 (``--stack``), or, with ``--local``, from the state file ``make dev`` writes (``operator_cli``).
@@ -38,12 +38,26 @@ def _run(args: argparse.Namespace) -> None:
         models = [m for m in (args.models or "").split(",") if m]
         expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
         key, record = store.create(args.tenant, args.label or args.tenant, expires_in=expires, quotas=quotas,
-                                   models=models, guardrail=args.guardrail_profile)
+                                   models=models, guardrail=args.guardrail_profile, admin=args.admin,
+                                   budgets={"key_day": args.budget_day_usd, "key_month": args.budget_month_usd})
         print("Store this key now; it is not shown again.", file=sys.stderr)
         print_json({"key": key, **record.public()})
     elif args.command == "list":
         records = [r.public() for r in store.load().values() if not args.tenant or r.tenantId == args.tenant]
         print_json(sorted(records, key=lambda r: (r["tenantId"], r["createdAt"])))
+    elif args.command == "budget":
+        if bool(args.key_id) == bool(args.tenant):
+            raise ValueError("name a key id or --tenant, not both")
+        scope = "tenant" if args.tenant else "key"
+        changes = {f"{scope}_{period}": None if value == "none" else float(value)
+                   for period, value in (("day", args.day_usd), ("month", args.month_usd)) if value is not None}
+        if not changes:
+            raise ValueError("give --day-usd and/or --month-usd")
+        targets = ([r.key_id for r in store.load().values() if r.tenantId == args.tenant] if args.tenant
+                   else [args.key_id])
+        if not targets:
+            raise ValueError(f"tenant {args.tenant!r} has no keys")
+        print_json([store.set_budgets(key_id, changes).public() for key_id in targets])
     elif args.command == "revoke":
         print_json(store.revoke(args.key_id).public())
     elif args.command == "rotate":
@@ -73,6 +87,16 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--models", help="comma-separated model aliases this key may use (default: all)")
     create.add_argument("--guardrail-profile", choices=sorted(GUARDRAIL_PROFILES),
                         help="how strict the guardrail is for this key (default: the route's, else standard)")
+    create.add_argument("--budget-day-usd", type=float, help="this key's daily budget in USD")
+    create.add_argument("--budget-month-usd", type=float, help="this key's monthly budget in USD")
+    create.add_argument("--admin", action="store_true", help="may read every tenant's usage")
+    budget = actions.add_parser("budget", parents=[where], help="set a key's or a tenant's USD budgets",
+                                description="A tenant's budgets are shared by all its keys (and taken on by new "
+                                            "ones); 'none' lifts a limit.")
+    budget.add_argument("key_id", nargs="?")
+    budget.add_argument("--tenant")
+    budget.add_argument("--day-usd", help="per UTC day, in USD (or 'none')")
+    budget.add_argument("--month-usd", help="per UTC month, in USD (or 'none')")
     listing = actions.add_parser("list", parents=[where], help="list keys (never the keys themselves)")
     listing.add_argument("--tenant")
     revoke = actions.add_parser("revoke", parents=[where], help="revoke a key at once")

@@ -28,6 +28,9 @@ class EnvironmentConfig:
     tokens_per_minute: int | None
     quota_store_failure: str
     routes: dict[str, Any]
+    usage_retention_days: int
+    prices: dict[str, Any]
+    usage_bodies_tenants: list[str]
 
     @classmethod
     def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
@@ -54,4 +57,7 @@ class EnvironmentConfig:
             tokens_per_minute=int(c["tokensPerMinute"]) if c.get("tokensPerMinute") else None,
             quota_store_failure=c.get("quotaStoreFailure", Settings.quota_store_failure),
             routes=c.get("routes") or scope.node.try_get_context("routes") or {},
+            usage_retention_days=int(c.get("usageRetentionDays", Settings.usage_retention_days)),
+            prices=c.get("prices") or scope.node.try_get_context("prices") or {},
+            usage_bodies_tenants=list(c.get("usageBodiesTenants") or []),
         )

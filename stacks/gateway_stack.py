@@ -14,6 +14,7 @@ from llm_gateway.constructs import (
     RateLimiter,
     SemanticCache,
     TenantAuthorizer,
+    UsageLedger,
 )
 from stacks.config import EnvironmentConfig
 
@@ -31,8 +32,11 @@ class GatewayStack(cdk.Stack):
                               requests_per_day=config.requests_per_day, tokens_per_minute=config.tokens_per_minute,
                               on_store_failure=config.quota_store_failure)
         router = ModelRouter(self, "Router", routes=config.routes, removal_policy=config.removal_policy)
+        usage = UsageLedger(self, "Usage", retention=cdk.Duration.days(config.usage_retention_days),
+                            prices=config.prices, bodies_for_tenants=config.usage_bodies_tenants,
+                            log_retention=config.log_retention, removal_policy=config.removal_policy)
         endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
-                                   tenants=tenants, rate_limiter=limiter, router=router,
+                                   tenants=tenants, rate_limiter=limiter, router=router, usage=usage,
                                    guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
                                    log_retention=config.log_retention, removal_policy=config.removal_policy)
         cdk.CfnOutput(self, "ApiUrl", value=endpoint.url)
@@ -41,3 +45,4 @@ class GatewayStack(cdk.Stack):
         cdk.CfnOutput(self, "ScoresTable", value=eval_loop.scores_table.table_name)
         cdk.CfnOutput(self, "KeysTableName", value=tenants.keys_table.table_name)
         cdk.CfnOutput(self, "RoutesTableName", value=router.table.table_name)
+        cdk.CfnOutput(self, "UsageTable", value=usage.table.table_name)

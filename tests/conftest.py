@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -42,15 +43,22 @@ def templates() -> dict[str, dict[str, Any]]:
     return {env: synth(env) for env in ("dev", "prod")}
 
 
-@pytest.fixture(scope="module")
-def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
+@contextlib.contextmanager
+def dev_gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory,
+                environment: dict[str, str] | None = None) -> Iterator[LocalGateway]:
     """The dev stack on the local runner; the functions' output (their CloudWatch Logs) in a file."""
     with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
         local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True,
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
-                             sandbox=Sandbox(TASK_ROOT, log=log))
+                             sandbox=Sandbox(TASK_ROOT, log=log), environment=environment)
         with local:
             yield local
+
+
+@pytest.fixture(scope="module")
+def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
+    with dev_gateway(templates, tmp_path_factory) as local:
+        yield local
 
 
 def function_logs(gateway: LocalGateway) -> str:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from llm_gateway.core.tenants import Quotas
 from llm_gateway.local import LocalGateway
+from tests.conftest import dev_gateway
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))  # per door: 5 doors, 1,000 bodies, + 1,000 paths
 
@@ -84,6 +85,15 @@ def in_shape(path: str, response: httpx.Response) -> bool:
     error = body.get("error")
     return isinstance(error, dict) and set(error) == {"message", "type", "param", "code"} \
         and isinstance(error["message"], str) and isinstance(error["type"], str)
+
+
+@pytest.fixture(scope="module")
+def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
+    """Without the usage ledger: recording each of the thousands of bodies sent here (a message
+    and a transaction each, on this machine's two cores) doubled this module's time, and the
+    ledger has tests of its own (test_usage)."""
+    with dev_gateway(templates, tmp_path_factory, environment={"USAGE_QUEUE_URL": ""}) as local:
+        yield local
 
 
 @pytest.fixture(scope="module")

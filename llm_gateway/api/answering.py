@@ -3,7 +3,9 @@ log line, metrics), and turn a blocked question into the door's error."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +14,9 @@ from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS
+from llm_gateway.core.degraded import degraded
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, Stream
+from llm_gateway.core.usage import UsageLedger, UsageRecord
 
 
 def describe(outcome: Outcome, caller: Caller) -> None:
@@ -27,6 +31,9 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         caller.headers |= {"x-gateway-provider": outcome.provider, "x-gateway-model": outcome.model_id}
     if outcome.admission:
         caller.headers |= outcome.admission.headers()
+    if outcome.hold:
+        caller.headers |= outcome.hold.headers()
+    caller.outcome = outcome
     if outcome.kind == "blocked":
         caller.headers["x-should-retry"] = "false"
     if outcome.kind == "streaming":
@@ -44,6 +51,39 @@ def describe(outcome: Outcome, caller: Caller) -> None:
     metrics.flush_metrics()
 
 
+def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | None,
+                 latency_ms: int) -> UsageRecord:
+    """The request's line in the usage ledger: what it came to, and what it cost (with its bodies,
+    which the ledger keeps only for the tenants that opted in)."""
+    outcome = caller.outcome
+    status: str = outcome.kind if outcome and outcome.kind != "streaming" else "failed" if outcome else "answered"
+    if error is not None and status not in ("blocked", "refused"):
+        status = ("over_budget" if error.code == "insufficient_quota" else
+                  "over_quota" if error.code == "rate_limit_exceeded" else
+                  "failed" if http_status >= 500 or (error.code or "").startswith("upstream") else "rejected")
+    fields: dict[str, Any] = {}
+    if outcome:
+        fields = {"provider": outcome.provider, "model": outcome.model_id, "prompt_tokens": outcome.usage.prompt_tokens,
+                  "completion_tokens": outcome.usage.completion_tokens, "overhead_ms": outcome.overhead_ms,
+                  "guardrail": outcome.guardrail_status, "cache_hit": outcome.kind == "cached",
+                  "cost_usd": outcome.cost_usd, "saved_usd": outcome.saved_usd,
+                  "answer": outcome.answer or None}
+    return UsageRecord(
+        request_id=caller.request_id, tenant_id=caller.tenant_id, status=status, http_status=http_status,
+        key_id=caller.key_id, door=door, alias=caller.alias, latency_ms=latency_ms,
+        reason=(outcome.reason if outcome and outcome.reason else error.code if error else "") or "",
+        prompt=caller.prompt or None, **fields)
+
+
+def record_usage(ledger: UsageLedger, caller: Caller, door: str, http_status: int, error: ApiError | None, *,
+                 started: float) -> None:
+    """After the response (its last byte, for a stream): one SQS message, never an error."""
+    try:
+        ledger.send(usage_record(caller, door, http_status, error, int((time.perf_counter() - started) * 1000)))
+    except Exception as exc:
+        degraded("usage_ledger", exc, request_id=caller.request_id)
+
+
 def in_band(exc: Exception) -> ApiError:
     """The error a stream that broke after its first byte ends with (it never fakes an end)."""
     error = api_error(exc) or ApiError(500, "internal error", code="internal_error")
@@ -59,6 +99,7 @@ class Answers:
     pipeline: Pipeline
 
     async def answer(self, caller: Caller, query: Query, param: str | None) -> Outcome:
+        caller.alias, caller.prompt = query.model_alias, query.text
         outcome = await run_in_threadpool(self.pipeline.run, query, caller.request_id)
         describe(outcome, caller)
         if outcome.kind == "blocked" and param is not None:
@@ -66,6 +107,7 @@ class Answers:
         return outcome
 
     async def stream(self, caller: Caller, query: Query, param: str) -> Stream:
+        caller.alias, caller.prompt = query.model_alias, query.text
         stream = await run_in_threadpool(self.pipeline.stream, query, caller.request_id)
         describe(stream.head, caller)
         if stream.head.kind == "blocked":

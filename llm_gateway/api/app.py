@@ -8,16 +8,19 @@ Every other error is rendered in OpenAI's shape, on every door.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from llm_gateway.api.answering import Answers
+from llm_gateway.api.answering import Answers, record_usage
+from llm_gateway.api.billing_doors import BillingDoors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error
 from llm_gateway.api.openai_doors import OpenAIDoors
@@ -26,7 +29,8 @@ from llm_gateway.api.seed_doors import SeedDoors, seed_error
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import METRIC_RATE_LIMITED, Settings
 from llm_gateway.core.pipeline import Pipeline
-from llm_gateway.core.wiring import build_pipeline
+from llm_gateway.core.usage import UsageLedger
+from llm_gateway.core.wiring import build_pipeline, usage_ledger, usage_store
 
 # Behind the Web Adapter the app runs beside the Lambda runtime, which cannot hand it each
 # invocation's trace id; the adapter forwards it as a header instead.
@@ -70,11 +74,15 @@ async def not_routed(request: Request, exc: Exception) -> Response:
     return openai_error(error, Caller.of(request))
 
 
-def door(handler: Door, render_error: ErrorRenderer) -> Callable[[Request], Awaitable[Response]]:
-    """A route's endpoint: who calls, correlation id and trace, the handler, its errors rendered."""
+def door(handler: Door, render_error: ErrorRenderer,
+         ledger: UsageLedger | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """A route's endpoint: who calls, correlation id and trace, the handler, its errors rendered;
+    with a ``ledger``, the request's usage record, sent once the response is (its last byte)."""
 
     async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
         caller = Caller.of(request)
+        error: ApiError | None = None
         logger.set_correlation_id(caller.request_id)
         trace = request.headers.get("x-amzn-trace-id")
         if trace and IN_LAMBDA:  # one request at a time per environment: the X-Ray SDK reads it here
@@ -94,6 +102,9 @@ def door(handler: Door, render_error: ErrorRenderer) -> Callable[[Request], Awai
                 metrics.add_metric(name=METRIC_RATE_LIMITED, unit=MetricUnit.Count, value=1)
                 metrics.flush_metrics()
             response = render_error(error, caller)
+        if ledger:
+            response.background = BackgroundTask(record_usage, ledger, caller, request.url.path,
+                                                  response.status_code, error, started=started)
         return response
 
     return endpoint
@@ -104,16 +115,19 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     pipeline = pipeline or build_pipeline(settings)
     answers = Answers(pipeline)
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
+    billing = BillingDoors(usage_store(settings))
+    ledger = usage_ledger(settings)  # the doors that call a model are metered
     app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
         Route("/openapi.json", door(openapi_document, openai_error), methods=["GET"]),
-        Route("/ask", door(seed.ask, seed_or_openai_error), methods=["POST"]),
-        Route("/invoke", door(seed.invoke, openai_error), methods=["POST"]),
+        Route("/ask", door(seed.ask, seed_or_openai_error, ledger), methods=["POST"]),
+        Route("/invoke", door(seed.invoke, openai_error, ledger), methods=["POST"]),
         Route("/health", door(health, openai_error), methods=["GET"]),
-        Route("/v1/chat/completions", door(v1.chat_completions, openai_error), methods=["POST"]),
-        Route("/v1/responses", door(v1.responses, openai_error), methods=["POST"]),
+        Route("/v1/chat/completions", door(v1.chat_completions, openai_error, ledger), methods=["POST"]),
+        Route("/v1/responses", door(v1.responses, openai_error, ledger), methods=["POST"]),
         Route("/v1/models", door(v1.models, openai_error), methods=["GET"]),
         Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
-        Route("/v1/embeddings", door(v1.embeddings, openai_error), methods=["POST"]),
+        Route("/v1/embeddings", door(v1.embeddings, openai_error, ledger), methods=["POST"]),
+        Route("/v1/billing/usage", door(billing.usage, openai_error), methods=["GET"]),
     ])
     app.state.pipeline = pipeline
     return app

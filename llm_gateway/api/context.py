@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from llm_gateway.core.budgets import Budget
 from llm_gateway.core.tenants import Quotas
+
+if TYPE_CHECKING:
+    from llm_gateway.core.pipeline import Outcome
 
 DEFAULT_TENANT = "default"
 
@@ -26,7 +31,20 @@ class Caller:
     allowed_models: tuple[str, ...] = ()
     guardrail_profile: str | None = None  # the key's own, if it names one
     cache_control: str | None = None  # the request's Cache-Control: no-cache or no-store
+    key_id: str = ""
+    budget: Budget | None = None  # the key's and its tenant's USD limits
+    admin: bool = False  # may read any tenant's usage
     headers: dict[str, str] = field(default_factory=dict)
+    # What the request came to, for its usage record: the model alias asked, the final outcome.
+    alias: str = ""
+    prompt: str = ""
+    outcome: Outcome | None = None
+
+    def query_fields(self) -> dict[str, Any]:
+        """What a pipeline ``Query`` takes from its caller."""
+        return {"quotas": self.quotas, "allowed_models": self.allowed_models, "key_id": self.key_id,
+                "guardrail_profile": self.guardrail_profile, "cache_control": self.cache_control,
+                "budget": self.budget}
 
     @classmethod
     def of(cls, request: Request) -> Caller:
@@ -42,6 +60,15 @@ class Caller:
             value = str(authorizer.get(name) or "")
             return int(value) if value.isdigit() else None
 
+        def dollars(name: str) -> float | None:
+            try:
+                return float(authorizer[name]) if authorizer.get(name) not in (None, "") else None
+            except (TypeError, ValueError):
+                return None
+
+        limits = {window: dollars(f"budget_{window}") for window in ("tenant_day", "tenant_month", "key_day",
+                                                                     "key_month")}
+
         request_id = uuid.uuid4().hex
         return cls(tenant_id=str(authorizer.get("tenantId") or DEFAULT_TENANT), request_id=request_id,
                    upstream_request_id=context.get("requestId"),
@@ -49,6 +76,8 @@ class Caller:
                    allowed_models=tuple(m for m in str(authorizer.get("models") or "").split(",") if m),
                    guardrail_profile=str(authorizer.get("guardrail") or "") or None,
                    cache_control=_cache_control(request.headers.get("cache-control", "")),
+                   key_id=str(authorizer.get("keyId") or ""), admin=str(authorizer.get("admin") or "") == "true",
+                   budget=Budget(**limits) if any(v is not None for v in limits.values()) else None,
                    headers={"x-gateway-request-id": request_id})
 
 

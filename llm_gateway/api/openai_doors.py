@@ -24,7 +24,7 @@ from llm_gateway.api.wire import SSE_HEADERS, Chat
 from llm_gateway.api.wire import Response as ResponseWire
 from llm_gateway.contract import Settings
 from llm_gateway.core.chat import PASSTHROUGH, text_of
-from llm_gateway.core.pipeline import Query
+from llm_gateway.core.pipeline import Outcome, Query
 
 MAX_EMBEDDING_INPUTS = 2048
 
@@ -84,8 +84,7 @@ def _input_item(i: int, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _query(caller: Caller, model: str, messages: tuple[dict[str, Any], ...], params: dict[str, Any]) -> Query:
-    return Query(caller.tenant_id, messages, model, params, quotas=caller.quotas, allowed_models=caller.allowed_models,
-                 guardrail_profile=caller.guardrail_profile, cache_control=caller.cache_control)
+    return Query(caller.tenant_id, messages, model, params, **caller.query_fields())
 
 
 def _streaming(events: Any, caller: Caller) -> StreamingResponse:
@@ -180,6 +179,10 @@ class OpenAIDoors:
                                         allowed_models=caller.allowed_models))
         caller.headers |= {"x-gateway-provider": served.provider, "x-gateway-model": served.model,
                            **(admission.headers() if admission else {})}
+        caller.alias, caller.outcome = model, Outcome(  # for its usage record
+            caller.request_id, "answered", model_id=served.model, provider=served.provider, usage=embeddings.usage,
+            upstream_ms=served.upstream_ms,
+            cost_usd=self.pipeline.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0))
 
         def encode(vector: list[float]) -> list[float] | str:
             return base64.b64encode(array("f", vector).tobytes()).decode() if encoding == "base64" else vector

@@ -33,8 +33,7 @@ class SeedDoors:
     async def _answer(self, request: Request, caller: Caller, field: str, param: str | None) -> Outcome:
         body = await read_json_object(request, self.settings.max_body_bytes)
         query = Query.question(caller.tenant_id, require_text(body, field), self.settings.default_model_alias,
-                               self.settings.system_prompt, quotas=caller.quotas, allowed_models=caller.allowed_models,
-                               guardrail_profile=caller.guardrail_profile, cache_control=caller.cache_control)
+                               self.settings.system_prompt, **caller.query_fields())
         return await self.answers.answer(caller, query, param)
 
     async def ask(self, request: Request, caller: Caller) -> Response:

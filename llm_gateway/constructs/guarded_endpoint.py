@@ -25,6 +25,7 @@ from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
+from llm_gateway.constructs.usage_ledger import UsageLedger
 from llm_gateway.contract import (
     DEGRADED,
     GATEWAY_SERVICE,
@@ -91,6 +92,8 @@ class GuardedEndpoint(Construct):
     :param tenants: a ``TenantAuthorizer`` guarding every route; without one the API is open and
         every caller is the ``default`` tenant.
     :param rate_limiter: a ``RateLimiter`` whose per-tenant quotas the gateway enforces.
+    :param usage: a ``UsageLedger`` every metered request is recorded in (with its cost), and that
+        ``GET /v1/billing/usage`` reads; without one, usage is only logged.
     :param router: a ``ModelRouter`` with the aliases and providers; without one, the aliases
         ``default`` and ``text-embedding`` go to ``model``'s Bedrock models.
     :param guardrail_backend: ``layered`` (the default: the builtin engine first, then
@@ -110,6 +113,7 @@ class GuardedEndpoint(Construct):
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
                  guardrail_backend: str = "layered", tenants: TenantAuthorizer | None = None,
                  rate_limiter: RateLimiter | None = None, router: ModelRouter | None = None,
+                 usage: UsageLedger | None = None,
                  guardrail_arn: str | None = None, guardrail_version: str | None = None,
                  incidents_table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None,
                  system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 512,
@@ -151,6 +155,7 @@ class GuardedEndpoint(Construct):
             **model.environment, **cache.environment, **eval_loop.environment,
             **(rate_limiter.environment if rate_limiter else {}),
             **(router.environment if router else {}),
+            **(usage.environment if usage else {}),
         }
         self.function = python_function(
             self, "Gateway", handler=GATEWAY_HANDLER, memory_size=memory_size,
@@ -166,6 +171,9 @@ class GuardedEndpoint(Construct):
             rate_limiter.grant_count(self.function)
         if router:
             router.grant_use(self.function)
+        if usage:
+            usage.grant_record(self.function)
+            usage.grant_read_usage(self.function)
         if self.guardrail_arn:
             iam.Grant.add_to_principal(grantee=self.function, actions=["bedrock:ApplyGuardrail"],
                                        resource_arns=[self.guardrail_arn])

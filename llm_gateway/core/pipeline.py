@@ -20,17 +20,19 @@ from typing import Any, Literal
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.background import Background
+from llm_gateway.core.budgets import Budget, BudgetExceeded, Budgets, Hold
 from llm_gateway.core.cache import CacheHit, Embedding, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, estimate_tokens, text_of
 from llm_gateway.core.degraded import degraded
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.core.guardrails.pii import find as find_pii
-from llm_gateway.core.ratelimit import Admission, RateLimiter
+from llm_gateway.core.ratelimit import Admission, QuotaStoreUnavailable, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, IncidentLog
 from llm_gateway.core.routing import Route, Served
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
+from llm_gateway.core.usage import Prices
 
 Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
 
@@ -53,6 +55,8 @@ class Query:
     allowed_models: tuple[str, ...] = ()  # empty: any alias
     guardrail_profile: str | None = None  # the key's; else the route's; else standard
     cache_control: str | None = None  # "no-cache": not answered from the cache; "no-store": not cached either
+    key_id: str = ""
+    budget: Budget | None = None  # the key's and its tenant's USD limits
 
     @classmethod
     def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
@@ -95,9 +99,12 @@ class Outcome:
     latency_ms: int = 0
     upstream_ms: float = 0.0
     admission: Admission | None = None
+    hold: Hold | None = None  # the budget reserved for it
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float = 0.0
+    saved_usd: float = 0.0  # a cache hit: what the model would have cost
 
     @property
     def overhead_ms(self) -> int:
@@ -135,6 +142,7 @@ class Prepared:
     started: float
     admission: Admission | None
     route: Route
+    hold: Hold | None = None
     embedding: Embedding | None = None
     # What the answer must not leak: the conversation's system prompts, and a canary planted in them.
     protected: Protected = field(default_factory=Protected)
@@ -154,8 +162,10 @@ class Pipeline:
     def __init__(self, *, tasks: ModelTasks, guardrail: Guardrail, cache: SemanticCache, incidents: IncidentLog,
                  events: EvalEvents, limiter: RateLimiter | None = None, refusal: str,
                  cache_max_temperature: float = 1.0, max_output_tokens: int = 1024,
-                 background: Background | None = None) -> None:
+                 background: Background | None = None, budgets: Budgets | None = None,
+                 prices: Prices | None = None) -> None:
         self.cache_max_temperature, self.max_output_tokens = cache_max_temperature, max_output_tokens
+        self.budgets, self.prices = budgets, prices or Prices()
         self.tasks, self.router, self.guardrail, self.cache = tasks, tasks.router, guardrail, cache
         self.incidents, self.events, self.limiter, self.refusal = incidents, events, limiter, refusal
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pipeline")
@@ -177,27 +187,47 @@ class Pipeline:
             return None
         return self.limiter.admit(tenant_id, quotas, estimate=estimate)
 
+    def _admit(self, query: Query, route: Route, prompt_tokens: int,
+               max_tokens: int) -> tuple[Admission | None, Hold | None]:
+        """Budget, then quota: the request's worst-case cost reserved, then counted. A refusal by
+        either leaves nothing held."""
+        hold = None
+        if self.budgets and query.budget and "quotas" not in route.skip:
+            worst = self.prices.for_target(route.targets[0]).cost(prompt_tokens, max_tokens) if route.targets else 0
+            try:
+                hold = self.budgets.reserve(query.tenant_id, query.key_id, query.budget, worst)
+            except BudgetExceeded:
+                raise
+            except Exception as exc:  # the counters failed: the quota store's policy decides
+                if self.limiter and not self.limiter.fail_open:
+                    raise QuotaStoreUnavailable(str(exc)) from exc
+                degraded("counters_table", exc, tenant_id=query.tenant_id, step="budget")
+        try:
+            return self._quota(query.tenant_id, query.quotas, route, prompt_tokens + max_tokens), hold
+        except Exception:
+            self._settle(None, 0, hold)
+            raise
+
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
         """Everything before the model: permission, route, then at once quota admission, cache
         lookup and input guardrail (a cache miss waits for one AWS round trip, not three)."""
         started = time.perf_counter()
         route = self._route(query.model_alias, query.allowed_models)
-        estimate = estimate_tokens(query.messages, ChatRequest(list(query.messages), query.params).max_tokens
-                                   or self.max_output_tokens)
-        admitting = self._pool.submit(self._quota, query.tenant_id, query.quotas, route, estimate)
+        max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
+        admitting = self._pool.submit(self._admit, query, route, estimate_tokens(query.messages, 0), max_tokens)
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._start_lookup(query, route)
         profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
         checked = (self.guardrail.check(query.text, stage="input", profile=profile)
                    if "guardrails" not in route.skip else None)
-        admission = admitting.result()  # over quota raises here: nothing is recorded for it
+        admission, hold = admitting.result()  # over quota or budget raises here
         prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
-        prepared = Prepared(query, request_id, started, admission, route,
+        prepared = Prepared(query, request_id, started, admission, route, hold,
                             protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
         if checked and checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked, query.text)
-            self._settle(admission, 0)
+            self._settle(admission, 0, hold)
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         elif checked and checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
@@ -205,9 +235,11 @@ class Pipeline:
         if lookup:
             prepared.embedding, hit = lookup.result()
             if hit:
-                self._settle(admission, 0)  # no model call: the reservation goes back
+                self._settle(admission, 0, hold)  # no model call: the reservations go back
+                price = self.prices.answering(hit.model_id, route.targets[0] if route.targets else None)
+                saved = price.cost(estimate_tokens(query.messages, 0), len(hit.answer) // 4 + 1)
                 return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
-                                  model_id=hit.model_id)
+                                  model_id=hit.model_id, saved_usd=saved)
         return prepared
 
     def _start_lookup(self, query: Query, route: Route) -> Future[tuple[Embedding, CacheHit | None]] | None:
@@ -223,23 +255,25 @@ class Pipeline:
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
         return Outcome(request_id=prepared.request_id, kind=kind, latency_ms=elapsed,
-                       admission=prepared.admission, **fields)
+                       admission=prepared.admission, hold=prepared.hold, **fields)
 
     def _finish(self, prepared: Prepared, result: ChatResult, served: Served) -> Outcome:
         """After the model: count tokens, output guardrail, cache write, eval event."""
         query, request_id = prepared.query, prepared.request_id
+        cost = self.prices.for_served(served).cost(result.usage.prompt_tokens, result.usage.completion_tokens)
         answered = {"model_id": served.model, "provider": served.provider, "usage": result.usage,
-                    "upstream_ms": served.upstream_ms}
+                    "upstream_ms": served.upstream_ms, "cost_usd": cost}
         verdict = (self.guardrail.check(result.text, stage="output", protected=prepared.protected)
                    if result.text and "guardrails" not in prepared.route.skip else None)
         if verdict and verdict.flagged:
-            self._settle(prepared.admission, result.usage.total_tokens)  # refused, but paid for
+            self._settle(prepared.admission, result.usage.total_tokens, prepared.hold, cost)  # refused, but paid for
             self._incident(query, request_id, "output_guardrail", verdict, result.text)
             return self._done(prepared, "refused", answer=self.refusal, reason=verdict.reason,
                               guardrail_status="refused", finish_reason="content_filter", **answered)
         answer = verdict.text if verdict and verdict.text is not None else result.text
         # The answer's records are written at once, and the response does not wait for them.
-        records: list[Callable[[], None]] = [lambda: self._settle(prepared.admission, result.usage.total_tokens)]
+        records: list[Callable[[], None]] = [
+            lambda: self._settle(prepared.admission, result.usage.total_tokens, prepared.hold, cost)]
         ref = None
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
@@ -263,7 +297,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return prepared
-        with self._released_on_failure(prepared.admission):
+        with self._released_on_failure(prepared.admission, prepared.hold):
             result, served = self.router.complete(prepared.route, prepared.request(query.params))
         return self._finish(prepared, result, served)
 
@@ -274,7 +308,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
-        with self._released_on_failure(prepared.admission):
+        with self._released_on_failure(prepared.admission, prepared.hold):
             deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)
@@ -362,20 +396,24 @@ class Pipeline:
             degraded("eval_events", exc, request_id=event.request_id, kept=isinstance(exc, EventKept))
 
     @contextlib.contextmanager
-    def _released_on_failure(self, admission: Admission | None) -> Iterator[None]:
-        """Every target failed: the request used no tokens, its reservation goes back."""
+    def _released_on_failure(self, admission: Admission | None, hold: Hold | None = None) -> Iterator[None]:
+        """Every target failed: the request used no tokens, its reservations go back."""
         try:
             yield
         except Exception:
-            self._settle(admission, 0)
+            self._settle(admission, 0, hold)
             raise
 
-    def _settle(self, admission: Admission | None, tokens: int) -> None:
-        if self.limiter and admission:
-            try:
+    def _settle(self, admission: Admission | None, tokens: int, hold: Hold | None = None,
+                cost_usd: float = 0.0) -> None:
+        """Replace the reservations with what the request used."""
+        try:
+            if self.limiter and admission:
                 self.limiter.settle(admission, tokens)
-            except Exception as exc:  # a missed token count must not fail an answered request
-                degraded("counters_table", exc, step="settle")
+            if self.budgets and hold:
+                self.budgets.settle(hold, cost_usd)
+        except Exception as exc:  # a missed count must not fail an answered request
+            degraded("counters_table", exc, step="settle")
 
     def _incident(self, query: Query, request_id: str, stage: str, verdict: Verdict, text: str) -> None:
         try:

@@ -18,11 +18,13 @@ import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from llm_gateway.contract import KEYS_BY_ID_INDEX, check_profile
+from llm_gateway.core.budgets import BUDGET_WINDOWS
 
 KEY_PREFIX = "gw_sk_"
 KEY_BYTES = 32  # of randomness, base64url: 43 characters after the prefix
@@ -72,6 +74,9 @@ class KeyRecord:
     quotas: dict[str, int] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
     guardrail: str | None = None  # a guardrail profile name (contract.GUARDRAIL_PROFILES)
+    # USD limits: key_day, key_month; tenant_day, tenant_month (the tenant's, stamped on each of its keys).
+    budgets: dict[str, float] = field(default_factory=dict)
+    admin: bool = False  # may read every tenant's usage
 
     def usable(self, at: datetime) -> bool:
         return self.status == "active" and (self.expiresAt is None or parse_iso(self.expiresAt) > at)
@@ -104,13 +109,16 @@ _TO, _FROM = TypeSerializer(), TypeDeserializer()
 
 
 def key_item(record: KeyRecord) -> dict[str, Any]:
-    return {k: _TO.serialize(v) for k, v in asdict(record).items() if v is not None and v not in ([], {})}
+    plain = asdict(record)
+    plain["budgets"] = {k: Decimal(str(v)) for k, v in record.budgets.items()}  # DynamoDB numbers are exact
+    return {k: _TO.serialize(v) for k, v in plain.items() if v is not None and v not in ([], {}, False)}
 
 
 def _record(item: dict[str, Any]) -> KeyRecord:
     plain = {k: _FROM.deserialize(v) for k, v in item.items()}
     plain["quotas"] = {k: int(v) for k, v in (plain.get("quotas") or {}).items()}
     plain["models"] = list(plain.get("models") or [])
+    plain["budgets"] = {k: float(v) for k, v in (plain.get("budgets") or {}).items()}
     return KeyRecord(**{k: v for k, v in plain.items() if k in KeyRecord.__dataclass_fields__})
 
 
@@ -165,10 +173,16 @@ class KeyStore:
 
     def create(self, tenant_id: str, label: str, *, expires_in: timedelta | None = None,
                quotas: Quotas | None = None, models: list[str] | None = None,
-               key: str | None = None, guardrail: str | None = None) -> tuple[str, KeyRecord]:
-        """A new key for the tenant: returns the key (to show once) and its stored record."""
+               key: str | None = None, guardrail: str | None = None, budgets: dict[str, float] | None = None,
+               admin: bool = False) -> tuple[str, KeyRecord]:
+        """A new key for the tenant: returns the key (to show once) and its stored record. It takes
+        on the tenant's budgets; ``budgets`` may add its own (``key_day``, ``key_month``)."""
         key, record = new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
-        record = replace(record, guardrail=check_profile(guardrail))
+        own = {k: v for k, v in (budgets or {}).items() if v is not None}
+        if set(own) - set(BUDGET_WINDOWS) or any(v < 0 for v in own.values()):
+            raise ValueError(f"budgets: expected {', '.join(BUDGET_WINDOWS)}, in USD >= 0")
+        record = replace(record, guardrail=check_profile(guardrail), admin=admin,
+                         budgets={**self.tenant_budgets(tenant_id), **own})
         if not self.put(record):
             raise KeyConflict("that key is already registered")
         return key, record
@@ -198,6 +212,20 @@ class KeyStore:
             raise KeyConflict(f"key {record.key_id} changed meanwhile; nothing was written") from None
         return _record(item["Attributes"])
 
+    def set_budgets(self, key_id: str, budgets: dict[str, float | None]) -> KeyRecord:
+        """Set (a number) or lift (None) some of a key's budgets, leaving the others."""
+        record = self.get(key_id)
+        merged = {k: v for k, v in {**record.budgets, **budgets}.items() if v is not None}
+        for name, value in merged.items():
+            if name not in BUDGET_WINDOWS or value < 0:
+                raise ValueError(f"budget {name}={value}: expected {', '.join(BUDGET_WINDOWS)}, in USD >= 0")
+        return self._update(record, {"budgets": {k: Decimal(str(v)) for k, v in merged.items()}}, as_read=False)
+
+    def tenant_budgets(self, tenant_id: str) -> dict[str, float]:
+        """The tenant's limits as its keys carry them (a new key takes them on)."""
+        return next(({k: v for k, v in r.budgets.items() if k.startswith("tenant_")}
+                     for r in self.load().values() if r.tenantId == tenant_id and r.budgets), {})
+
     def revoke(self, key_id: str) -> KeyRecord:
         # Revoking never yields to a concurrent change (a rotation's new expiry, say): it must stand.
         return self._update(self.get(key_id), {"status": "revoked"}, as_read=False)
@@ -209,7 +237,7 @@ class KeyStore:
         if old.status != "active":
             raise KeyConflict(f"key {key_id} is {old.status}: create a new one instead")
         key, new = new_record(old.tenantId, old.label, quotas=old.quota, models=old.models)
-        new = replace(new, guardrail=old.guardrail)
+        new = replace(new, guardrail=old.guardrail, budgets=old.budgets, admin=old.admin)
         deadline = now_utc() + overlap
         if old.expiresAt is None or parse_iso(old.expiresAt) > deadline:
             old = self._update(old, {"expiresAt": iso(deadline)})

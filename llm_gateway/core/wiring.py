@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 
 from llm_gateway.contract import Route, Settings, parse_routes
+from llm_gateway.core.budgets import Budgets
 from llm_gateway.core.cache import SemanticCache, VectorBucketIndex
 from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail, LayeredGuardrail
 from llm_gateway.core.judge import Judge
@@ -23,6 +24,7 @@ from llm_gateway.core.records import EvalEvents, IncidentLog
 from llm_gateway.core.routing import Router, RouteTable
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
+from llm_gateway.core.usage import Prices, UsageLedger, UsageStore
 
 
 def default_routes(settings: Settings) -> dict[str, Route]:
@@ -110,7 +112,25 @@ def build_pipeline(settings: Settings) -> Pipeline:
         refusal=settings.refusal_message,
         cache_max_temperature=settings.cache_max_temperature,
         max_output_tokens=settings.max_output_tokens,
+        # Budgets count spend beside the quotas, in the rate limiter's table.
+        budgets=Budgets(settings.rate_limits_table, ddb) if settings.rate_limits_table else None,
+        prices=Prices(settings.prices_json),
     )
+
+
+def usage_ledger(settings: Settings) -> UsageLedger | None:
+    """Where each request's usage record goes (None: the stack has no UsageLedger)."""
+    if not settings.usage_queue_url:
+        return None
+    bodies = frozenset(t.strip() for t in settings.usage_bodies_tenants.split(",") if t.strip())
+    return UsageLedger(settings.usage_queue_url, LazyClient("sqs"), bodies_for=bodies)
+
+
+def usage_store(settings: Settings, ddb: Any = None) -> UsageStore | None:
+    """The requests table: the usage function writes it, the billing endpoint reads its counters."""
+    if not settings.usage_table:
+        return None
+    return UsageStore(settings.usage_table, ddb or LazyClient("dynamodb"), retention_days=settings.usage_retention_days)
 
 
 def build_judge(settings: Settings) -> Judge:

@@ -42,10 +42,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return denied.asdict()
 
     quotas = {name: str(value) for name, value in record.quotas.items()}
+    budgets = {f"budget_{name}": str(value) for name, value in record.budgets.items()}
     allowed = APIGatewayAuthorizerResponse(
         record.tenantId, arn.region, arn.aws_account_id, arn.api_id, arn.stage,
         context={"tenantId": record.tenantId, "keyId": record.key_id, "label": record.label,
-                 "models": ",".join(record.models), "guardrail": record.guardrail or "", **quotas})
+                 "models": ",".join(record.models), "guardrail": record.guardrail or "",
+                 "admin": str(record.admin).lower(), **quotas, **budgets})
     allowed.allow_all_routes()  # one cached decision serves every route for this key
     logger.info("API key accepted", extra={"tenant_id": record.tenantId, "key_id": record.key_id})
     metrics.add_metric(name="KeyAccepted", unit=MetricUnit.Count, value=1)

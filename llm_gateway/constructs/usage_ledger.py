@@ -1,0 +1,102 @@
+"""``UsageLedger``: usage records -> SQS (with DLQ) -> usage Lambda -> requests table and counters."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from llm_gateway.constructs._lambda import grant_table, python_function, table_props
+from llm_gateway.contract import USAGE_SERVICE, Settings
+
+
+class UsageLedger(Construct):
+    """Every request the gateway meters, written once, with what it cost (DESIGN.md section 12).
+
+    The gateway sends one SQS message per request after its response; the usage function writes
+    it to the requests table with the per-day counters the billing endpoint reads, idempotently on
+    the request id. Records expire after ``retention``; counters stay.
+
+    :param retention: how long request records are kept (DynamoDB TTL).
+    :param prices: USD per million tokens by provider model (``{"model": {"input": 0.25,
+        "output": 1.25, "checked": "2026-11-25"}}``), over the shipped table (``core/prices.json``).
+    :param bodies_for_tenants: tenants who opted in to keeping prompts and answers in their records.
+    :param max_receive_count: deliveries before a record goes to the dead-letter queue.
+    :param table: bring your own requests table (string ``pk`` and ``sk``, TTL on ``expires_at``).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, retention: cdk.Duration | None = None,
+                 prices: dict[str, dict[str, object]] | None = None, bodies_for_tenants: list[str] | None = None,
+                 max_receive_count: int = 5, batch_size: int = 25, table: ddb.ITable | None = None,
+                 encryption_key: kms.IKey | None = None,
+                 log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
+        super().__init__(scope, id)
+        retention = retention or cdk.Duration.days(Settings.usage_retention_days)
+        if retention.to_days() < 1 or max_receive_count < 1 or not 1 <= batch_size <= 10000:
+            raise ValueError("retention must be at least a day, max_receive_count at least 1, batch_size 1..10000")
+        self.retention_days = int(retention.to_days())
+        self.prices, self.bodies_for_tenants = prices or {}, bodies_for_tenants or []
+        self.dead_letter_queue = sqs.Queue(
+            self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14))
+        timeout = cdk.Duration.seconds(30)
+        self.queue = sqs.Queue(
+            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            visibility_timeout=cdk.Duration.seconds(timeout.to_seconds() * 6),  # AWS guidance for SQS->Lambda
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count))
+        self.table: ddb.ITable = table or ddb.Table(
+            self, "Requests", partition_key=ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name="sk", type=ddb.AttributeType.STRING),
+            time_to_live_attribute="expires_at", **table_props(removal_policy, encryption_key))
+        self.function = python_function(
+            self, "Writer", handler="llm_gateway.lambdas.usage.handler", timeout=timeout,
+            description="Writes each gateway request's usage record once, with its counters",
+            log_retention=log_retention, removal_policy=removal_policy,
+            environment={"POWERTOOLS_SERVICE_NAME": USAGE_SERVICE,
+                         **Settings.env(usage_table=self.table.table_name, usage_retention_days=self.retention_days)})
+        self.function.add_event_source(sources.SqsEventSource(
+            self.queue, batch_size=batch_size, max_batching_window=cdk.Duration.seconds(1),
+            report_batch_item_failures=True))
+        # A transaction's Put and Updates are authorised as those actions.
+        grant_table(self.function, self.table, "PutItem", "UpdateItem")
+
+        self.dlq_alarm = self.metric_dead_letters().create_alarm(
+            self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Usage records could not be written: they wait in the dead-letter queue")
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What the gateway needs: where records go, where usage is read, the prices, the opt-ins."""
+        return Settings.env(usage_queue_url=self.queue.queue_url, usage_table=self.table.table_name,
+                            usage_retention_days=self.retention_days,
+                            usage_bodies_tenants=",".join(self.bodies_for_tenants) or None,
+                            prices_json=json.dumps(self.prices, sort_keys=True) if self.prices else None)
+
+    def grant_record(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Send usage records."""
+        return self.queue.grant_send_messages(grantee)
+
+    def grant_read_usage(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the counters (the billing endpoint): queries only, never a scan."""
+        return grant_table(grantee, self.table, "Query")
+
+    def metric_dead_letters(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or cdk.Duration.minutes(1), statistic="Maximum")
+
+    def metric_backlog(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Records waiting to be written: the ledger's lag behind the gateway."""
+        return self.queue.metric_approximate_number_of_messages_visible(
+            period=period or cdk.Duration.minutes(1), statistic="Maximum")
