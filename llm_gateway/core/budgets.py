@@ -65,8 +65,9 @@ class Hold:
 class BudgetExceeded(Exception):
     def __init__(self, window: str, limit_usd: float, reset_seconds: int) -> None:
         scope, period = window.split("_")
-        super().__init__(f"You exceeded your {'API key' if scope == 'key' else 'tenant'}'s {period}ly budget "
-                         f"(${limit_usd:.2f}); it resets in {reset_seconds}s. Ask your platform team to raise it.")
+        every = {"day": "daily", "month": "monthly"}[period]
+        super().__init__(f"You exceeded your {'API key' if scope == 'key' else 'tenant'}'s {every} budget "
+                         f"(${limit_usd:g}); it resets in {reset_seconds}s. Ask your platform team to raise it.")
         self.window, self.limit_usd, self.reset_seconds = window, limit_usd, reset_seconds
 
 
