@@ -39,7 +39,8 @@ def _run(args: argparse.Namespace) -> None:
         expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
         key, record = store.create(args.tenant, args.label or args.tenant, expires_in=expires, quotas=quotas,
                                    models=models, guardrail=args.guardrail_profile, admin=args.admin,
-                                   budgets={"key_day": args.budget_day_usd, "key_month": args.budget_month_usd})
+                                   budgets={**store.tenant_budgets(args.tenant),  # a new key takes them on
+                                            "key_day": args.budget_day_usd, "key_month": args.budget_month_usd})
         print("Store this key now; it is not shown again.", file=sys.stderr)
         print_json({"key": key, **record.public()})
     elif args.command == "list":

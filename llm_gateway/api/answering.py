@@ -51,7 +51,7 @@ def describe(outcome: Outcome, caller: Caller) -> None:
     metrics.flush_metrics()
 
 
-def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | None,
+def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | None, *, arrived: float,
                  latency_ms: int) -> UsageRecord:
     """The request's line in the usage ledger: what it came to, and what it cost (with its bodies,
     which the ledger keeps only for the tenants that opted in)."""
@@ -70,16 +70,18 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
                   "answer": outcome.answer or None}
     return UsageRecord(
         request_id=caller.request_id, tenant_id=caller.tenant_id, status=status, http_status=http_status,
-        key_id=caller.key_id, door=door, alias=caller.alias, latency_ms=latency_ms,
+        at=arrived, key_id=caller.key_id, door=door, alias=caller.alias, latency_ms=latency_ms,
         reason=(outcome.reason if outcome and outcome.reason else error.code if error else "") or "",
         prompt=caller.prompt or None, **fields)
 
 
 def record_usage(ledger: UsageLedger, caller: Caller, door: str, http_status: int, error: ApiError | None, *,
-                 started: float) -> None:
-    """After the response (its last byte, for a stream): one SQS message, never an error."""
+                 arrived: float) -> None:
+    """After the response (its last byte, for a stream): one SQS message, never an error.
+    ``arrived``: the request's ``time.time()``; its latency runs to this last byte."""
     try:
-        ledger.send(usage_record(caller, door, http_status, error, int((time.perf_counter() - started) * 1000)))
+        ledger.send(usage_record(caller, door, http_status, error, arrived=arrived,
+                                 latency_ms=int((time.time() - arrived) * 1000)))
     except Exception as exc:
         degraded("usage_ledger", exc, request_id=caller.request_id)
 

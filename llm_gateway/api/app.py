@@ -80,7 +80,7 @@ def door(handler: Door, render_error: ErrorRenderer,
     with a ``ledger``, the request's usage record, sent once the response is (its last byte)."""
 
     async def endpoint(request: Request) -> Response:
-        started = time.perf_counter()
+        arrived = time.time()
         caller = Caller.of(request)
         error: ApiError | None = None
         logger.set_correlation_id(caller.request_id)
@@ -104,7 +104,7 @@ def door(handler: Door, render_error: ErrorRenderer,
             response = render_error(error, caller)
         if ledger:
             response.background = BackgroundTask(record_usage, ledger, caller, request.url.path,
-                                                  response.status_code, error, started=started)
+                                                  response.status_code, error, arrived=arrived)
         return response
 
     return endpoint

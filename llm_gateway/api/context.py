@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from llm_gateway.core.budgets import Budget
+from llm_gateway.core.budgets import BUDGET_WINDOWS, Budget
 from llm_gateway.core.tenants import Quotas
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ class Caller:
             except (TypeError, ValueError):
                 return None
 
-        limits = {window: dollars(f"budget_{window}") for window in ("tenant_day", "tenant_month", "key_day",
-                                                                     "key_month")}
+        limits = {window: dollars(f"budget_{window}") for window in BUDGET_WINDOWS}
 
         request_id = uuid.uuid4().hex
         return cls(tenant_id=str(authorizer.get("tenantId") or DEFAULT_TENANT), request_id=request_id,

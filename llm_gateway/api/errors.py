@@ -45,10 +45,7 @@ def api_error(exc: Exception) -> ApiError | None:
             headers["x-should-retry"] = "false"
         return ApiError(429, str(exc), code="rate_limit_exceeded", headers=headers)
     if isinstance(exc, BudgetExceeded):
-        return ApiError(429, str(exc), code="insufficient_quota", type="insufficient_quota",
-                        headers={"x-should-retry": "false", "x-ratelimit-limit-usd": f"{exc.limit_usd:.6f}",
-                                 "x-ratelimit-remaining-usd": "0.000000",
-                                 "x-ratelimit-reset-usd": f"{exc.reset_seconds}s"})
+        return ApiError(429, str(exc), code="insufficient_quota", type="insufficient_quota", headers=exc.headers())
     if isinstance(exc, QuotaStoreUnavailable):  # fail closed: the quota cannot be checked right now
         return ApiError(503, "quota checks are unavailable; try again shortly", code="quota_store_unavailable",
                         type="api_error", headers={"retry-after": "1"})

@@ -12,11 +12,13 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import llm_gateway
@@ -136,3 +138,31 @@ def table_props(removal_policy: cdk.RemovalPolicy, encryption_key: kms.IKey | No
             point_in_time_recovery_enabled=True),
         "removal_policy": removal_policy,
     }
+
+
+def queue_for_function(scope: Construct, *, consumer_timeout: cdk.Duration, max_receive_count: int,
+                       retention: cdk.Duration | None = None) -> tuple[sqs.Queue, sqs.Queue]:
+    """A queue a function consumes, and its dead-letter queue: both encrypted and TLS-only, the
+    visibility six times the consumer's timeout (AWS guidance for SQS -> Lambda), dead letters
+    kept 14 days."""
+    dead_letters = sqs.Queue(scope, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED,
+                             enforce_ssl=True, retention_period=cdk.Duration.days(14))
+    queue = sqs.Queue(scope, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                      retention_period=retention,
+                      visibility_timeout=cdk.Duration.seconds(consumer_timeout.to_seconds() * 6),
+                      dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=max_receive_count))
+    return queue, dead_letters
+
+
+def queue_depth(queue: sqs.IQueue, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+    """Messages waiting, the most in each period (a minute by default)."""
+    return queue.metric_approximate_number_of_messages_visible(
+        period=period or cdk.Duration.minutes(1), statistic="Maximum")
+
+
+def dead_letters_alarm(scope: Construct, metric: cloudwatch.Metric, description: str) -> cloudwatch.Alarm:
+    """Fires on the first message in a dead-letter queue."""
+    return metric.create_alarm(
+        scope, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING, alarm_description=description)

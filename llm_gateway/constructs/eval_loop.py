@@ -13,10 +13,16 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import grant_table, python_function, table_props
+from llm_gateway.constructs._lambda import (
+    dead_letters_alarm,
+    grant_table,
+    python_function,
+    queue_depth,
+    queue_for_function,
+    table_props,
+)
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.semantic_cache import SemanticCache
@@ -51,15 +57,9 @@ class EvalLoop(Construct):
             raise ValueError("max_receive_count must be at least 1 and batch_size within 1..10000")
         model = model or ModelAccess()
         self.bus: events.IEventBus = event_bus or events.EventBus(self, "Bus")
-        self.dead_letter_queue = sqs.Queue(
-            self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=cdk.Duration.days(14))
         judge_timeout = cdk.Duration.seconds(60)
-        self.queue = sqs.Queue(
-            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            visibility_timeout=cdk.Duration.seconds(judge_timeout.to_seconds() * 6),  # AWS guidance for SQS->Lambda
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue,
-                                                  max_receive_count=max_receive_count))
+        self.queue, self.dead_letter_queue = queue_for_function(self, consumer_timeout=judge_timeout,
+                                                                max_receive_count=max_receive_count)
         self.rule = events.Rule(
             self, "AnswerRule", event_bus=self.bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT]),
@@ -84,11 +84,8 @@ class EvalLoop(Construct):
             cache.grant_evict(self.judge_function)
         model.grant_invoke(self.judge_function)
 
-        self.dlq_alarm = self.metric_dead_letters().create_alarm(
-            self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="Answer events the judge could not score are in the dead-letter queue")
+        self.dlq_alarm = dead_letters_alarm(
+            self, self.metric_dead_letters(), "Answer events the judge could not score are in the dead-letter queue")
         self.score_alarm = self.metric_score().create_alarm(
             self, "ScoreAlarm", threshold=score_alarm_threshold, evaluation_periods=3,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -115,5 +112,4 @@ class EvalLoop(Construct):
 
     def metric_dead_letters(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Answer events the judge gave up on, waiting in the dead-letter queue."""
-        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=period or cdk.Duration.minutes(1), statistic="Maximum")
+        return queue_depth(self.dead_letter_queue, period)

@@ -11,10 +11,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import grant_table, python_function, table_props
+from llm_gateway.constructs._lambda import (
+    dead_letters_alarm,
+    grant_table,
+    python_function,
+    queue_depth,
+    queue_for_function,
+    table_props,
+)
 from llm_gateway.contract import USAGE_SERVICE, Settings
 
 
@@ -45,15 +51,9 @@ class UsageLedger(Construct):
             raise ValueError("retention must be at least a day, max_receive_count at least 1, batch_size 1..10000")
         self.retention_days = int(retention.to_days())
         self.prices, self.bodies_for_tenants = prices or {}, bodies_for_tenants or []
-        self.dead_letter_queue = sqs.Queue(
-            self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=cdk.Duration.days(14))
         timeout = cdk.Duration.seconds(30)
-        self.queue = sqs.Queue(
-            self, "Queue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            visibility_timeout=cdk.Duration.seconds(timeout.to_seconds() * 6),  # AWS guidance for SQS->Lambda
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count))
+        self.queue, self.dead_letter_queue = queue_for_function(
+            self, consumer_timeout=timeout, max_receive_count=max_receive_count, retention=cdk.Duration.days(14))
         self.table: ddb.ITable = table or ddb.Table(
             self, "Requests", partition_key=ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
             sort_key=ddb.Attribute(name="sk", type=ddb.AttributeType.STRING),
@@ -70,11 +70,8 @@ class UsageLedger(Construct):
         # A transaction's Put and Updates are authorised as those actions.
         grant_table(self.function, self.table, "PutItem", "UpdateItem")
 
-        self.dlq_alarm = self.metric_dead_letters().create_alarm(
-            self, "DeadLetterAlarm", threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="Usage records could not be written: they wait in the dead-letter queue")
+        self.dlq_alarm = dead_letters_alarm(
+            self, self.metric_dead_letters(), "Usage records could not be written: they wait in the dead-letter queue")
 
     @property
     def environment(self) -> dict[str, str]:
@@ -93,10 +90,8 @@ class UsageLedger(Construct):
         return grant_table(grantee, self.table, "Query")
 
     def metric_dead_letters(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
-        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=period or cdk.Duration.minutes(1), statistic="Maximum")
+        return queue_depth(self.dead_letter_queue, period)
 
     def metric_backlog(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Records waiting to be written: the ledger's lag behind the gateway."""
-        return self.queue.metric_approximate_number_of_messages_visible(
-            period=period or cdk.Duration.minutes(1), statistic="Maximum")
+        return queue_depth(self.queue, period)

@@ -56,10 +56,13 @@ class Hold:
     reset_seconds: int
 
     def headers(self) -> dict[str, str]:
-        """Like OpenAI's ``x-ratelimit-*``, for the budget nearest its end."""
-        return {"x-ratelimit-limit-usd": f"{self.limit_usd:.6f}",
-                "x-ratelimit-remaining-usd": f"{max(0.0, self.remaining_usd):.6f}",
-                "x-ratelimit-reset-usd": f"{self.reset_seconds}s"}
+        return budget_headers(self.limit_usd, self.remaining_usd, self.reset_seconds)
+
+
+def budget_headers(limit_usd: float, remaining_usd: float, reset_seconds: int) -> dict[str, str]:
+    """Like OpenAI's ``x-ratelimit-*``, for the budget nearest its end."""
+    return {"x-ratelimit-limit-usd": f"{limit_usd:.6f}", "x-ratelimit-remaining-usd": f"{max(0.0, remaining_usd):.6f}",
+            "x-ratelimit-reset-usd": f"{reset_seconds}s"}
 
 
 class BudgetExceeded(Exception):
@@ -69,6 +72,9 @@ class BudgetExceeded(Exception):
         super().__init__(f"You exceeded your {'API key' if scope == 'key' else 'tenant'}'s {every} budget "
                          f"(${limit_usd:g}); it resets in {reset_seconds}s. Ask your platform team to raise it.")
         self.window, self.limit_usd, self.reset_seconds = window, limit_usd, reset_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {**budget_headers(self.limit_usd, 0.0, self.reset_seconds), "x-should-retry": "false"}
 
 
 class Budgets:

@@ -108,9 +108,15 @@ def bearer(token: str) -> str:
 _TO, _FROM = TypeSerializer(), TypeDeserializer()
 
 
+def _exact(budgets: dict[str, float]) -> dict[str, Decimal]:
+    """Budgets as DynamoDB numbers, checked: known windows, in USD >= 0."""
+    if set(budgets) - set(BUDGET_WINDOWS) or any(v < 0 for v in budgets.values()):
+        raise ValueError(f"budgets {budgets}: expected {', '.join(BUDGET_WINDOWS)}, in USD >= 0")
+    return {k: Decimal(str(v)) for k, v in budgets.items()}
+
+
 def key_item(record: KeyRecord) -> dict[str, Any]:
-    plain = asdict(record)
-    plain["budgets"] = {k: Decimal(str(v)) for k, v in record.budgets.items()}  # DynamoDB numbers are exact
+    plain = {**asdict(record), "budgets": _exact(record.budgets)}
     return {k: _TO.serialize(v) for k, v in plain.items() if v is not None and v not in ([], {}, False)}
 
 
@@ -175,14 +181,12 @@ class KeyStore:
                quotas: Quotas | None = None, models: list[str] | None = None,
                key: str | None = None, guardrail: str | None = None, budgets: dict[str, float] | None = None,
                admin: bool = False) -> tuple[str, KeyRecord]:
-        """A new key for the tenant: returns the key (to show once) and its stored record. It takes
-        on the tenant's budgets; ``budgets`` may add its own (``key_day``, ``key_month``)."""
+        """A new key for the tenant: returns the key (to show once) and its stored record.
+        ``budgets``: its USD limits (``BUDGET_WINDOWS``; the CLI adds the tenant's, see
+        ``tenant_budgets``)."""
         key, record = new_record(tenant_id, label, expires_in=expires_in, quotas=quotas, models=models, key=key)
-        own = {k: v for k, v in (budgets or {}).items() if v is not None}
-        if set(own) - set(BUDGET_WINDOWS) or any(v < 0 for v in own.values()):
-            raise ValueError(f"budgets: expected {', '.join(BUDGET_WINDOWS)}, in USD >= 0")
         record = replace(record, guardrail=check_profile(guardrail), admin=admin,
-                         budgets={**self.tenant_budgets(tenant_id), **own})
+                         budgets={k: v for k, v in (budgets or {}).items() if v is not None})
         if not self.put(record):
             raise KeyConflict("that key is already registered")
         return key, record
@@ -216,13 +220,10 @@ class KeyStore:
         """Set (a number) or lift (None) some of a key's budgets, leaving the others."""
         record = self.get(key_id)
         merged = {k: v for k, v in {**record.budgets, **budgets}.items() if v is not None}
-        for name, value in merged.items():
-            if name not in BUDGET_WINDOWS or value < 0:
-                raise ValueError(f"budget {name}={value}: expected {', '.join(BUDGET_WINDOWS)}, in USD >= 0")
-        return self._update(record, {"budgets": {k: Decimal(str(v)) for k, v in merged.items()}}, as_read=False)
+        return self._update(record, {"budgets": _exact(merged)}, as_read=False)
 
     def tenant_budgets(self, tenant_id: str) -> dict[str, float]:
-        """The tenant's limits as its keys carry them (a new key takes them on)."""
+        """The tenant's limits as its keys carry them (an operator's read: a scan)."""
         return next(({k: v for k, v in r.budgets.items() if k.startswith("tenant_")}
                      for r in self.load().values() if r.tenantId == tenant_id and r.budgets), {})
 

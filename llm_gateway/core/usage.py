@@ -135,12 +135,8 @@ class UsageLedger:
 
     def send(self, record: UsageRecord) -> None:
         if record.tenant_id not in self.bodies_for:
-            record = _without_bodies(record)
+            record = replace(record, prompt=None, answer=None)
         self._sqs.send_message(QueueUrl=self._queue, MessageBody=record.message())
-
-
-def _without_bodies(record: UsageRecord) -> UsageRecord:
-    return replace(record, prompt=None, answer=None)
 
 
 def _increments(record: UsageRecord) -> dict[str, int]:
