@@ -42,7 +42,7 @@ typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
 unit: $(DEV_STAMP)
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadfile
 
 ## Synthesize with the standard CDK CLI (bundles Lambda code locally, no Docker): make synth ENV=prod
 synth: $(RUN_STAMP)

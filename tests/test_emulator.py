@@ -12,7 +12,7 @@ import numpy
 import pytest
 from moto import mock_aws
 
-from llm_gateway.local.emulator import direct_item_responses, partitioned_queries
+from llm_gateway.local.emulator import direct_item_responses, item_undo_transactions, partitioned_queries
 from llm_gateway.local.s3vectors import vector_queries
 
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
@@ -61,6 +61,38 @@ def test_a_range_query_reads_a_window_and_answers_as_dynamodb_does(forward: bool
                 expected = (matching if forward else matching[::-1])[:limit]
                 assert [i["sk"]["S"] for i in reply["Items"]] == expected, (op, at, limit)
                 assert ("LastEvaluatedKey" in reply) == (len(matching) > limit)
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transactions back up only the items they write: a cancelled one (its third condition fails
+    after a put and an update were applied) restores both and reports each item's reason, as
+    DynamoDB does; a transaction that holds applies all of it."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    item_undo_transactions()
+    with mock_aws():
+        ddb = _table_t()
+        for n in range(50):
+            ddb.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"{n:02}"}, "n": {"N": "1"}})
+        before = ddb.scan(TableName="t")["Items"]
+
+        def transaction(condition: str) -> list[dict[str, Any]]:
+            return [{"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"S": "new"}},
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Update": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "07"}},
+                                "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                    {"Update": {"TableName": "t", "Key": {"pk": {"S": "p"}, "sk": {"S": "08"}},
+                                "UpdateExpression": "ADD n :one", "ConditionExpression": condition,
+                                "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+
+        with pytest.raises(ddb.exceptions.TransactionCanceledException) as cancelled:
+            ddb.transact_write_items(TransactItems=transaction("attribute_not_exists(pk)"))
+        reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+        assert reasons == ["None", "None", "ConditionalCheckFailed"]
+        assert sorted(ddb.scan(TableName="t")["Items"], key=str) == sorted(before, key=str)
+
+        ddb.transact_write_items(TransactItems=transaction("attribute_exists(pk)"))
+        after = {i["sk"]["S"]: i.get("n", {}).get("N") for i in ddb.scan(TableName="t")["Items"]}
+        assert (after["new"], after["07"], after["08"], after["09"]) == (None, "2", "2", "1")
 
 
 def test_item_responses_written_directly_equal_motos(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,11 @@ from syrupy.assertion import SnapshotAssertion
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
 
+def unbundled_app() -> cdk.App:
+    """An app for construct-level checks: the Lambda code is not bundled (the asset hash is the same)."""
+    return cdk.App(context={"aws:cdk:bundling-stacks": []})
+
+
 def normalised(template: dict[str, Any]) -> dict[str, Any]:
     """Asset hashes change with every code edit; the snapshot is about the infrastructure."""
     return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
@@ -183,7 +188,7 @@ def test_every_log_group_follows_the_environment(templates: dict[str, dict[str, 
 def test_bad_props_fail_the_synth_with_a_clear_message() -> None:
     from llm_gateway.constructs import EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, SemanticCache
 
-    stack = cdk.Stack(cdk.App(), "Props")
+    stack = cdk.Stack(unbundled_app(), "Props")
     cache, loop = SemanticCache(stack, "Cache"), EvalLoop(stack, "Loop")
     with pytest.raises(ValueError, match="unknown guardrail_backend 'nemo': expected one of builtin, bedrock"):
         GuardedEndpoint(stack, "Endpoint", cache=cache, eval_loop=loop, guardrail_backend="nemo")
@@ -206,7 +211,7 @@ def test_bring_your_own_guardrail_and_tables() -> None:
 
     from llm_gateway.constructs import EvalLoop, GuardedEndpoint, SemanticCache
 
-    stack = cdk.Stack(cdk.App(), "Byo")
+    stack = cdk.Stack(unbundled_app(), "Byo")
     table = ddb.Table.from_table_name(stack, "Existing", "platform-cache")
     arn = "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123"
     GuardedEndpoint(stack, "Endpoint", cache=SemanticCache(stack, "Cache", table=table),

@@ -2,8 +2,9 @@
 DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB, and S3 Vectors'
 ``QueryVectors`` (``local.s3vectors``).
 
-Two more targeted patches: work moto repeats on every call done once (``per_call_work_once``), and
-TCP_NODELAY on its connections.
+Three more targeted patches: a transaction that backs up the items it writes rather than every
+table it touches (``item_undo_transactions``), work moto repeats on every call done once
+(``per_call_work_once``), and TCP_NODELAY on its connections.
 
 It runs in a process of its own (``EmulatorProcess``; ``python -m llm_gateway.local.emulator``), so
 moto's request handling never competes with the gateway's own code for one interpreter lock, and
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import contextlib
+import copy
 import functools
 import json
 import logging
@@ -237,6 +240,54 @@ class CallLedger:
         return body
 
 
+class _TablesKept:
+    """``copy`` as moto's DynamoDB backend sees it: a Table is "copied" as itself (the transaction
+    keeps its own undo log instead); anything else is deep-copied as before."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def item_undo_transactions() -> None:
+    """moto 5.2 backs up a ``TransactWriteItems`` by deep-copying each table it touches, once per
+    item: the usage ledger's five-item transaction got slower with every record the table held.
+    Here the transaction saves only the items it is about to write and puts them back if it is
+    cancelled; DynamoDB writes are serialized (``atomic_dynamodb``), so nothing else sees between."""
+    from moto.dynamodb import models
+
+    backend_class = models.DynamoDBBackend
+    original = backend_class.transact_write_items
+    if getattr(original, "undoes_items", False):
+        return
+    models.copy = _TablesKept  # type: ignore[attr-defined,assignment]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[str, dict[str, Any], Any]] = []
+        for entry in transact_items[:100]:
+            operation, request = next(iter(entry.items()))
+            if request.get("TableName") not in self.tables or operation == "ConditionCheck":
+                continue
+            table = self.tables[request["TableName"]]
+            key = request.get("Key") or {name: request.get("Item", {}).get(name)
+                                         for name in (table.hash_key_attr, table.range_key_attr) if name}
+            with contextlib.suppress(Exception):  # a malformed key: moto's own validation answers it
+                item = self.get_item(table.name, key)
+                saved.append((table.name, key, item and copy.deepcopy(item.to_json()["Attributes"])))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table_name, key, attributes in reversed(saved):
+                if attributes is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attributes)
+            raise
+
+    transact_write_items.undoes_items = True  # type: ignore[attr-defined]
+    backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def per_call_work_once() -> None:
     """Two things moto 5.2 redoes on every call though their answer never changes: listing a
     response class's methods by introspection (each call), and building a JSONPath parser (ply
@@ -264,6 +315,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     partitioned_queries()
     direct_item_responses()
     vector_queries()
+    item_undo_transactions()
     per_call_work_once()
     app = CallLedger(atomic_dynamodb(Dispatcher(create_backend_app)))
     return make_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
