@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-models.txt r
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev test lint typecheck unit synth bench eval clean
+.PHONY: install dev test lint typecheck unit synth bench eval dashboard-shot clean
 
 $(RUN_STAMP):
 	@echo "==> Installing what the gateway needs to run into $(VENV) (first time: about a minute)"
@@ -28,6 +28,14 @@ $(DEV_STAMP): $(RUN_STAMP)
 
 install: $(DEV_STAMP)
 
+# Debian's Chromium and its driver: the dashboard's browser test and `make dashboard-shot`.
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMEDRIVER):
+	@echo "==> Installing Debian's chromium and chromium-driver (for the dashboard's browser test)"
+	@$(SUDO) apt-get update -qq
+	@$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
 ## Run the gateway locally on http://127.0.0.1:8080 (PORT=... to change), AWS emulated locally.
 dev: $(RUN_STAMP)
 	@$(PY) -m llm_gateway.local $(if $(PORT),--port $(PORT))
@@ -41,7 +49,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
-unit: $(DEV_STAMP)
+unit: $(DEV_STAMP) $(CHROMEDRIVER)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 ## Synthesize with the standard CDK CLI (bundles Lambda code locally, no Docker): make synth ENV=prod
@@ -65,6 +73,10 @@ eval: $(DEV_STAMP)
 	@$(PY) eval/run.py
 	@echo "== Semantic cache (calibration pairs, cosine then verification) =="
 	@$(PY) -m llm_gateway cache calibrate
+
+## A screenshot of the usage dashboard with real local traffic behind it (dashboard.png).
+dashboard-shot: $(DEV_STAMP) $(CHROMEDRIVER)
+	@$(PY) -m tools.dashboard_shot --out dashboard.png
 
 clean:
 	rm -rf $(VENV) .venv-litellm cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from llm_gateway.constructs import (
     RateLimiter,
     SemanticCache,
     TenantAuthorizer,
+    UsageDashboard,
     UsageLedger,
 )
 from stacks.config import EnvironmentConfig
@@ -39,7 +40,10 @@ class GatewayStack(cdk.Stack):
                                    tenants=tenants, rate_limiter=limiter, router=router, usage=usage,
                                    guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
                                    log_retention=config.log_retention, removal_policy=config.removal_policy)
+        dashboard = UsageDashboard(self, "Dashboard", api=endpoint.api, log_retention=config.log_retention,
+                                   removal_policy=config.removal_policy)
         cdk.CfnOutput(self, "ApiUrl", value=endpoint.url)
+        cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url)
         cdk.CfnOutput(self, "CacheTable", value=cache.table.table_name)
         cdk.CfnOutput(self, "IncidentsTable", value=endpoint.incidents_table.table_name)
         cdk.CfnOutput(self, "ScoresTable", value=eval_loop.scores_table.table_name)

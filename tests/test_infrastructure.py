@@ -146,7 +146,9 @@ def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[st
 
 def test_functions_get_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
     policies = Template.from_json(templates["dev"]).find_resources("AWS::IAM::Policy")
-    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    # The gateway's functions (CDK's own dashboard upload handler is acknowledged in UsageDashboard).
+    statements = [s for name, p in policies.items() if not name.startswith("CustomCDKBucketDeployment")
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
     wildcard = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in wildcard for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
         "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -223,3 +225,38 @@ def test_bring_your_own_guardrail_and_tables() -> None:
         "GUARDRAIL_ID": arn, "GUARDRAIL_VERSION": "3", "CACHE_TABLE": "platform-cache"})}})
     t.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
         Match.object_like({"Action": "bedrock:ApplyGuardrail", "Resource": arn})])}})
+
+
+def test_dashboard_is_private_behind_cloudfront_with_the_billing_api_beside(
+        templates: dict[str, dict[str, Any]]) -> None:
+    """Seed 003's billing dashboard: a private bucket read only through origin access control, HTTPS,
+    the page's CSP as a response header, and /v1/billing/* forwarded to the API with the key."""
+    from llm_gateway.dashboard import CONTENT_SECURITY_POLICY
+
+    t = Template.from_json(templates["prod"])
+    t.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    t.has_resource_properties("AWS::S3::Bucket", {
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "LoggingConfiguration": Match.object_like({"LogFilePrefix": "site/"})})
+    t.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Action": "s3:GetObject", "Principal": {"Service": "cloudfront.amazonaws.com"},
+                           "Condition": {"StringEquals": {"AWS:SourceArn": Match.any_value()}}})])}})
+    t.has_resource_properties("AWS::CloudFront::ResponseHeadersPolicy", {
+        "ResponseHeadersPolicyConfig": Match.object_like({"SecurityHeadersConfig": Match.object_like({
+            "ContentSecurityPolicy": {"ContentSecurityPolicy": CONTENT_SECURITY_POLICY, "Override": True}})})})
+    t.has_resource_properties("AWS::CloudFront::CachePolicy", {"CachePolicyConfig": Match.object_like({
+        "DefaultTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like({
+            "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]}})})})
+    distribution = next(iter(t.find_resources("AWS::CloudFront::Distribution").values()))["Properties"]
+    config = distribution["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultRootObject"] == "index.html" and config["Logging"]["Prefix"] == "cdn/"
+    (billing,) = config["CacheBehaviors"]
+    assert billing["PathPattern"] == "/v1/billing/*" and billing["AllowedMethods"] == ["GET", "HEAD"]
+    api_origin = next(o for o in config["Origins"] if o["Id"] == billing["TargetOriginId"])
+    assert "execute-api" in json.dumps(api_origin["DomainName"])
+    assert "DeploymentStage" in json.dumps(api_origin["OriginPath"])  # /<stage>, then the request's own path
+    deployment = next(iter(t.find_resources("Custom::CDKBucketDeployment").values()))["Properties"]
+    assert "DistributionId" in deployment  # a new page is invalidated at the edge
+    assert "DashboardUrl" in templates["prod"]["Outputs"]

@@ -20,7 +20,7 @@ from aws_cdk import aws_events as events, aws_iam as iam, aws_kms as kms, aws_se
 
 import llm_gateway
 from llm_gateway.constructs import (EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, RateLimiter,
-                                    SemanticCache, TenantAuthorizer)
+                                    SemanticCache, TenantAuthorizer, UsageDashboard, UsageLedger)
 
 assert "site-packages" in llm_gateway.__file__, llm_gateway.__file__  # the installed copy, not the repo
 assert importlib.util.find_spec("boto3") is None  # synthesizing needs none of the Lambda dependencies
@@ -39,7 +39,8 @@ limiter = RateLimiter(stack, "Limits", requests_per_minute=10)
 router = ModelRouter(stack, "Router", provider_secrets={"openai": openai_key},
                      routes={"default": {"targets": [{"provider": "openai", "model": "gpt-4o-mini"}]}})
 endpoint = GuardedEndpoint(stack, "Gateway", cache=cache, eval_loop=loop, tenants=tenants, rate_limiter=limiter,
-                           router=router, guardrail_backend="builtin")
+                           router=router, usage=UsageLedger(stack, "Usage"), guardrail_backend="builtin")
+UsageDashboard(stack, "Dashboard", api=endpoint.api)
 
 operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
 for grant in (endpoint.grant_read_incidents(operator), tenants.grant_manage_keys(operator),
@@ -81,7 +82,8 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
                     "--constraint", str(ROOT / "constraints.txt"), *map(str, wheels.glob("*.whl"))], check=True)
     shipped = next((venv / "lib").glob("python3.*/site-packages/llm_gateway"))
-    for data in ("lambdas/run.sh", "lambdas/requirements.txt", "core/answers.jsonl"):
+    for data in ("lambdas/run.sh", "lambdas/requirements.txt", "core/answers.jsonl", "core/prices.json",
+                 "dashboard/index.html", "dashboard/dashboard.js", "dashboard/dashboard.css"):
         assert (shipped / data).is_file(), f"{data} is not shipped with the package"
     assert os.access(shipped / "lambdas" / "run.sh", os.X_OK)
 
@@ -94,7 +96,9 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
 
     template = json.loads((work / "out" / "Consumer.template.json").read_text())
     types = [r["Type"] for r in template["Resources"].values()]
-    assert types.count("AWS::Lambda::Function") == 3  # gateway, authorizer, judge
+    # gateway, authorizer, judge, usage writer; CDK's dashboard upload and bucket clean-up
+    assert types.count("AWS::Lambda::Function") == 6
+    assert types.count("AWS::CloudFront::Distribution") == 1
     assert "AWS::ApiGateway::RestApi" in types
     assert "AWS::Bedrock::Guardrail" not in types  # the builtin backend needs none
     assert types.count("AWS::Events::EventBus") == 1  # the platform's bus, not a second one

@@ -10,7 +10,8 @@ from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
+from llm_gateway.constructs.usage_dashboard import UsageDashboard
 from llm_gateway.constructs.usage_ledger import UsageLedger
 
 __all__ = ["EvalLoop", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "ModelRouter", "RateLimiter",
-           "SemanticCache", "TenantAuthorizer", "UsageLedger"]
+           "SemanticCache", "TenantAuthorizer", "UsageDashboard", "UsageLedger"]

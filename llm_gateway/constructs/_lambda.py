@@ -33,7 +33,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # and installed without resolving: what the runtime already provides (boto3, botocore) stays out.
 LOCK_FILE = PACKAGE_DIR / "lambdas" / "requirements.txt"
 # Not shipped to Lambda: CDK code and the local runner (and no bytecode but the bundler's own).
-NOT_IN_ASSET = ("constructs", "local", "__pycache__", "*.pyc")
+NOT_IN_ASSET = ("constructs", "local", "dashboard", "__pycache__", "*.pyc")
 # What the functions import at init: their handlers, and the server the gateway's run.sh starts.
 ENTRY_MODULES = ["uvicorn.__main__", *(f"llm_gateway.lambdas.{p.stem}" for p in sorted(
     (PACKAGE_DIR / "lambdas").glob("*.py")) if p.stem != "__init__")]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MICROS = 1_000_000
 ALL_TENANTS = "*"
 TOTAL = "*"  # the counter of a day's every model
+NO_MODEL = "(none)"  # requests that never reached a model: blocked, refused, over quota
 _PRICES = json.loads((resources.files("llm_gateway.core") / "prices.json").read_text(encoding="utf-8"))
 
 
@@ -176,7 +177,7 @@ class UsageStore:
                                "UpdateExpression": "ADD " + ", ".join(adds),
                                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
                    for tenant in (record.tenant_id, ALL_TENANTS)
-                   for model in (TOTAL, record.model or record.alias or "-")]
+                   for model in (TOTAL, record.model or NO_MODEL)]
         try:
             self._ddb.transact_write_items(TransactItems=[
                 {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},

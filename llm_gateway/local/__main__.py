@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     LOCAL_STATE.write_text(json.dumps({"url": url, "aws_endpoint": gateway.aws_endpoint,
                                        "keys_table": gateway.keys_table,
                                        "cache_table": gateway.environment_of_gateway().get("CACHE_TABLE")}))
+    dashboard = (f"Usage dashboard: {gateway.dashboard_url} (paste the API key above)\n\n"
+                 if gateway.dashboard_url else "")
     print(f"""
 LLM gateway ({stack_name}) running locally at {url}
   AWS emulator: {gateway.aws_endpoint}   model: local JSONL stand-in
@@ -76,7 +78,7 @@ Try it:
   curl -s -X POST {url}/invoke -H 'Content-Type: application/json'{auth} \\
        -d '{{"prompt":"How do I append to a python list in place?"}}'
 
-OpenAI SDK:
+{dashboard}OpenAI SDK:
   OpenAI(base_url="{url}/v1", api_key="{gateway.dev_key or 'unused'}")
   models: {", ".join(gateway.aliases)}
 

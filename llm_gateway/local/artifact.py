@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_gateway.constructs._bytecode import find_python
+from llm_gateway.local.cloudformation import PACKAGE
 
 # What the managed runtime provides beside the code asset; the asset leaves it out (see the lock).
 RUNTIME_PACKAGES = ("boto3",)
@@ -31,8 +32,10 @@ class CodeAsset:
 
 
 def code_asset(outdir: Path, template: dict[str, Any]) -> CodeAsset:
-    """The one code asset the stack's functions share (asset metadata must be enabled)."""
-    functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    """The one code asset the stack's functions share (asset metadata must be enabled); CDK's own
+    functions (the dashboard's upload) are not the package's."""
+    functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"
+                 and r["Properties"].get("Handler", "").startswith(PACKAGE)}
     paths = {r["Metadata"]["aws:asset:path"] for r in functions.values()}
     if len(paths) != 1:
         raise ValueError(f"expected one code asset for all functions, found {sorted(paths)}")

@@ -2,8 +2,8 @@
 
 Resources are created from the template itself, so the local stack cannot drift from the deployed
 one: tables with their keys, indexes and TTL, queues with their redrive policies, the bus, its rules
-and targets, secrets. Functions, authorizers and event source mappings are recorded for the runner
-to emulate.
+and targets, secrets. The package's functions, authorizers and event source mappings are recorded
+for the runner to emulate.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 REGION = "us-east-1"
+PACKAGE = "llm_gateway"  # the functions the runner emulates: handlers in this package
 ACCOUNT = "123456789012"
 
 
@@ -205,6 +206,10 @@ class Provisioner:
 
     def _AWS_Lambda_Function(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("FunctionName") or self._name(logical_id, 64)
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
+        if not props.get("Handler", "").startswith(PACKAGE):
+            return  # CDK's own (the dashboard's upload, bucket clean-up): what it does is the runner's
         environment = {}
         for key, value in props.get("Environment", {}).get("Variables", {}).items():
             with contextlib.suppress(Unresolved):  # e.g. the Bedrock guardrail id: unused locally
@@ -212,8 +217,6 @@ class Provisioner:
         self.deployment.functions[logical_id] = LocalFunction(
             logical_id, name, props["Handler"], environment, int(props.get("Timeout", 3)),
             int(props.get("MemorySize", 128)))
-        self.deployment.physical[logical_id] = name
-        self._attrs[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
 
     def _AWS_Lambda_EventSourceMapping(self, logical_id: str, props: dict[str, Any]) -> None:
         function = self._function_logical_id(props["FunctionName"])

@@ -29,6 +29,8 @@ from llm_gateway.local.lambda_emulation import (
     Sandbox,
     WebAdapterProcess,
 )
+from llm_gateway.local.site import PREFIX as DASHBOARD_PATH
+from llm_gateway.local.site import LocalSite
 
 # Where the package's code is, as a code asset would hold it: the folder holding ``llm_gateway/``.
 TASK_ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +101,15 @@ class LocalGateway:
                     .environment)
 
     @property
+    def has_dashboard(self) -> bool:
+        """The stack deploys the usage dashboard (a ``UsageDashboard``'s distribution)."""
+        return any(r["Type"] == "AWS::CloudFront::Distribution" for r in self.template["Resources"].values())
+
+    @property
+    def dashboard_url(self) -> str | None:
+        return f"{self.url}{DASHBOARD_PATH}/" if self.has_dashboard else None
+
+    @property
     def aliases(self) -> list[str]:
         """The model aliases the gateway function is configured with."""
         return sorted(default_routes(Settings.from_env(self.environment_of_gateway())))
@@ -154,7 +165,9 @@ class LocalGateway:
                     "t_dev", "dev", key=self.dev_key)
             authorizer = (self.functions[spec.function], spec.identity_header, spec.ttl_seconds)
         self._gateway.start()
-        app = ApiGateway(self._gateway, authorizer=authorizer, responses=self.deployment.gateway_responses)
+        app: Any = ApiGateway(self._gateway, authorizer=authorizer, responses=self.deployment.gateway_responses)
+        if self.has_dashboard:
+            app = LocalSite(app)
 
         sqs = clients["sqs"]
         queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
