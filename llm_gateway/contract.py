@@ -27,6 +27,16 @@ METRIC_GUARDRAIL_BLOCKS = "GuardrailBlocks"  # input blocked or answer refused
 METRIC_RATE_LIMITED = "RateLimited"  # answered 429: a quota was spent
 METRIC_JUDGE_SCORE = "JudgeScore"
 METRIC_DEGRADED = "Degraded"  # by dimension "dependency": a DEGRADED name (a metric filter on the logs)
+METRIC_BUDGET_NEARLY_SPENT = "BudgetNearlySpent"  # a request left a budget with <= BUDGET_WARNING of it, or none
+BUDGET_WARNING = 0.1
+# What the usage function emits per batch (service-wide; blocks also by "reason", spend also by
+# "tenant" for the tenants a stack names: bounded cardinality), from the records it writes.
+METRIC_COST = "CostUSD"
+METRIC_SAVED = "CacheSavedUSD"
+METRIC_TOKENS = "Tokens"
+METRIC_TENANT_COST = "TenantCostUSD"
+METRIC_TENANT_REQUESTS = "TenantRequests"
+OTHER_TENANTS = "other"
 # Dependencies the gateway carries on without (core.degraded): each has a metric and an alarm.
 DEGRADED = {
     "routes_table": "the routes table could not be read: the routes defined in code serve",
@@ -264,6 +274,7 @@ class Settings:
     usage_table: str = _env("USAGE_TABLE", "")  # the requests table: records and the counters /v1/billing reads
     usage_retention_days: int = _env("USAGE_RETENTION_DAYS", 90)
     usage_bodies_tenants: str = _env("USAGE_BODIES_TENANTS", "")  # comma-separated: tenants whose bodies are kept
+    usage_metric_tenants: str = _env("USAGE_METRIC_TENANTS", "")  # comma-separated: tenants with their own metrics
     prices_json: str = _env("PRICES_JSON", "")  # overrides of core/prices.json, the same shape
     # Requests
     max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)

@@ -31,6 +31,7 @@ class EnvironmentConfig:
     usage_retention_days: int
     prices: dict[str, Any]
     usage_bodies_tenants: list[str]
+    usage_metric_tenants: list[str]
 
     @classmethod
     def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
@@ -60,4 +61,5 @@ class EnvironmentConfig:
             usage_retention_days=int(c.get("usageRetentionDays", Settings.usage_retention_days)),
             prices=c.get("prices") or scope.node.try_get_context("prices") or {},
             usage_bodies_tenants=list(c.get("usageBodiesTenants") or []),
+            usage_metric_tenants=list(c.get("usageMetricTenants") or []),
         )

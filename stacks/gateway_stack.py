@@ -9,6 +9,7 @@ from constructs import Construct
 
 from llm_gateway.constructs import (
     EvalLoop,
+    GatewayMonitoring,
     GuardedEndpoint,
     ModelRouter,
     RateLimiter,
@@ -35,6 +36,7 @@ class GatewayStack(cdk.Stack):
         router = ModelRouter(self, "Router", routes=config.routes, removal_policy=config.removal_policy)
         usage = UsageLedger(self, "Usage", retention=cdk.Duration.days(config.usage_retention_days),
                             prices=config.prices, bodies_for_tenants=config.usage_bodies_tenants,
+                            metric_tenants=config.usage_metric_tenants,
                             log_retention=config.log_retention, removal_policy=config.removal_policy)
         endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
                                    tenants=tenants, rate_limiter=limiter, router=router, usage=usage,
@@ -42,7 +44,9 @@ class GatewayStack(cdk.Stack):
                                    log_retention=config.log_retention, removal_policy=config.removal_policy)
         dashboard = UsageDashboard(self, "Dashboard", api=endpoint.api, log_retention=config.log_retention,
                                    removal_policy=config.removal_policy)
+        monitoring = GatewayMonitoring(self, "Monitoring", endpoint=endpoint, eval_loop=eval_loop, usage=usage)
         cdk.CfnOutput(self, "ApiUrl", value=endpoint.url)
+        cdk.CfnOutput(self, "OperationsDashboardUrl", value=monitoring.dashboard_url)
         cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url)
         cdk.CfnOutput(self, "CacheTable", value=cache.table.table_name)
         cdk.CfnOutput(self, "IncidentsTable", value=endpoint.incidents_table.table_name)

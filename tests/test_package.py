@@ -16,11 +16,11 @@ CONSUMER_APP = '''
 import importlib.util
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events, aws_iam as iam, aws_kms as kms, aws_secretsmanager as sm
+from aws_cdk import aws_events as events, aws_iam as iam, aws_kms as kms, aws_secretsmanager as sm, aws_sns as sns
 
 import llm_gateway
-from llm_gateway.constructs import (EvalLoop, GuardedEndpoint, ModelAccess, ModelRouter, RateLimiter,
-                                    SemanticCache, TenantAuthorizer, UsageDashboard, UsageLedger)
+from llm_gateway.constructs import (EvalLoop, GatewayMonitoring, GuardedEndpoint, ModelAccess, ModelRouter,
+                                    RateLimiter, SemanticCache, TenantAuthorizer, UsageDashboard, UsageLedger)
 
 assert "site-packages" in llm_gateway.__file__, llm_gateway.__file__  # the installed copy, not the repo
 assert importlib.util.find_spec("boto3") is None  # synthesizing needs none of the Lambda dependencies
@@ -38,9 +38,12 @@ tenants = TenantAuthorizer(stack, "Tenants", encryption_key=key)
 limiter = RateLimiter(stack, "Limits", requests_per_minute=10)
 router = ModelRouter(stack, "Router", provider_secrets={"openai": openai_key},
                      routes={"default": {"targets": [{"provider": "openai", "model": "gpt-4o-mini"}]}})
+usage = UsageLedger(stack, "Usage", metric_tenants=["t_finance"])
 endpoint = GuardedEndpoint(stack, "Gateway", cache=cache, eval_loop=loop, tenants=tenants, rate_limiter=limiter,
-                           router=router, usage=UsageLedger(stack, "Usage"), guardrail_backend="builtin")
+                           router=router, usage=usage, guardrail_backend="builtin")
 UsageDashboard(stack, "Dashboard", api=endpoint.api)
+GatewayMonitoring(stack, "Monitoring", endpoint=endpoint, eval_loop=loop, usage=usage,
+                  alarm_topic=sns.Topic(stack, "Pager", master_key=key))
 
 operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
 for grant in (endpoint.grant_read_incidents(operator), tenants.grant_manage_keys(operator),
@@ -98,7 +101,7 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
     types = [r["Type"] for r in template["Resources"].values()]
     # gateway, authorizer, judge, usage writer; CDK's dashboard upload and bucket clean-up
     assert types.count("AWS::Lambda::Function") == 6
-    assert types.count("AWS::CloudFront::Distribution") == 1
+    assert types.count("AWS::CloudFront::Distribution") == 1 and types.count("AWS::CloudWatch::Dashboard") == 1
     assert "AWS::ApiGateway::RestApi" in types
     assert "AWS::Bedrock::Guardrail" not in types  # the builtin backend needs none
     assert types.count("AWS::Events::EventBus") == 1  # the platform's bus, not a second one

@@ -73,6 +73,12 @@ def test_every_request_is_recorded_once_with_its_cost(gateway: LocalGateway, key
     assert all(int(i["expires_at"]["N"]) > time.time() + 29 * 86400 for i in items)  # dev keeps 30 days
     assert {r.request_id for r in records} >= {answered.headers["x-gateway-request-id"],
                                                blocked.headers["x-gateway-request-id"]}
+    # Where each request's time went, stage by stage, in pipeline order.
+    stages = {r.status: r.stages_ms for r in records}
+    assert list(stages["answered"]) == ["admission", "input_guardrail", "cache_lookup", "model", "output_guardrail"]
+    assert list(stages["cached"]) == ["admission", "input_guardrail", "cache_lookup"]
+    assert "model" not in stages["blocked"] and "input_guardrail" in stages["blocked"]
+    assert all(0 <= ms <= r.latency_ms for r in records for ms in r.stages_ms.values())
 
 
 def test_billing_is_the_callers_tenant_unless_admin(gateway: LocalGateway, keys: KeyStore) -> None:
@@ -142,7 +148,7 @@ class Throttled:
 
 
 def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
@@ -156,8 +162,9 @@ def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
         from llm_gateway.lambdas import usage as function
 
         monkeypatch.setattr(function, "store", UsageStore("requests", Throttled(ddb)))
-        records = [UsageRecord(f"r{i:03d}", "t_once", "answered", 200, at=time.time(), model=HAIKU,
-                               prompt_tokens=10 + i, completion_tokens=20, cost_usd=0.000125 * (i + 1))
+        monkeypatch.setattr(function, "METRIC_TENANTS", frozenset({"t_once"}))
+        records = [UsageRecord(f"r{i:03d}", "t_once" if i % 4 else "t_else", "answered", 200, at=time.time(),
+                               model=HAIKU, prompt_tokens=10 + i, completion_tokens=20, cost_usd=0.000125 * (i + 1))
                    for i in range(40)]
         queue = [r.message() for r in records]
         delivered = 0
@@ -175,14 +182,27 @@ def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
             redelivered = [batch[int(n)] for n in failed]
             # SQS delivers at least once: a batch that succeeded may come again too.
             queue += redelivered + ([batch[0]] if delivered < 60 and batch[0] not in redelivered else [])
-        totals = UsageStore("requests", ddb).usage("t_once", datetime.now(UTC).date(), datetime.now(UTC).date())
-        assert totals["totals"]["requests"] == 40
-        assert totals["totals"]["prompt_tokens"] == sum(r.prompt_tokens for r in records)
-        assert totals["totals"]["cost_usd"] == pytest.approx(sum(r.cost_usd for r in records), abs=1e-6)
-        everyone = UsageStore("requests", ddb).usage("*", datetime.now(UTC).date(), datetime.now(UTC).date())
+        today = datetime.now(UTC).date()
+        mine = [r for r in records if r.tenant_id == "t_once"]
+        totals = UsageStore("requests", ddb).usage("t_once", today, today)
+        assert totals["totals"]["requests"] == len(mine) == 30
+        assert totals["totals"]["prompt_tokens"] == sum(r.prompt_tokens for r in mine)
+        assert totals["totals"]["cost_usd"] == pytest.approx(sum(r.cost_usd for r in mine), abs=1e-6)
+        everyone = UsageStore("requests", ddb).usage("*", today, today)
         assert everyone["totals"]["requests"] == 40
         assert len(ddb.query(TableName="requests", KeyConditionExpression="pk = :pk",
-                             ExpressionAttributeValues={":pk": {"S": "request#t_once"}})["Items"]) == 40
+                             ExpressionAttributeValues={":pk": {"S": "request#t_once"}})["Items"]) == 30
+
+    # The metrics count each record once too: spend by named tenant, the rest as "other" (EMF).
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    spend: dict[str, float] = {}
+    for document in documents:
+        if "TenantCostUSD" in document:
+            spend[document["tenant"]] = spend.get(document["tenant"], 0) + sum(document["TenantCostUSD"])
+    assert spend == pytest.approx({"t_once": sum(r.cost_usd for r in mine),
+                                   "other": sum(r.cost_usd for r in records if r not in mine)}, abs=1e-9)
+    assert sum(sum(d.get("CostUSD", [])) for d in documents) == pytest.approx(sum(r.cost_usd for r in records),
+                                                                            abs=1e-9)
 
 
 class LambdaContext:
@@ -200,3 +220,34 @@ def test_a_record_reads_back_as_written() -> None:
     assert json.loads(record.message())["status"] == "cached"
     with pytest.raises(ValueError):
         UsageRecord.parse(json.dumps({"request_id": "x", "status": "bogus"}))
+
+
+def test_stages_reach_the_xray_daemon_as_subsegments_of_the_functions_segment() -> None:
+    """StageTraces speaks the daemon's UDP protocol; here a socket on loopback is the daemon."""
+    import socket
+
+    from llm_gateway.core.timings import StageTraces, Timings
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(5)
+        port = daemon.getsockname()[1]
+        timings = Timings()
+        for stage in ("admission", "model"):
+            with timings.stage(stage):
+                time.sleep(0.01)
+        root, parent = "1-67891233-abcdef012345678912345678", "53995c3f42cd8ad8"
+        traces = StageTraces(f"udp:127.0.0.1:{port} tcp:127.0.0.1:{port}")
+        assert traces.send(f"Root={root};Parent={parent};Sampled=0", timings.spans) == 0  # not sampled
+        assert traces.send(f"Root={root};Parent={parent};Sampled=1", timings.spans) == 2
+        documents = []
+        for _ in range(2):
+            header, body = daemon.recv(65536).split(b"\n", 1)
+            assert json.loads(header) == {"format": "json", "version": 1}
+            documents.append(json.loads(body))
+    assert [d["name"] for d in documents] == ["admission", "model"]
+    for document in documents:
+        assert document["trace_id"] == root and document["parent_id"] == parent
+        assert document["type"] == "subsegment" and len(document["id"]) == 16
+        assert 0.009 < document["end_time"] - document["start_time"] < 1
+    assert StageTraces("").send(f"Root={root};Parent={parent};Sampled=1", timings.spans) == 0  # no daemon

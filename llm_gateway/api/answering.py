@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked
 from llm_gateway.api.telemetry import logger, metrics
-from llm_gateway.contract import METRIC_GUARDRAIL_BLOCKS
+from llm_gateway.contract import BUDGET_WARNING, METRIC_BUDGET_NEARLY_SPENT, METRIC_GUARDRAIL_BLOCKS
 from llm_gateway.core.degraded import degraded
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, Stream
+from llm_gateway.core.timings import StageTraces, stages_ms
 from llm_gateway.core.usage import UsageLedger, UsageRecord
 
 
@@ -48,6 +49,8 @@ def describe(outcome: Outcome, caller: Caller) -> None:
     if outcome.kind in ("blocked", "refused"):
         metrics.add_metric(name=METRIC_GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="GatewayOverhead", unit=MetricUnit.Milliseconds, value=outcome.overhead_ms)
+    if outcome.hold and outcome.hold.remaining_usd <= BUDGET_WARNING * outcome.hold.limit_usd:
+        metrics.add_metric(name=METRIC_BUDGET_NEARLY_SPENT, unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 
 
@@ -67,7 +70,7 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
                   "completion_tokens": outcome.usage.completion_tokens, "overhead_ms": outcome.overhead_ms,
                   "guardrail": outcome.guardrail_status, "cache_hit": outcome.kind == "cached",
                   "cost_usd": outcome.cost_usd, "saved_usd": outcome.saved_usd,
-                  "answer": outcome.answer or None}
+                  "stages_ms": stages_ms(outcome.stages), "answer": outcome.answer or None}
     return UsageRecord(
         request_id=caller.request_id, tenant_id=caller.tenant_id, status=status, http_status=http_status,
         at=arrived, key_id=caller.key_id, door=door, alias=caller.alias, latency_ms=latency_ms,
@@ -75,15 +78,26 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
         prompt=caller.prompt or None, **fields)
 
 
-def record_usage(ledger: UsageLedger, caller: Caller, door: str, http_status: int, error: ApiError | None, *,
-                 arrived: float) -> None:
-    """After the response (its last byte, for a stream): one SQS message, never an error.
-    ``arrived``: the request's ``time.time()``; its latency runs to this last byte."""
-    try:
-        ledger.send(usage_record(caller, door, http_status, error, arrived=arrived,
-                                 latency_ms=int((time.time() - arrived) * 1000)))
-    except Exception as exc:
-        degraded("usage_ledger", exc, request_id=caller.request_id)
+@dataclass(frozen=True)
+class Metering:
+    """What a request to a model door leaves once its response is sent (its last byte, for a
+    stream): its pipeline stages as X-Ray subsegments, and its usage record (one SQS message).
+    Neither ever fails the request."""
+
+    ledger: UsageLedger | None
+    traces: StageTraces
+
+    def after(self, caller: Caller, door: str, http_status: int, error: ApiError | None, *, arrived: float) -> None:
+        """``arrived``: the request's ``time.time()``; its latency runs to now."""
+        if caller.outcome and caller.trace:
+            self.traces.send(caller.trace, caller.outcome.stages)
+        if self.ledger is None:
+            return
+        try:
+            self.ledger.send(usage_record(caller, door, http_status, error, arrived=arrived,
+                                          latency_ms=int((time.time() - arrived) * 1000)))
+        except Exception as exc:
+            degraded("usage_ledger", exc, request_id=caller.request_id)
 
 
 def in_band(exc: Exception) -> ApiError:

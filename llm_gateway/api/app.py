@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from llm_gateway.api.answering import Answers, record_usage
+from llm_gateway.api.answering import Answers, Metering
 from llm_gateway.api.billing_doors import BillingDoors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error
@@ -27,9 +27,9 @@ from llm_gateway.api.openai_doors import OpenAIDoors
 from llm_gateway.api.schemas import openapi
 from llm_gateway.api.seed_doors import SeedDoors, seed_error
 from llm_gateway.api.telemetry import logger, metrics
-from llm_gateway.contract import METRIC_RATE_LIMITED, Settings
+from llm_gateway.contract import METRIC_BUDGET_NEARLY_SPENT, METRIC_RATE_LIMITED, Settings
 from llm_gateway.core.pipeline import Pipeline
-from llm_gateway.core.usage import UsageLedger
+from llm_gateway.core.timings import StageTraces
 from llm_gateway.core.wiring import build_pipeline, usage_ledger, usage_store
 
 # Behind the Web Adapter the app runs beside the Lambda runtime, which cannot hand it each
@@ -75,18 +75,17 @@ async def not_routed(request: Request, exc: Exception) -> Response:
 
 
 def door(handler: Door, render_error: ErrorRenderer,
-         ledger: UsageLedger | None = None) -> Callable[[Request], Awaitable[Response]]:
+         metered: Metering | None = None) -> Callable[[Request], Awaitable[Response]]:
     """A route's endpoint: who calls, correlation id and trace, the handler, its errors rendered;
-    with a ``ledger``, the request's usage record, sent once the response is (its last byte)."""
+    ``metered``: its usage record and stage traces, sent once the response is (its last byte)."""
 
     async def endpoint(request: Request) -> Response:
         arrived = time.time()
         caller = Caller.of(request)
         error: ApiError | None = None
         logger.set_correlation_id(caller.request_id)
-        trace = request.headers.get("x-amzn-trace-id")
-        if trace and IN_LAMBDA:  # one request at a time per environment: the X-Ray SDK reads it here
-            os.environ["_X_AMZN_TRACE_ID"] = trace
+        if caller.trace and IN_LAMBDA:  # one request at a time per environment: the X-Ray SDK reads it here
+            os.environ["_X_AMZN_TRACE_ID"] = caller.trace
         try:
             response = await handler(request, caller)
             for name, value in caller.headers.items():
@@ -100,10 +99,12 @@ def door(handler: Door, render_error: ErrorRenderer,
                 logger.info("request rejected", extra={"status": error.status, "code": error.code})
             if error.status == 429:
                 metrics.add_metric(name=METRIC_RATE_LIMITED, unit=MetricUnit.Count, value=1)
+                if error.code == "insufficient_quota":  # a budget is spent
+                    metrics.add_metric(name=METRIC_BUDGET_NEARLY_SPENT, unit=MetricUnit.Count, value=1)
                 metrics.flush_metrics()
             response = render_error(error, caller)
-        if ledger:
-            response.background = BackgroundTask(record_usage, ledger, caller, request.url.path,
+        if metered:
+            response.background = BackgroundTask(metered.after, caller, request.url.path,
                                                   response.status_code, error, arrived=arrived)
         return response
 
@@ -116,17 +117,17 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     answers = Answers(pipeline)
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
     billing = BillingDoors(usage_store(settings))
-    ledger = usage_ledger(settings)  # the doors that call a model are metered
+    metered = Metering(usage_ledger(settings), StageTraces())  # the doors that call a model
     app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
         Route("/openapi.json", door(openapi_document, openai_error), methods=["GET"]),
-        Route("/ask", door(seed.ask, seed_or_openai_error, ledger), methods=["POST"]),
-        Route("/invoke", door(seed.invoke, openai_error, ledger), methods=["POST"]),
+        Route("/ask", door(seed.ask, seed_or_openai_error, metered), methods=["POST"]),
+        Route("/invoke", door(seed.invoke, openai_error, metered), methods=["POST"]),
         Route("/health", door(health, openai_error), methods=["GET"]),
-        Route("/v1/chat/completions", door(v1.chat_completions, openai_error, ledger), methods=["POST"]),
-        Route("/v1/responses", door(v1.responses, openai_error, ledger), methods=["POST"]),
+        Route("/v1/chat/completions", door(v1.chat_completions, openai_error, metered), methods=["POST"]),
+        Route("/v1/responses", door(v1.responses, openai_error, metered), methods=["POST"]),
         Route("/v1/models", door(v1.models, openai_error), methods=["GET"]),
         Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
-        Route("/v1/embeddings", door(v1.embeddings, openai_error, ledger), methods=["POST"]),
+        Route("/v1/embeddings", door(v1.embeddings, openai_error, metered), methods=["POST"]),
         Route("/v1/billing/usage", door(billing.usage, openai_error), methods=["GET"]),
     ])
     app.state.pipeline = pipeline

@@ -34,6 +34,7 @@ class Caller:
     key_id: str = ""
     budget: Budget | None = None  # the key's and its tenant's USD limits
     admin: bool = False  # may read any tenant's usage
+    trace: str = ""  # X-Ray's trace header for this invocation (Root, Parent: the function's segment)
     headers: dict[str, str] = field(default_factory=dict)
     # What the request came to, for its usage record: the model alias asked, the final outcome.
     alias: str = ""
@@ -77,7 +78,18 @@ class Caller:
                    cache_control=_cache_control(request.headers.get("cache-control", "")),
                    key_id=str(authorizer.get("keyId") or ""), admin=str(authorizer.get("admin") or "") == "true",
                    budget=Budget(**limits) if any(v is not None for v in limits.values()) else None,
-                   headers={"x-gateway-request-id": request_id})
+                   trace=_trace(request), headers={"x-gateway-request-id": request_id})
+
+
+def _trace(request: Request) -> str:
+    """The adapter forwards each invocation's Lambda context (its ``xray_trace_id`` names the
+    function's segment); API Gateway's own header is the fallback."""
+    try:
+        context = json.loads(request.headers.get("x-amzn-lambda-context") or "{}")
+    except ValueError:
+        context = {}
+    trace = context.get("xray_trace_id") if isinstance(context, dict) else None
+    return str(trace or request.headers.get("x-amzn-trace-id") or "")
 
 
 def _cache_control(header: str) -> str | None:

@@ -30,6 +30,7 @@ from llm_gateway.contract import (
     DEGRADED,
     GATEWAY_SERVICE,
     GUARDRAIL_BACKENDS,
+    METRIC_BUDGET_NEARLY_SPENT,
     METRIC_CACHE_HITS,
     METRIC_DEGRADED,
     METRIC_GUARDRAIL_BLOCKS,
@@ -302,6 +303,10 @@ class GuardedEndpoint(Construct):
 
     def metric_cache_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         return gateway_metric(METRIC_CACHE_HITS, period=period)
+
+    def metric_budget_nearly_spent(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """Requests that left a USD budget with at most ``BUDGET_WARNING`` of it, or found it spent."""
+        return gateway_metric(METRIC_BUDGET_NEARLY_SPENT, period=period)
 
     def metric_degraded(self, dependency: str, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Requests that went on without ``dependency`` (a ``contract.DEGRADED`` name)."""

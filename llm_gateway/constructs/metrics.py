@@ -10,6 +10,7 @@ from llm_gateway.contract import GATEWAY_SERVICE, METRICS_NAMESPACE
 
 
 def gateway_metric(name: str, *, service: str = GATEWAY_SERVICE, statistic: str = "Sum",
-                   period: cdk.Duration | None = None) -> cloudwatch.Metric:
-    return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"service": service},
+                   period: cdk.Duration | None = None, **dimensions: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=name,
+                             dimensions_map={"service": service, **dimensions},
                              statistic=statistic, period=period or cdk.Duration.minutes(5))

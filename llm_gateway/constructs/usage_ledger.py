@@ -21,7 +21,20 @@ from llm_gateway.constructs._lambda import (
     queue_for_function,
     table_props,
 )
-from llm_gateway.contract import USAGE_SERVICE, Settings
+from llm_gateway.constructs.metrics import gateway_metric
+from llm_gateway.contract import (
+    METRIC_COST,
+    METRIC_GUARDRAIL_BLOCKS,
+    METRIC_SAVED,
+    METRIC_TENANT_COST,
+    METRIC_TOKENS,
+    METRICS_NAMESPACE,
+    OTHER_TENANTS,
+    USAGE_SERVICE,
+    Settings,
+)
+
+MAX_METRIC_TENANTS = 50
 
 
 class UsageLedger(Construct):
@@ -35,12 +48,15 @@ class UsageLedger(Construct):
     :param prices: USD per million tokens by provider model (``{"model": {"input": 0.25,
         "output": 1.25, "checked": "2026-11-25"}}``), over the shipped table (``core/prices.json``).
     :param bodies_for_tenants: tenants who opted in to keeping prompts and answers in their records.
+    :param metric_tenants: tenants whose spend gets metrics of its own (at most 50; the others are
+        counted together as "other", so the metrics' cardinality stays bounded).
     :param max_receive_count: deliveries before a record goes to the dead-letter queue.
     :param table: bring your own requests table (string ``pk`` and ``sk``, TTL on ``expires_at``).
     """
 
     def __init__(self, scope: Construct, id: str, *, retention: cdk.Duration | None = None,
                  prices: dict[str, dict[str, object]] | None = None, bodies_for_tenants: list[str] | None = None,
+                 metric_tenants: list[str] | None = None,
                  max_receive_count: int = 5, batch_size: int = 25, table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -49,6 +65,9 @@ class UsageLedger(Construct):
         retention = retention or cdk.Duration.days(Settings.usage_retention_days)
         if retention.to_days() < 1 or max_receive_count < 1 or not 1 <= batch_size <= 10000:
             raise ValueError("retention must be at least a day, max_receive_count at least 1, batch_size 1..10000")
+        self.metric_tenants = metric_tenants or []
+        if len(self.metric_tenants) > MAX_METRIC_TENANTS or OTHER_TENANTS in self.metric_tenants:
+            raise ValueError(f"metric_tenants: at most {MAX_METRIC_TENANTS} tenants, none named {OTHER_TENANTS!r}")
         self.retention_days = int(retention.to_days())
         self.prices, self.bodies_for_tenants = prices or {}, bodies_for_tenants or []
         timeout = cdk.Duration.seconds(30)
@@ -63,7 +82,8 @@ class UsageLedger(Construct):
             description="Writes each gateway request's usage record once, with its counters",
             log_retention=log_retention, removal_policy=removal_policy,
             environment={"POWERTOOLS_SERVICE_NAME": USAGE_SERVICE,
-                         **Settings.env(usage_table=self.table.table_name, usage_retention_days=self.retention_days)})
+                         **Settings.env(usage_table=self.table.table_name, usage_retention_days=self.retention_days,
+                                        usage_metric_tenants=",".join(self.metric_tenants) or None)})
         self.function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=batch_size, max_batching_window=cdk.Duration.seconds(1),
             report_batch_item_failures=True))
@@ -95,3 +115,28 @@ class UsageLedger(Construct):
     def metric_backlog(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Records waiting to be written: the ledger's lag behind the gateway."""
         return queue_depth(self.queue, period)
+
+    def metric_cost(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """USD spent on models, from the records written."""
+        return gateway_metric(METRIC_COST, service=USAGE_SERVICE, period=period)
+
+    def metric_cache_savings(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """USD the cache's answers would have cost from the models."""
+        return gateway_metric(METRIC_SAVED, service=USAGE_SERVICE, period=period)
+
+    def metric_tokens(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        return gateway_metric(METRIC_TOKENS, service=USAGE_SERVICE, period=period)
+
+    def metric_tenant_cost(self, tenant: str, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """A named tenant's spend (``metric_tenants``), or ``"other"``: everyone else's."""
+        if tenant not in (*self.metric_tenants, OTHER_TENANTS):
+            raise ValueError(f"{tenant!r} has no metrics of its own: add it to metric_tenants")
+        return gateway_metric(METRIC_TENANT_COST, service=USAGE_SERVICE, period=period, tenant=tenant)
+
+    def metric_blocks_by_reason(self, *, period: cdk.Duration | None = None) -> cloudwatch.MathExpression:
+        """Guardrail blocks, one series per reason (a search: reasons appear as they happen)."""
+        seconds = int((period or cdk.Duration.minutes(5)).to_seconds())
+        return cloudwatch.MathExpression(
+            expression=f"SEARCH('{{{METRICS_NAMESPACE},reason,service}} MetricName=\"{METRIC_GUARDRAIL_BLOCKS}\" "
+                       f"service=\"{USAGE_SERVICE}\"', 'Sum', {seconds})",
+            label="", period=period or cdk.Duration.minutes(5), using_metrics={})

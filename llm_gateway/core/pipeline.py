@@ -32,6 +32,7 @@ from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, Inciden
 from llm_gateway.core.routing import Route, Served
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
+from llm_gateway.core.timings import Timings
 from llm_gateway.core.usage import Prices
 
 Kind = Literal["answered", "cached", "blocked", "refused", "streaming"]
@@ -105,6 +106,7 @@ class Outcome:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     cost_usd: float = 0.0
     saved_usd: float = 0.0  # a cache hit: what the model would have cost
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # Timings.spans
 
     @property
     def overhead_ms(self) -> int:
@@ -144,6 +146,7 @@ class Prepared:
     route: Route
     hold: Hold | None = None
     embedding: Embedding | None = None
+    timings: Timings = field(default_factory=Timings)
     # What the answer must not leak: the conversation's system prompts, and a canary planted in them.
     protected: Protected = field(default_factory=Protected)
 
@@ -211,19 +214,21 @@ class Pipeline:
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
         """Everything before the model: permission, route, then at once quota admission, cache
         lookup and input guardrail (a cache miss waits for one AWS round trip, not three)."""
-        started = time.perf_counter()
+        started, timings = time.perf_counter(), Timings()
         route = self._route(query.model_alias, query.allowed_models)
         max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
-        admitting = self._pool.submit(self._admit, query, route, estimate_tokens(query.messages, 0), max_tokens)
+        admitting = self._pool.submit(timings.timed, "admission", self._admit, query, route,
+                                      estimate_tokens(query.messages, 0), max_tokens)
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
-        lookup = self._start_lookup(query, route)
+        lookup = self._start_lookup(query, route, timings)
         profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
-        checked = (self.guardrail.check(query.text, stage="input", profile=profile)
-                   if "guardrails" not in route.skip else None)
+        with timings.stage("input_guardrail"):
+            checked = (self.guardrail.check(query.text, stage="input", profile=profile)
+                       if "guardrails" not in route.skip else None)
         admission, hold = admitting.result()  # over quota or budget raises here
         prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
-        prepared = Prepared(query, request_id, started, admission, route, hold,
+        prepared = Prepared(query, request_id, started, admission, route, hold, timings=timings,
                             protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
         if checked and checked.flagged:
             self._incident(query, request_id, "input_guardrail", checked, query.text)
@@ -231,7 +236,7 @@ class Pipeline:
             return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
         elif checked and checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
-            lookup = self._start_lookup(query, route)
+            lookup = self._start_lookup(query, route, timings)
         if lookup:
             prepared.embedding, hit = lookup.result()
             if hit:
@@ -242,11 +247,12 @@ class Pipeline:
                                   model_id=hit.model_id, saved_usd=saved)
         return prepared
 
-    def _start_lookup(self, query: Query, route: Route) -> Future[tuple[Embedding, CacheHit | None]] | None:
+    def _start_lookup(self, query: Query, route: Route,
+                      timings: Timings) -> Future[tuple[Embedding, CacheHit | None]] | None:
         if ("cache" in route.skip or not query.cacheable(self.cache_max_temperature)
                 or query.cache_control == "no-store"):
             return None
-        return self._pool.submit(self._embed_and_lookup, query, route)
+        return self._pool.submit(timings.timed, "cache_lookup", self._embed_and_lookup, query, route)
 
     def _embed_and_lookup(self, query: Query, route: Route) -> tuple[Embedding, CacheHit | None]:
         embedding = self.tasks.embed(query.text)  # no-cache: embedded to refresh the entry, not looked up
@@ -255,7 +261,8 @@ class Pipeline:
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
         return Outcome(request_id=prepared.request_id, kind=kind, latency_ms=elapsed,
-                       admission=prepared.admission, hold=prepared.hold, **fields)
+                       admission=prepared.admission, hold=prepared.hold, stages=dict(prepared.timings.spans),
+                       **fields)
 
     def _finish(self, prepared: Prepared, result: ChatResult, served: Served) -> Outcome:
         """After the model: count tokens, output guardrail, cache write, eval event."""
@@ -263,8 +270,9 @@ class Pipeline:
         cost = self.prices.for_served(served).cost(result.usage.prompt_tokens, result.usage.completion_tokens)
         answered = {"model_id": served.model, "provider": served.provider, "usage": result.usage,
                     "upstream_ms": served.upstream_ms, "cost_usd": cost}
-        verdict = (self.guardrail.check(result.text, stage="output", protected=prepared.protected)
-                   if result.text and "guardrails" not in prepared.route.skip else None)
+        with prepared.timings.stage("output_guardrail"):
+            verdict = (self.guardrail.check(result.text, stage="output", protected=prepared.protected)
+                       if result.text and "guardrails" not in prepared.route.skip else None)
         if verdict and verdict.flagged:
             self._settle(prepared.admission, result.usage.total_tokens, prepared.hold, cost)  # refused, but paid for
             self._incident(query, request_id, "output_guardrail", verdict, result.text)
@@ -297,7 +305,7 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return prepared
-        with self._released_on_failure(prepared.admission, prepared.hold):
+        with self._released_on_failure(prepared.admission, prepared.hold), prepared.timings.stage("model"):
             result, served = self.router.complete(prepared.route, prepared.request(query.params))
         return self._finish(prepared, result, served)
 
@@ -308,7 +316,8 @@ class Pipeline:
         prepared = self._prepare(query, request_id)
         if isinstance(prepared, Outcome):
             return Stream(prepared, replay(prepared) if prepared.kind == "cached" else None)
-        with self._released_on_failure(prepared.admission, prepared.hold):
+        # A stream's model stage runs to its first delta; the rest goes to the client as it comes.
+        with self._released_on_failure(prepared.admission, prepared.hold), prepared.timings.stage("model"):
             deltas, served = self.router.stream(prepared.route, prepared.request(query.params))
         head = self._done(prepared, "streaming", model_id=served.model, provider=served.provider,
                           upstream_ms=served.upstream_ms)

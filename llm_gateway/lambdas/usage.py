@@ -3,6 +3,11 @@
 Each record is written at most once (``UsageStore.write``: one transaction, conditional on the
 request id being new), so SQS's at-least-once delivery never counts a request twice; a record
 that fails is reported alone (partial batch response) and comes back, the others stay written.
+
+What the batch's new records came to is also emitted as metrics (``spend_metrics``): cost, savings
+and tokens service-wide, blocks by reason, and spend by tenant for the tenants the stack names
+(others together as "other": the metrics' cardinality stays bounded). Each record's line in the
+log carries its tenant and cost, for a Contributor Insights top-tenants rule over all of them.
 """
 
 from __future__ import annotations
@@ -10,13 +15,24 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from llm_gateway.contract import USAGE_SERVICE, Settings
+from llm_gateway.contract import (
+    METRIC_COST,
+    METRIC_GUARDRAIL_BLOCKS,
+    METRIC_SAVED,
+    METRIC_TENANT_COST,
+    METRIC_TENANT_REQUESTS,
+    METRIC_TOKENS,
+    METRICS_NAMESPACE,
+    OTHER_TENANTS,
+    USAGE_SERVICE,
+    Settings,
+)
 from llm_gateway.core.usage import UsageRecord, UsageStore
 from llm_gateway.observability import powertools
 
@@ -24,6 +40,8 @@ logger, metrics, tracer = powertools(USAGE_SERVICE)
 settings = Settings.from_env()
 store = UsageStore(settings.usage_table, boto3.client("dynamodb"), retention_days=settings.usage_retention_days)
 processor = BatchProcessor(event_type=EventType.SQS)
+METRIC_TENANTS = frozenset(t for t in settings.usage_metric_tenants.split(",") if t)
+written: list[UsageRecord] = []  # this batch's new records
 
 
 @tracer.capture_method
@@ -33,6 +51,46 @@ def write_record(record: SQSRecord) -> None:  # BatchProcessor passes it as ``re
     if not store.write(usage):
         logger.info("usage record already written (a redelivery)")
         metrics.add_metric(name="UsageDuplicates", unit=MetricUnit.Count, value=1)
+        return
+    written.append(usage)
+    logger.info("usage recorded", extra={"tenant_id": usage.tenant_id, "status": usage.status,
+                                         "cost_usd": usage.cost_usd, "model": usage.model,
+                                         "tokens": usage.prompt_tokens + usage.completion_tokens})
+
+
+Figures = dict[str, tuple[float, MetricUnit]]
+
+
+def spend_metrics(records: list[UsageRecord]) -> list[tuple[dict[str, str], Figures]]:
+    """The batch's records as metrics, by dimensions: service-wide, per block reason, per tenant
+    (named tenants by name, the rest as "other")."""
+    found: list[tuple[dict[str, str], Figures]] = [({}, {
+        METRIC_COST: (sum(r.cost_usd for r in records), MetricUnit.NoUnit),
+        METRIC_SAVED: (sum(r.saved_usd for r in records), MetricUnit.NoUnit),
+        METRIC_TOKENS: (sum(r.prompt_tokens + r.completion_tokens for r in records), MetricUnit.Count)})]
+    reasons: dict[str, int] = {}
+    tenants: dict[str, list[UsageRecord]] = {}
+    for record in records:
+        if record.status in ("blocked", "refused"):
+            reason = record.reason or "policy_violation"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        tenants.setdefault(record.tenant_id if record.tenant_id in METRIC_TENANTS else OTHER_TENANTS, []).append(record)
+    found += [({"reason": reason}, {METRIC_GUARDRAIL_BLOCKS: (count, MetricUnit.Count)})
+              for reason, count in sorted(reasons.items())]
+    found += [({"tenant": tenant}, {METRIC_TENANT_COST: (sum(r.cost_usd for r in group), MetricUnit.NoUnit),
+                                    METRIC_TENANT_REQUESTS: (len(group), MetricUnit.Count)})
+              for tenant, group in sorted(tenants.items())]
+    return found
+
+
+def emit(dimensions: dict[str, str], figures: Figures) -> None:
+    """One EMF document (Powertools), with the service dimension and these."""
+    document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=USAGE_SERVICE)
+    for name, value in dimensions.items():
+        document.add_dimension(name=name, value=value)
+    for name, (amount, unit) in figures.items():
+        document.add_metric(name=name, unit=unit, value=amount)
+    document.flush_metrics()
 
 
 @logger.inject_lambda_context
@@ -40,4 +98,10 @@ def write_record(record: SQSRecord) -> None:  # BatchProcessor passes it as ``re
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     metrics.add_metric(name="UsageRecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    return process_partial_response(event=event, record_handler=write_record, processor=processor, context=context)
+    written.clear()
+    try:
+        return process_partial_response(event=event, record_handler=write_record, processor=processor,
+                                        context=context)
+    finally:
+        for dimensions, figures in spend_metrics(written) if written else []:
+            emit(dimensions, figures)
