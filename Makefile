@@ -49,6 +49,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
+# Two workers on two cores; by file, so that each module's gateway starts once.
 unit: $(DEV_STAMP) $(CHROMEDRIVER)
 	$(PY) -m pytest -n 2 --dist loadfile
 

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -218,18 +219,20 @@ class LocalGateway:
         return self._gateway.extensions.settled(timeout) if self._gateway else True
 
     def stop(self) -> None:
+        """Everything ends at once: the emulator's end releases the pollers' long polls."""
         for poller in self._pollers:
             poller.stopping.set()
-        for poller in self._pollers:
-            poller.join(timeout=5)
         if self._server:
             self._server.should_exit = True
-        for function in self.functions.values():
-            function.stop()
+        processes: list[HandlerProcess | WebAdapterProcess] = [*self.functions.values()]
         if self._gateway:
-            self._gateway.stop()
+            processes.append(self._gateway)
+        with ThreadPoolExecutor(max_workers=max(1, len(processes))) as pool:
+            list(pool.map(lambda process: process.stop(), processes))
         if self.emulator:
             self.emulator.stop()
+        for poller in self._pollers:
+            poller.join(timeout=5)
         if self._devnull:
             self._devnull.close()
 
