@@ -18,14 +18,16 @@ def body(model: str, i: int) -> dict[str, Any]:  # a new question each time: nev
     return {"model": model, "messages": [{"role": "user", "content": f"benchmark question {i}: how do lists grow?"}]}
 
 
-def latencies(url: str, headers: dict[str, str], model: str, n: int, offset: int) -> list[float]:
-    """Milliseconds for each of ``n`` sequential requests, on one kept-alive connection."""
+def latencies(url: str, headers: dict[str, str], model: str, n: int, offset: int, *, pause: float = 0.0) -> list[float]:
+    """Milliseconds for each of ``n`` sequential requests, on one kept-alive connection, ``pause``
+    seconds apart (not counted)."""
     samples = []
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         for i in range(offset, offset + n):
             started_at = time.perf_counter()
             client.post("/chat/completions", json=body(model, i)).raise_for_status()
             samples.append((time.perf_counter() - started_at) * 1000)
+            time.sleep(pause)
     return samples
 
 

@@ -83,8 +83,9 @@ class Side:
     headers: dict[str, str]
     model: str
 
-    def latencies(self, n: int = N, offset: int = 0) -> list[float]:
-        return list(measure("latencies", url=self.url, headers=self.headers, model=self.model, n=n, offset=offset))
+    def latencies(self, n: int = N, offset: int = 0, pause: float = 0.0) -> list[float]:
+        return list(measure("latencies", url=self.url, headers=self.headers, model=self.model, n=n, offset=offset,
+                            pause=pause))
 
     def throughput(self) -> float:
         return float(measure("throughput", url=self.url, headers=self.headers, model=self.model, clients=CLIENTS,
