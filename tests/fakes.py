@@ -101,7 +101,8 @@ class FakeUpstream:
         body, failed = await self._gate(request)
         if failed or self.no_chat_endpoint:
             return failed or JSONResponse({"error": {"message": "no chat here"}}, 404)
-        usage = {"prompt_tokens": 7, "completion_tokens": len(self.tokens), "total_tokens": 7 + len(self.tokens)}
+        usage = {"prompt_tokens": 7, "completion_tokens": len(self.tokens), "total_tokens": 7 + len(self.tokens),
+                 "prompt_tokens_details": {"cached_tokens": 4}}  # 4 of the 7 from the provider's prompt cache
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": self.text}
             finish = "stop"
@@ -152,9 +153,11 @@ class FakeUpstream:
                 stop = "tool_use"
             return JSONResponse({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                  "content": content, "stop_reason": stop,
-                                 "usage": {"input_tokens": 9, "output_tokens": len(self.tokens)}})
+                                 "usage": {"input_tokens": 9, "cache_read_input_tokens": 5,
+                                           "output_tokens": len(self.tokens)}})
         events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 9}}}),
+            ("message_start", {"type": "message_start", "message": {"id": "msg_1", "usage": {
+                "input_tokens": 9, "cache_read_input_tokens": 5}}}),
             ("content_block_start", {"type": "content_block_start", "index": 0,
                                      "content_block": {"type": "text", "text": ""}})]
         events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
@@ -173,7 +176,8 @@ class FakeUpstream:
             return failed
         return JSONResponse({"output": {"message": {"role": "assistant", "content": [{"text": self.text}]}},
                              "stopReason": "end_turn", "usage": {"inputTokens": 11, "outputTokens": len(self.tokens),
-                                                                 "totalTokens": 11 + len(self.tokens)},
+                                                                 "cacheReadInputTokens": 3,
+                                                                 "totalTokens": 14 + len(self.tokens)},
                              "metrics": {"latencyMs": 1}})
 
     async def bedrock_converse_stream(self, request: Request) -> Response:
@@ -184,7 +188,8 @@ class FakeUpstream:
         events += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in self.tokens]
         events += [("contentBlockStop", {"contentBlockIndex": 0}), ("messageStop", {"stopReason": "end_turn"}),
                    ("metadata", {"usage": {"inputTokens": 11, "outputTokens": len(self.tokens),
-                                           "totalTokens": 11 + len(self.tokens)}, "metrics": {"latencyMs": 1}})]
+                                           "cacheReadInputTokens": 3, "totalTokens": 14 + len(self.tokens)},
+                                 "metrics": {"latencyMs": 1}})]
         return await self._stream([event_stream_message(n, d) for n, d in events],
                                   "application/vnd.amazon.eventstream")
 

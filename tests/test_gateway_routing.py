@@ -55,7 +55,9 @@ def test_alias_routes_to_the_upstream_model(client: OpenAI, upstream: FakeUpstre
     assert upstream.seen[-1].body["model"] == "gpt-fake" and upstream.seen[-1].body["temperature"] == 0.1
     assert raw.headers["x-gateway-provider"] == "openai_compatible:fake"
     assert raw.headers["x-gateway-model"] == "gpt-fake"
-    assert completion.usage.completion_tokens == len(upstream.tokens)
+    assert completion.usage and completion.usage.completion_tokens == len(upstream.tokens)
+    # The provider's prompt-cache reads reach the client, and the ledger (usage counters: cached_tokens).
+    assert completion.usage.prompt_tokens_details and completion.usage.prompt_tokens_details.cached_tokens == 4
 
 
 def test_stream_broken_upstream_never_looks_complete(client: OpenAI, gateway: LocalGateway,

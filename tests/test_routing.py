@@ -181,11 +181,13 @@ def test_anthropic_messages_buffered_streamed_and_tools(fakes: dict[str, FakeUps
         {"role": "user", "content": [{"type": "text", "text": "hi"}]}]
     assert sent.body["max_tokens"] == 50 and sent.body["stop_sequences"] == ["END"]
     assert sent.headers["anthropic-version"] == "2023-06-01"
-    assert result.text == fakes["c"].text and result.usage.prompt_tokens == 9
+    # Anthropic counts input apart from cache reads; the gateway counts as OpenAI does.
+    assert result.text == fakes["c"].text and (result.usage.prompt_tokens, result.usage.cached_tokens) == (14, 5)
 
     deltas, _ = r.stream(route, request)
     streamed = collect(deltas)
     assert streamed.text == fakes["c"].text and streamed.usage.completion_tokens == len(fakes["c"].tokens)
+    assert (streamed.usage.prompt_tokens, streamed.usage.cached_tokens) == (14, 5)
 
     tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
     called, _ = r.complete(route, ChatRequest([{"role": "user", "content": "weather?"}], {"tools": tools}))
@@ -210,7 +212,7 @@ def test_bedrock_converse_and_event_stream(fakes: dict[str, FakeUpstream]) -> No
     assert sent.path == "/model/amazon.nova-lite-v1:0/converse"
     assert sent.body["system"] == [{"text": "terse"}] and sent.body["inferenceConfig"] == {"maxTokens": 64,
                                                                                             "temperature": 0.2}
-    assert result.text == fakes["c"].text and result.usage.prompt_tokens == 11
+    assert result.text == fakes["c"].text and (result.usage.prompt_tokens, result.usage.cached_tokens) == (14, 3)
 
     assert "guardrailConfig" not in sent.body  # buffered answers are checked by the pipeline, once
     deltas, _ = r.stream(route_of(r, "nova"), request)

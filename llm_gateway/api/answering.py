@@ -67,7 +67,8 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
     fields: dict[str, Any] = {}
     if outcome:
         fields = {"provider": outcome.provider, "model": outcome.model_id, "prompt_tokens": outcome.usage.prompt_tokens,
-                  "completion_tokens": outcome.usage.completion_tokens, "overhead_ms": outcome.overhead_ms,
+                  "completion_tokens": outcome.usage.completion_tokens,
+                  "cached_tokens": outcome.usage.cached_tokens, "overhead_ms": outcome.overhead_ms,
                   "guardrail": outcome.guardrail_status, "cache_hit": outcome.kind == "cached",
                   "cost_usd": outcome.cost_usd, "saved_usd": outcome.saved_usd,
                   "stages_ms": stages_ms(outcome.stages), "answer": outcome.answer or None}

@@ -34,16 +34,28 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens as OpenAI counts them: ``prompt_tokens`` includes the ``cached_tokens`` the provider
+    read from its own prompt cache."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def as_openai(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens}
+    @classmethod
+    def split(cls, uncached: int, cache_written: int, cache_read: int, completion: int) -> Usage:
+        """Anthropic's and Bedrock's count: input tokens apart from the cache's writes and reads."""
+        return cls(uncached + cache_written + cache_read, completion, cache_read)
+
+    def as_openai(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                                 "total_tokens": self.total_tokens}
+        if self.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
 
 
 @dataclass(frozen=True)

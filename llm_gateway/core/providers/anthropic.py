@@ -71,20 +71,20 @@ class AnthropicProvider:
             elif block.get("type") == "tool_use":
                 calls.append({"id": block["id"], "type": "function",
                               "function": {"name": block["name"], "arguments": json.dumps(block.get("input", {}))}})
-        usage = reply.get("usage", {})
         return ChatResult("".join(text), STOP_REASONS.get(reply.get("stop_reason") or "", "stop"), calls,
-                          Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))))
+                          _usage(reply.get("usage", {}), int(reply.get("usage", {}).get("output_tokens", 0))))
 
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]:
         body = {**to_messages(request, model), "stream": True}
-        input_tokens, calls = 0, 0
+        started: dict[str, Any] = {}
+        calls = 0
         with open_stream(f"{self.base_url}/v1/messages", body, self._headers(key), timeout) as response:
             for event, data in sse(response):
                 payload = loads(data)
                 if event == "error" or payload.get("type") == "error":
                     raise UpstreamError(502, f"upstream stream error: {payload.get('error')}")
                 if event == "message_start":
-                    input_tokens = int(payload["message"].get("usage", {}).get("input_tokens", 0))
+                    started = payload["message"].get("usage", {})
                 elif event == "content_block_start" and payload["content_block"].get("type") == "tool_use":
                     block = payload["content_block"]
                     yield Delta(tool_calls=[{"index": calls, "id": block["id"], "type": "function",
@@ -100,10 +100,15 @@ class AnthropicProvider:
                 elif event == "message_delta":
                     output_tokens = int(payload.get("usage", {}).get("output_tokens", 0))
                     yield Delta(finish_reason=STOP_REASONS.get(payload["delta"].get("stop_reason") or "", "stop"),
-                                usage=Usage(input_tokens, output_tokens))
+                                usage=_usage(started, output_tokens))
                 elif event == "message_stop":
                     return
         raise UpstreamError(502, "upstream stream ended without message_stop")
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings:
         raise UpstreamError(400, "Anthropic offers no embeddings model")
+
+
+def _usage(usage: dict[str, Any], output_tokens: int) -> Usage:
+    return Usage.split(int(usage.get("input_tokens", 0)), int(usage.get("cache_creation_input_tokens") or 0),
+                       int(usage.get("cache_read_input_tokens") or 0), output_tokens)

@@ -84,8 +84,7 @@ def _stream_delta(event: dict[str, Any], calls: int) -> Delta | None:
     if "messageStop" in event:
         return Delta(finish_reason=STOP_REASONS.get(event["messageStop"].get("stopReason", ""), "stop"))
     if "metadata" in event:
-        usage = event["metadata"].get("usage", {})
-        return Delta(usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
+        return Delta(usage=_usage(event["metadata"].get("usage", {})))
     for name, value in event.items():
         if name.endswith("Exception"):
             raise UpstreamError(ERROR_STATUS.get(name, 502), f"bedrock {name}: {value.get('message')}")
@@ -121,9 +120,8 @@ class BedrockProvider:
                 use = block["toolUse"]
                 calls.append({"id": use["toolUseId"], "type": "function",
                               "function": {"name": use["name"], "arguments": json.dumps(use.get("input", {}))}})
-        usage = reply.get("usage", {})
         return ChatResult("".join(text), STOP_REASONS.get(reply.get("stopReason", ""), "stop"), calls,
-                          Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))))
+                          _usage(reply.get("usage", {})))
 
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]:
         body = to_converse(request, model)
@@ -159,3 +157,9 @@ class BedrockProvider:
         except (ClientError, BotoCoreError) as exc:
             raise _upstream(exc) from exc
         return Embeddings(vectors, Usage(prompt_tokens=tokens))
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    """Converse's usage: input tokens apart from the prompt cache's writes and reads."""
+    return Usage.split(int(usage.get("inputTokens", 0)), int(usage.get("cacheWriteInputTokens") or 0),
+                       int(usage.get("cacheReadInputTokens") or 0), int(usage.get("outputTokens", 0)))

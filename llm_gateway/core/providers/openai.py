@@ -12,7 +12,9 @@ from llm_gateway.core.providers._http import loads, open_stream, post_json, sse
 
 def _usage(raw: dict[str, Any] | None) -> Usage:
     raw = raw or {}
-    return Usage(int(raw.get("prompt_tokens", 0)), int(raw.get("completion_tokens", 0)))
+    details = raw.get("prompt_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    return Usage(int(raw.get("prompt_tokens", 0)), int(raw.get("completion_tokens", 0)), cached)
 
 
 class OpenAIProvider:
