@@ -37,10 +37,24 @@ def synth(env: str) -> dict[str, Any]:
         return dict(app.synth().get_stack_by_name(f"LlmGateway-{env}").template)
 
 
+ENVIRONMENTS = ("dev", "prod")
+
+
+class Templates(dict[str, dict[str, Any]]):
+    """Each environment's template, synthesized when a test first asks for it (a worker that runs
+    only dev's tests never synthesizes prod)."""
+
+    def __missing__(self, env: str) -> dict[str, Any]:
+        if env not in ENVIRONMENTS:
+            raise KeyError(env)
+        self[env] = synth(env)
+        return self[env]
+
+
 @pytest.fixture(scope="session")
 def templates() -> dict[str, dict[str, Any]]:
     """The app synthesized for each environment, cdk-nag included (a finding fails the synth)."""
-    return {env: synth(env) for env in ("dev", "prod")}
+    return Templates()
 
 
 @contextlib.contextmanager

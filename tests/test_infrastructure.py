@@ -172,7 +172,8 @@ def test_cdk_nag_findings_fail_the_synth(tmp_path: Path) -> None:
 def test_cfn_lint_clean(templates: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     from cfnlint.api import ManualArgs, lint_file
 
-    for env, template in templates.items():
+    for env in ("dev", "prod"):
+        template = templates[env]
         path = tmp_path / f"{env}.template.json"
         path.write_text(json.dumps(template))
         # W3005: CDK adds DependsOn on roles it also references; harmless and not ours to change.
