@@ -141,3 +141,32 @@ def test_output_pii_is_anonymized(http: httpx.Client, gateway: LocalGateway) -> 
     assert response.status_code == 200
     assert response.json()["response"] == "Page the SRE lead at {EMAIL} or {PHONE}."
     assert response.json()["guardrail_status"] == "anonymized"
+
+
+def test_squad_evaluation_through_the_gateway(gateway: LocalGateway, tmp_path: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 004's SQuAD-style evaluation, as a user runs it: the shipped sample (SQuAD v1.1's file
+    format) through the local gateway, scored with the official normalisation. The stand-in model
+    answers 4 of 7 exactly, 2 in part and 1 wrongly (tests/answers.jsonl)."""
+    import json
+
+    from llm_gateway.__main__ import main
+    from llm_gateway.squad_cli import exact_match, f1_score, load
+
+    out = tmp_path / "squad-default.json"
+    main(["eval", "squad", "--url", f"{gateway.url}/v1", "--key", str(gateway.dev_key), "--model", "default",
+          "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "7 questions, model default" in printed and "Exact Match 57.14   F1 69.05" in printed
+    report = json.loads(out.read_text())
+    assert (report["questions"], report["answered"], report["exact_match"], report["f1"]) == (7, 7, 57.14, 69.05)
+    assert report["prompt_tokens"] > 7 * 30 and report["completion_tokens"] > 0 and report["cost_usd"] > 0
+    assert set(report["latency_ms"]) == {"p50", "p90", "p99"}
+    by_id = {r["id"]: r for r in report["results"]}
+    assert by_id["ed-2"]["f1"] == 0.5 and by_id["ed-4"]["exact_match"] == 0 and by_id["sd-1"]["exact_match"] == 1
+    assert not any(r["cache_hit"] for r in report["results"])  # asked with no-store: every answer is the model's
+
+    # The official normalisation: case, punctuation, articles and spacing aside.
+    assert exact_match("The Broncos!", "broncos") and not exact_match("Denver Broncos", "Broncos")
+    assert round(f1_score("Denver Broncos", "the Broncos"), 4) == 0.6667
+    assert [q.id for q in load(None)][:2] == ["ed-1", "ed-2"] and load(None)[0].answers == ("James Douglass",)

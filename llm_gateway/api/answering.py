@@ -39,6 +39,7 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         caller.headers["x-should-retry"] = "false"
     if outcome.kind == "streaming":
         return
+    caller.headers["x-gateway-cost-usd"] = f"{outcome.cost_usd:.6f}"  # a stream's is in its usage record
     logger.info("request answered", extra={
         "tenant_id": caller.tenant_id, "outcome": outcome.kind, "reason": outcome.reason,
         "cache_hit": outcome.kind == "cached", "similarity": outcome.similarity,
