@@ -32,6 +32,7 @@ class EnvironmentConfig:
     prices: dict[str, Any]
     usage_bodies_tenants: list[str]
     usage_metric_tenants: list[str]
+    private_network: bool  # the functions in a VPC of their own (isolated subnets, VPC endpoints)
 
     @classmethod
     def from_context(cls, scope: cdk.App) -> EnvironmentConfig:
@@ -62,4 +63,5 @@ class EnvironmentConfig:
             prices=c.get("prices") or scope.node.try_get_context("prices") or {},
             usage_bodies_tenants=list(c.get("usageBodiesTenants") or []),
             usage_metric_tenants=list(c.get("usageMetricTenants") or []),
+            private_network=bool(c.get("privateNetwork", False)),
         )

@@ -24,16 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
 
 
-def cdk_context(env: str = "dev") -> dict[str, Any]:
+def cdk_context(env: str = "dev", **overrides: Any) -> dict[str, Any]:
+    """cdk.json's context for ``env``, with ``overrides`` of that environment's settings."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["environments"][env] = {**context["environments"][env], **overrides}
     return {**context, "env": env, "aws:cdk:bundling-stacks": []}  # bundling skipped, same asset hash
 
 
-def synth(env: str) -> dict[str, Any]:
+def synth(env: str, **overrides: Any) -> dict[str, Any]:
     from app import build_app
 
     with tempfile.TemporaryDirectory(prefix=f"synth-{env}-") as outdir:
-        app = build_app(cdk.App(context=cdk_context(env), outdir=outdir))
+        app = build_app(cdk.App(context=cdk_context(env, **overrides), outdir=outdir))
         return dict(app.synth().get_stack_by_name(f"LlmGateway-{env}").template)
 
 

@@ -297,3 +297,34 @@ def test_tenant_metrics_are_bounded() -> None:
         ledger.metric_tenant_cost("t_unnamed")
     Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {"Environment": {
         "Variables": Match.object_like({"USAGE_METRIC_TENANTS": "t_finance"})}})
+
+
+@pytest.fixture(scope="module")
+def private_template() -> dict[str, Any]:
+    from tests.conftest import synth
+
+    return synth("prod", privateNetwork=True)  # cdk-nag included: a finding fails the synth
+
+
+def test_private_network_variant(private_template: dict[str, Any], snapshot: SnapshotAssertion) -> None:
+    """Seed 002's placement (cdk.json privateNetwork): every function in the VPC's isolated subnets,
+    AWS reached through VPC endpoints (interface, with private DNS; DynamoDB's gateway), flow logs
+    on, no NAT, no internet gateway."""
+    assert normalised(private_template) == snapshot
+    t = Template.from_json(private_template)
+    functions = [r["Properties"] for r in t.find_resources("AWS::Lambda::Function").values()
+                 if str(r["Properties"].get("Handler", "")).startswith("llm_gateway")]
+    assert len(functions) == 4 and all(len(f["VpcConfig"]["SubnetIds"]) == 2 for f in functions)
+    endpoints = list(t.find_resources("AWS::EC2::VPCEndpoint").values())
+    joined = json.dumps([e["Properties"]["ServiceName"] for e in endpoints])
+    for service in ("bedrock-runtime", "secretsmanager", "sqs", "events", "logs", "monitoring", "xray",
+                    "s3vectors", "dynamodb"):
+        assert f".{service}" in joined, service
+    assert len(endpoints) == 9
+    gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Gateway"]
+    assert len(gateway) == 1 and "dynamodb" in json.dumps(gateway[0]["Properties"]["ServiceName"])
+    assert all(e["Properties"]["PrivateDnsEnabled"] for e in endpoints
+               if e["Properties"].get("VpcEndpointType") == "Interface")
+    t.resource_count_is("AWS::EC2::FlowLog", 1)
+    t.resource_count_is("AWS::EC2::NatGateway", 0)
+    t.resource_count_is("AWS::EC2::InternetGateway", 0)

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -23,6 +24,7 @@ from constructs import Construct
 
 import llm_gateway
 from llm_gateway.constructs._bytecode import precompile_init_path
+from llm_gateway.constructs.network import ensure_endpoints, private_subnets
 from llm_gateway.contract import METRICS_NAMESPACE
 
 PACKAGE_DIR = Path(llm_gateway.__file__).resolve().parent
@@ -91,8 +93,10 @@ def lambda_code(scope: Construct) -> lambda_.Code:
 def python_function(scope: Construct, id: str, *, handler: str, environment: dict[str, str],
                     description: str, log_retention: logs.RetentionDays, removal_policy: cdk.RemovalPolicy,
                     memory_size: int = 512, timeout: cdk.Duration | None = None,
-                    layers: list[lambda_.ILayerVersion] | None = None) -> lambda_.Function:
-    """A function whose role can write its own log group and traces, and nothing else until granted."""
+                    layers: list[lambda_.ILayerVersion] | None = None, vpc: ec2.IVpc | None = None,
+                    vpc_subnets: ec2.SubnetSelection | None = None) -> lambda_.Function:
+    """A function whose role can write its own log group and traces, and nothing else until granted;
+    with a ``vpc``, in its private subnets, the VPC endpoints it needs beside it."""
     log_group = logs.LogGroup(scope, f"{id}Logs", retention=log_retention, removal_policy=removal_policy)
     role = iam.Role(scope, f"{id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description=f"{description} (least privilege)")
@@ -101,15 +105,30 @@ def python_function(scope: Construct, id: str, *, handler: str, environment: dic
         scope, id, runtime=RUNTIME, architecture=ARCHITECTURE, handler=handler, code=lambda_code(scope),
         description=description, memory_size=memory_size, timeout=timeout or cdk.Duration.seconds(30),
         environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **environment},
-        tracing=lambda_.Tracing.ACTIVE, log_group=log_group, layers=layers, role=role)
+        tracing=lambda_.Tracing.ACTIVE, log_group=log_group, layers=layers, role=role,
+        **placement(vpc, vpc_subnets))
     cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
         id="AwsSolutions-IAM5[Resource::*]",
         reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions."))
+    if vpc:
+        cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+               "AWSLambdaVPCAccessExecutionRole]",
+            reason="Lambda's network interfaces in the VPC: the AWS managed policy is the documented one "
+                   "(its EC2 actions support no resource-level scoping)."))
     cdk.Validations.of(function).acknowledge(cdk.Acknowledgment(
         id="AwsSolutions-L1",
         reason=f"{RUNTIME.name} is the newest runtime the test suite runs this asset under; "
                "a newer one ships only once the tests prove the bundle on it."))
     return function
+
+
+def placement(vpc: ec2.IVpc | None, subnets: ec2.SubnetSelection | None) -> dict[str, Any]:
+    if vpc is None:
+        return {}
+    chosen = private_subnets(vpc, subnets)
+    ensure_endpoints(vpc, chosen)
+    return {"vpc": vpc, "vpc_subnets": chosen}
 
 
 # What DynamoDB does with a customer-managed key on the caller's behalf.

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -49,6 +50,7 @@ class EvalLoop(Construct):
                  cache: SemanticCache | None = None, evict_below: float = Settings.cache_evict_below,
                  encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 vpc: ec2.IVpc | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if not 0.0 <= sample_rate <= 1.0:
@@ -71,7 +73,7 @@ class EvalLoop(Construct):
             **table_props(removal_policy, encryption_key))
         self.judge_function = python_function(
             self, "Judge", handler="llm_gateway.lambdas.judge.handler", timeout=judge_timeout,
-            description="Scores gateway answers with a second model call",
+            description="Scores gateway answers with a second model call", vpc=vpc, vpc_subnets=vpc_subnets,
             log_retention=log_retention, removal_policy=removal_policy,
             environment={"POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment,
                          **Settings.env(scores_table=self.scores_table.table_name, sample_rate=sample_rate),

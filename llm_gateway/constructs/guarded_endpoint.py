@@ -11,6 +11,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -121,6 +122,7 @@ class GuardedEndpoint(Construct):
                  timeout: cdk.Duration | None = None, throttling_rate_limit: int = 100,
                  throttling_burst_limit: int = 200, log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  environment: dict[str, str] | None = None,
+                 vpc: ec2.IVpc | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         check_choice("guardrail_backend", guardrail_backend, GUARDRAIL_BACKENDS)
@@ -163,6 +165,7 @@ class GuardedEndpoint(Construct):
             timeout=timeout or cdk.Duration.seconds(120), log_retention=log_retention,
             removal_policy=removal_policy, layers=[web_adapter],
             description="LLM gateway: guardrails, semantic cache, routing (ASGI behind the Web Adapter)",
+            vpc=vpc, vpc_subnets=vpc_subnets,
             environment={**settings, **(environment or {})})
         cache.grant_read_write(self.function)
         eval_loop.grant_put_events(self.function)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -30,6 +31,7 @@ class TenantAuthorizer(Construct):
     def __init__(self, scope: Construct, id: str, *, results_cache_ttl: cdk.Duration | None = None,
                  encryption_key: kms.IKey | None = None, keys_table: ddb.ITable | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 vpc: ec2.IVpc | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if keys_table is None:
@@ -43,7 +45,7 @@ class TenantAuthorizer(Construct):
         self.function = python_function(
             self, "Authorizer", handler="llm_gateway.lambdas.authorizer.handler", memory_size=512,
             timeout=cdk.Duration.seconds(10), log_retention=log_retention, removal_policy=removal_policy,
-            description="LLM gateway tenant authorizer (API keys)",
+            description="LLM gateway tenant authorizer (API keys)", vpc=vpc, vpc_subnets=vpc_subnets,
             environment={"POWERTOOLS_SERVICE_NAME": AUTHORIZER_SERVICE,
                          **Settings.env(keys_table=self.keys_table.table_name)})
         grant_table(self.function, self.keys_table, "GetItem")

@@ -7,6 +7,7 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
@@ -60,6 +61,7 @@ class UsageLedger(Construct):
                  max_receive_count: int = 5, batch_size: int = 25, table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 vpc: ec2.IVpc | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         retention = retention or cdk.Duration.days(Settings.usage_retention_days)
@@ -80,6 +82,7 @@ class UsageLedger(Construct):
         self.function = python_function(
             self, "Writer", handler="llm_gateway.lambdas.usage.handler", timeout=timeout,
             description="Writes each gateway request's usage record once, with its counters",
+            vpc=vpc, vpc_subnets=vpc_subnets,
             log_retention=log_retention, removal_policy=removal_policy,
             environment={"POWERTOOLS_SERVICE_NAME": USAGE_SERVICE,
                          **Settings.env(usage_table=self.table.table_name, usage_retention_days=self.retention_days,
