@@ -79,11 +79,13 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
         shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
                     "--no-build-isolation", "-w", str(wheels), str(source)], check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # A clean virtualenv; this environment's pip installs into it (``--python``: no copy of pip to set up).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     # A plain install: the wheel's own declared dependencies, held to the lock's versions.
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                    "--constraint", str(ROOT / "constraints.txt"), *map(str, wheels.glob("*.whl"))], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
+                    "--disable-pip-version-check", "--no-compile", "--constraint", str(ROOT / "constraints.txt"),
+                    *map(str, wheels.glob("*.whl"))], check=True)
     shipped = next((venv / "lib").glob("python3.*/site-packages/llm_gateway"))
     for data in ("lambdas/run.sh", "lambdas/requirements.txt", "core/answers.jsonl", "core/prices.json",
                  "dashboard/index.html", "dashboard/dashboard.js", "dashboard/dashboard.css"):
