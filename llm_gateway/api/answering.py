@@ -17,7 +17,7 @@ from llm_gateway.contract import BUDGET_WARNING, METRIC_BUDGET_NEARLY_SPENT, MET
 from llm_gateway.core.degraded import degraded
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, Stream
 from llm_gateway.core.timings import StageTraces, stages_ms
-from llm_gateway.core.usage import UsageLedger, UsageRecord
+from llm_gateway.core.usage import BLOCKED, UsageLedger, UsageRecord
 
 
 def describe(outcome: Outcome, caller: Caller) -> None:
@@ -47,7 +47,7 @@ def describe(outcome: Outcome, caller: Caller) -> None:
         "overhead_ms": outcome.overhead_ms, "prompt_tokens": outcome.usage.prompt_tokens,
         "completion_tokens": outcome.usage.completion_tokens})
     metrics.add_metric(name=f"Outcome_{outcome.kind}", unit=MetricUnit.Count, value=1)
-    if outcome.kind in ("blocked", "refused"):
+    if outcome.kind in BLOCKED:
         metrics.add_metric(name=METRIC_GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="GatewayOverhead", unit=MetricUnit.Milliseconds, value=outcome.overhead_ms)
     if outcome.hold and outcome.hold.remaining_usd <= BUDGET_WARNING * outcome.hold.limit_usd:
@@ -61,7 +61,7 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
     which the ledger keeps only for the tenants that opted in)."""
     outcome = caller.outcome
     status: str = outcome.kind if outcome and outcome.kind != "streaming" else "failed" if outcome else "answered"
-    if error is not None and status not in ("blocked", "refused"):
+    if error is not None and status not in BLOCKED:
         status = ("over_budget" if error.code == "insufficient_quota" else
                   "over_quota" if error.code == "rate_limit_exceeded" else
                   "failed" if http_status >= 500 or (error.code or "").startswith("upstream") else "rejected")

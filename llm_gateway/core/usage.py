@@ -84,6 +84,7 @@ class Prices:
 # What became of a request, as the ledger counts it.
 STATUSES = ("answered", "cached", "blocked", "refused", "over_quota", "over_budget", "rejected", "failed")
 SUCCEEDED = ("answered", "cached")
+BLOCKED = ("blocked", "refused")  # by a guardrail: the question before the model, or its answer after
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ class UsageRecord:
     saved_usd: float = 0.0  # what a cache hit would have cost from the model
     prompt: str | None = None  # the bodies, for tenants that opted in only
     answer: str | None = None
+
+    @property
+    def block_reason(self) -> str | None:
+        """Why a guardrail blocked it (None: it was not blocked)."""
+        return (self.reason or "policy_violation") if self.status in BLOCKED else None
 
     @property
     def day(self) -> str:
@@ -145,7 +151,7 @@ def _increments(record: UsageRecord) -> dict[str, int]:
             "completion_tokens": record.completion_tokens, "cached_tokens": record.cached_tokens,
             "cost_micros": round(record.cost_usd * MICROS), "cache_hits": int(record.cache_hit),
             "saved_micros": round(record.saved_usd * MICROS),
-            "blocks": int(record.status in ("blocked", "refused")),
+            "blocks": int(record.status in BLOCKED),
             "errors": int(record.status == "failed"), "latency_ms": record.latency_ms,
             "overhead_ms": record.overhead_ms}
 
@@ -168,8 +174,8 @@ class UsageStore:
         adds = [f"#{k} :{k}" for k in counted]
         names = {f"#{k}": k for k in counted}
         values = {f":{k}": {"N": str(v)} for k, v in counted.items()}
-        if record.status in ("blocked", "refused"):
-            names["#why"] = f"block:{record.reason or 'policy_violation'}"
+        if record.block_reason:
+            names["#why"] = f"block:{record.block_reason}"
             adds.append("#why :one")
             values[":one"] = {"N": "1"}
         updates = [{"Update": {"TableName": self._table, "Key": {"pk": {"S": f"usage#{tenant}"},

@@ -71,9 +71,8 @@ def spend_metrics(records: list[UsageRecord]) -> list[tuple[dict[str, str], Figu
     reasons: dict[str, int] = {}
     tenants: dict[str, list[UsageRecord]] = {}
     for record in records:
-        if record.status in ("blocked", "refused"):
-            reason = record.reason or "policy_violation"
-            reasons[reason] = reasons.get(reason, 0) + 1
+        if record.block_reason:
+            reasons[record.block_reason] = reasons.get(record.block_reason, 0) + 1
         tenants.setdefault(record.tenant_id if record.tenant_id in METRIC_TENANTS else OTHER_TENANTS, []).append(record)
     found += [({"reason": reason}, {METRIC_GUARDRAIL_BLOCKS: (count, MetricUnit.Count)})
               for reason, count in sorted(reasons.items())]

@@ -328,7 +328,7 @@ class WebAdapterProcess:
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError:  # the function crashed or timed out: API Gateway's 502
-            await _send_json(send, 502, {"message": "Internal server error"})
+            await send_json(send, 502, {"message": "Internal server error"})
             return
         try:
             await send({"type": "http.response.start", "status": response.status_code, "headers": [
@@ -350,7 +350,7 @@ def end_process(process: subprocess.Popen[Any], ask: Callable[[], None]) -> None
             process.kill()
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+async def send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})

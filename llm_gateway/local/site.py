@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import FileResponse, RedirectResponse
 
 from llm_gateway.dashboard import FILES, SECURITY_HEADERS, SITE
-from llm_gateway.local.lambda_emulation import _send_json
+from llm_gateway.local.lambda_emulation import send_json
 
 PREFIX = "/dashboard"
 
@@ -28,6 +28,6 @@ class LocalSite:
             return
         name = path.removeprefix(PREFIX + "/") or "index.html"
         if name not in FILES or scope["method"] not in ("GET", "HEAD"):
-            await _send_json(send, 404, {"message": "Not Found"})  # as S3 behind CloudFront answers: no listing
+            await send_json(send, 404, {"message": "Not Found"})  # as S3 behind CloudFront answers: no listing
             return
         await FileResponse(SITE / name, headers=SECURITY_HEADERS)(scope, receive, send)
