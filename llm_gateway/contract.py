@@ -107,6 +107,17 @@ CACHE_THRESHOLDS = {
 DEFAULT_CACHE_THRESHOLD = 0.92  # an embedding model nobody has calibrated: stay strict
 
 
+RAG_SOURCE_TEXT = "source_text"  # a RAG vector's document text: non-filterable metadata (seed 003)
+
+# The vector dimension of each embedding model's output (a RAG index is made for one).
+EMBEDDING_DIMENSIONS = {
+    "amazon.titan-embed-text-v2:0": 1024, "amazon.titan-embed-text-v1": 1536,
+    "cohere.embed-english-v3": 1024, "cohere.embed-multilingual-v3": 1024,
+    "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
+    "all-MiniLM-L6-v2": 384,
+}
+
+
 def cache_threshold_for(model: str) -> float:
     return CACHE_THRESHOLDS.get(model, DEFAULT_CACHE_THRESHOLD)
 
@@ -256,6 +267,10 @@ class Settings:
     cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
     cache_max_temperature: float = _env("CACHE_MAX_TEMPERATURE", 1.0)  # hotter requests are not cached
     cache_vector_bucket_arn: str = _env("CACHE_VECTOR_BUCKET_ARN", "")  # set: semantic index on S3 Vectors
+    # RAG (seed 003): documents in an S3 Vectors bucket; "" embedding alias: default_embedding_alias
+    rag_vector_bucket_arn: str = _env("RAG_VECTOR_BUCKET_ARN", "")
+    rag_index_name: str = _env("RAG_INDEX_NAME", "rag-default")
+    rag_embedding_alias: str = _env("RAG_EMBEDDING_ALIAS", "")
     # Eval loop
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
     eval_keep_queue_url: str = _env("EVAL_KEEP_QUEUE_URL", "")  # where an event the bus refused is kept
@@ -278,6 +293,14 @@ class Settings:
     prices_json: str = _env("PRICES_JSON", "")  # overrides of core/prices.json, the same shape
     # Requests
     max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)
+    # Uploads (documents to ingest, audio): under Lambda's 6 MB request payload once API Gateway
+    # has base64-encoded a binary body.
+    max_upload_bytes: int = _env("MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+
+    @property
+    def rag_embedder(self) -> str:
+        """The alias RAG embeds with unless a request names one."""
+        return self.rag_embedding_alias or self.default_embedding_alias
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -13,6 +13,7 @@ from llm_gateway.constructs import (
     GatewayMonitoring,
     GuardedEndpoint,
     ModelRouter,
+    RagStore,
     RateLimiter,
     SemanticCache,
     TenantAuthorizer,
@@ -40,8 +41,10 @@ class GatewayStack(cdk.Stack):
                             prices=config.prices, bodies_for_tenants=config.usage_bodies_tenants,
                             metric_tenants=config.usage_metric_tenants,
                             log_retention=config.log_retention, removal_policy=config.removal_policy, vpc=vpc)
+        rag = RagStore(self, "Rag", embedding_model_id=config.model.embed_model_id,
+                       removal_policy=config.removal_policy)
         endpoint = GuardedEndpoint(self, "Endpoint", cache=cache, eval_loop=eval_loop, model=config.model,
-                                   tenants=tenants, rate_limiter=limiter, router=router, usage=usage,
+                                   tenants=tenants, rate_limiter=limiter, router=router, usage=usage, rag=rag,
                                    guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
                                    log_retention=config.log_retention, removal_policy=config.removal_policy,
                                    vpc=vpc)
@@ -57,6 +60,7 @@ class GatewayStack(cdk.Stack):
         cdk.CfnOutput(self, "KeysTableName", value=tenants.keys_table.table_name)
         cdk.CfnOutput(self, "RoutesTableName", value=router.table.table_name)
         cdk.CfnOutput(self, "UsageTable", value=usage.table.table_name)
+        cdk.CfnOutput(self, "RagVectorBucketArn", value=rag.vector_bucket_arn)
 
     def _network(self) -> ec2.Vpc:
         """Seed 002's private placement: isolated subnets in two zones (no NAT: AWS services are

@@ -95,20 +95,36 @@ def test_tables_are_encrypted_with_pitr_and_cache_ttl(templates: dict[str, dict[
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}})
 
 
-def test_prod_cache_indexes_vectors_in_s3_vectors_with_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
+def test_prod_vector_buckets_cache_and_rag_with_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["prod"])
-    (bucket_id, bucket), = t.find_resources("AWS::S3Vectors::VectorBucket").items()
-    assert bucket["Properties"]["EncryptionConfiguration"] == {"SseType": "AES256"}
-    assert bucket["DeletionPolicy"] == "Retain"
+    buckets = t.find_resources("AWS::S3Vectors::VectorBucket")
+    cache_id, = (b for b in buckets if b.startswith("Cache"))
+    rag_id, = (b for b in buckets if b.startswith("Rag"))
+    for bucket in buckets.values():
+        assert bucket["Properties"]["EncryptionConfiguration"] == {"SseType": "AES256"}
+        assert bucket["DeletionPolicy"] == "Retain"
+    # Seed 003's index: rag-default, cosine, the text non-filterable, at Titan v2's dimension.
+    t.has_resource_properties("AWS::S3Vectors::Index", {
+        "IndexName": "rag-default", "DataType": "float32", "Dimension": 1024, "DistanceMetric": "cosine",
+        "VectorBucketArn": {"Fn::GetAtt": [rag_id, "VectorBucketArn"]},
+        "MetadataConfiguration": {"NonFilterableMetadataKeys": ["source_text"]}})
     statements = [s for p in t.find_resources("AWS::IAM::Policy").values()
                   for s in p["Properties"]["PolicyDocument"]["Statement"] if "s3vectors" in json.dumps(s["Action"])]
-    granted = sorted(json.dumps(s["Action"]) for s in statements)
-    assert granted == [json.dumps("s3vectors:DeleteVectors"), json.dumps(
-        ["s3vectors:CreateIndex", "s3vectors:GetVectors", "s3vectors:PutVectors", "s3vectors:QueryVectors"])]
-    for statement in statements:  # the bucket and its cache-* indexes, nothing else
-        assert statement["Resource"] == [{"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, {"Fn::Join": ["", [
-            {"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, "/index/cache-*"]]}]
+
+    def on(bucket_id: str, indexes: str) -> list[Any]:
+        return [{"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, {"Fn::Join": ["", [
+            {"Fn::GetAtt": [bucket_id, "VectorBucketArn"]}, f"/index/{indexes}"]]}]
+
+    granted = sorted((json.dumps(s["Action"]), json.dumps(s["Resource"])) for s in statements)
+    cache_rw = ["s3vectors:CreateIndex", "s3vectors:GetVectors", "s3vectors:PutVectors", "s3vectors:QueryVectors"]
+    rag_rw = ["s3vectors:CreateIndex", "s3vectors:DeleteVectors", "s3vectors:GetVectors", "s3vectors:PutVectors",
+              "s3vectors:QueryVectors"]
+    assert granted == sorted([  # the cache's cache-* indexes; the RAG bucket's own (requests may name one)
+        (json.dumps("s3vectors:DeleteVectors"), json.dumps(on(cache_id, "cache-*"))),
+        (json.dumps(cache_rw), json.dumps(on(cache_id, "cache-*"))),
+        (json.dumps(rag_rw), json.dumps(on(rag_id, "*")))])
     assert "CACHE_VECTOR_BUCKET_ARN" in json.dumps(templates["dev"])  # dev as prod (locally: 2 calls a lookup, not 17)
+    assert "RAG_VECTOR_BUCKET_ARN" in json.dumps(templates["dev"])
 
 
 def test_router_gets_routes_and_bedrock_targets(templates: dict[str, dict[str, Any]]) -> None:

@@ -24,13 +24,14 @@ from llm_gateway.api.billing_doors import BillingDoors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error
 from llm_gateway.api.openai_doors import OpenAIDoors
+from llm_gateway.api.rag_doors import RagDoors
 from llm_gateway.api.schemas import openapi
 from llm_gateway.api.seed_doors import SeedDoors, seed_error
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import METRIC_BUDGET_NEARLY_SPENT, METRIC_RATE_LIMITED, Settings
 from llm_gateway.core.pipeline import Pipeline
 from llm_gateway.core.timings import StageTraces
-from llm_gateway.core.wiring import build_pipeline, usage_ledger, usage_store
+from llm_gateway.core.wiring import build_pipeline, document_store, usage_ledger, usage_store
 
 # Behind the Web Adapter the app runs beside the Lambda runtime, which cannot hand it each
 # invocation's trace id; the adapter forwards it as a header instead.
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     pipeline = pipeline or build_pipeline(settings)
     answers = Answers(pipeline)
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
+    rag = RagDoors(answers, settings, document_store(settings))
     billing = BillingDoors(usage_store(settings))
     metered = Metering(usage_ledger(settings), StageTraces())  # the doors that call a model
     app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
@@ -128,6 +130,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         Route("/v1/models", door(v1.models, openai_error), methods=["GET"]),
         Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
         Route("/v1/embeddings", door(v1.embeddings, openai_error, metered), methods=["POST"]),
+        Route("/v1/rag/ingest", door(rag.ingest, openai_error, metered), methods=["POST"]),
+        Route("/v1/rag/query", door(rag.query, openai_error, metered), methods=["POST"]),
+        Route("/v1/rag/delete", door(rag.delete, openai_error), methods=["POST"]),
         Route("/v1/billing/usage", door(billing.usage, openai_error), methods=["GET"]),
     ])
     app.state.pipeline = pipeline

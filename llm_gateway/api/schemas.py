@@ -255,6 +255,42 @@ class EmbeddingsRequest(Schema):
     user: str | None = None
 
 
+# -- RAG (seed 003) ------------------------------------------------------------------------------
+IndexName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]  # S3 Vectors' rule
+DocumentKey = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+Metadata = dict[str, str | int | float | bool | list[str]]
+
+
+class RagDocument(Schema):
+    key: DocumentKey
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    metadata: Metadata | None = None
+
+
+class RagIngestRequest(Schema):
+    documents: Annotated[list[RagDocument], msgspec.Meta(min_length=1, max_length=100)]
+    index_name: IndexName | None = None
+    embedding_model: str | None = None
+
+
+class RagQueryRequest(Schema):
+    query: Text
+    model: str
+    stream: bool | None = None
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
+    index_name: IndexName | None = None
+    system_prompt: Text | None = None
+    metadata_filter: dict[str, Any] | None = None
+    embedding_model: str | None = None
+    temperature: Temperature | None = None
+    max_tokens: Positive | None = None
+
+
+class RagDeleteRequest(Schema):
+    keys: Annotated[list[DocumentKey], msgspec.Meta(min_length=1, max_length=500)]
+    index_name: IndexName | None = None
+
+
 class AskRequest(Schema):
     question: str
 
@@ -265,7 +301,8 @@ class InvokeRequest(Schema):
 
 DOORS: dict[str, type[Schema]] = {
     "/v1/chat/completions": ChatCompletionRequest, "/v1/responses": ResponsesRequest,
-    "/v1/embeddings": EmbeddingsRequest, "/ask": AskRequest, "/invoke": InvokeRequest}
+    "/v1/embeddings": EmbeddingsRequest, "/v1/rag/ingest": RagIngestRequest, "/v1/rag/query": RagQueryRequest,
+    "/v1/rag/delete": RagDeleteRequest, "/ask": AskRequest, "/invoke": InvokeRequest}
 
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)

@@ -8,6 +8,7 @@ from llm_gateway.constructs.guarded_endpoint import GuardedEndpoint, GuardrailPo
 from llm_gateway.constructs.model_router import ModelRouter
 from llm_gateway.constructs.models import ModelAccess
 from llm_gateway.constructs.monitoring import GatewayMonitoring
+from llm_gateway.constructs.rag_store import RagStore
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
@@ -15,4 +16,4 @@ from llm_gateway.constructs.usage_dashboard import UsageDashboard
 from llm_gateway.constructs.usage_ledger import UsageLedger
 
 __all__ = ["EvalLoop", "GatewayMonitoring", "GuardedEndpoint", "GuardrailPolicy", "ModelAccess", "ModelRouter",
-           "RateLimiter", "SemanticCache", "TenantAuthorizer", "UsageDashboard", "UsageLedger"]
+           "RagStore", "RateLimiter", "SemanticCache", "TenantAuthorizer", "UsageDashboard", "UsageLedger"]

@@ -23,6 +23,7 @@ from llm_gateway.constructs.eval_loop import EvalLoop
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.constructs.model_router import ModelRouter
 from llm_gateway.constructs.models import ModelAccess
+from llm_gateway.constructs.rag_store import RagStore
 from llm_gateway.constructs.rate_limiter import RateLimiter
 from llm_gateway.constructs.semantic_cache import SemanticCache
 from llm_gateway.constructs.tenant_authorizer import TenantAuthorizer
@@ -98,6 +99,8 @@ class GuardedEndpoint(Construct):
         ``GET /v1/billing/usage`` reads; without one, usage is only logged.
     :param router: a ``ModelRouter`` with the aliases and providers; without one, the aliases
         ``default`` and ``text-embedding`` go to ``model``'s Bedrock models.
+    :param rag: a ``RagStore``: ``/v1/rag/ingest``, ``/query`` and ``/delete`` use its documents
+        (without one they answer 404).
     :param guardrail_backend: ``layered`` (the default: the builtin engine first, then
         ApplyGuardrail on what it lets through), ``bedrock`` (ApplyGuardrail only, on the guardrail
         created here or on ``guardrail_arn``) or ``builtin`` (the engine in the package alone; no
@@ -115,7 +118,7 @@ class GuardedEndpoint(Construct):
                  model: ModelAccess | None = None, guardrail_policy: GuardrailPolicy | None = None,
                  guardrail_backend: str = "layered", tenants: TenantAuthorizer | None = None,
                  rate_limiter: RateLimiter | None = None, router: ModelRouter | None = None,
-                 usage: UsageLedger | None = None,
+                 usage: UsageLedger | None = None, rag: RagStore | None = None,
                  guardrail_arn: str | None = None, guardrail_version: str | None = None,
                  incidents_table: ddb.ITable | None = None, encryption_key: kms.IKey | None = None,
                  system_prompt: str | None = None, stage_name: str = "v1", memory_size: int = 512,
@@ -159,6 +162,7 @@ class GuardedEndpoint(Construct):
             **(rate_limiter.environment if rate_limiter else {}),
             **(router.environment if router else {}),
             **(usage.environment if usage else {}),
+            **(rag.environment if rag else {}),
         }
         self.function = python_function(
             self, "Gateway", handler=GATEWAY_HANDLER, memory_size=memory_size,
@@ -178,6 +182,8 @@ class GuardedEndpoint(Construct):
         if usage:
             usage.grant_record(self.function)
             usage.grant_read_usage(self.function)
+        if rag:
+            rag.grant_read_write(self.function)
         if self.guardrail_arn:
             iam.Grant.add_to_principal(grantee=self.function, actions=["bedrock:ApplyGuardrail"],
                                        resource_arns=[self.guardrail_arn])

@@ -7,10 +7,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import KEY_ACTIONS, grant_table, table_props
+from llm_gateway.constructs._lambda import grant_table, table_props
+from llm_gateway.constructs._vectors import grant_vectors, vector_bucket
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
 from llm_gateway.contract import METRIC_CACHE_HITS, Settings
@@ -61,14 +61,7 @@ class SemanticCache(Construct):
         self.table: ddb.ITable = table
         self.vector_bucket_arn: str | None = None
         if vector_index and vector_bucket_arn is None:
-            bucket = s3vectors.CfnVectorBucket(self, "Vectors", encryption_configuration=(
-                s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(
-                    sse_type="aws:kms", kms_key_arn=encryption_key.key_arn)
-                if encryption_key else s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(sse_type="AES256")))
-            bucket.apply_removal_policy(removal_policy)
-            if encryption_key:  # S3 Vectors' indexing reads vectors back with the bucket's key
-                encryption_key.grant_decrypt(iam.ServicePrincipal("indexing.s3vectors.amazonaws.com"))
-            vector_bucket_arn = bucket.attr_vector_bucket_arn
+            vector_bucket_arn = vector_bucket(self, "Vectors", encryption_key, removal_policy)
         self.vector_bucket_arn = vector_bucket_arn if vector_index else None
         self._vector_key = encryption_key if vector_index else None
 
@@ -95,25 +88,14 @@ class SemanticCache(Construct):
                                                        indexes=True), "DeleteVectors")
 
     def _with_vectors(self, grantee: iam.IGrantable, grant: iam.Grant, *actions: str) -> iam.Grant:
-        """The S3 Vectors half of a grant: these actions on the bucket and its ``cache-*`` indexes.
-        (``QueryVectors`` returns metadata only to a caller who may also ``GetVectors``.)"""
+        """The S3 Vectors half of a grant: these actions on the bucket and its ``cache-*`` indexes."""
         if not self.vector_bucket_arn:
             return grant
-        grant = grant.combine(iam.Grant.add_to_principal(
-            grantee=grantee, actions=[f"s3vectors:{a}" for a in actions],
-            resource_arns=[self.vector_bucket_arn, f"{self.vector_bucket_arn}/index/cache-*"]))
-        if isinstance(grantee.grant_principal, Construct):
-            arn = cdk.Stack.of(self).resolve(self.vector_bucket_arn)
-            if isinstance(arn, dict):  # the bucket made here, as cdk-nag names it
-                logical, attribute = arn["Fn::GetAtt"]
-                arn = f"<{logical}.{attribute}>"
-            cdk.Validations.of(grantee.grant_principal).acknowledge(cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{arn}/index/cache-*]",
-                reason="One index per embedding model, created by the function on first use (its "
-                       "dimension is the model's): the cache-* prefix in this bucket, no other."))
-        if self._vector_key:
-            grant = grant.combine(self._vector_key.grant(grantee, *KEY_ACTIONS))
-        return grant
+        return grant.combine(grant_vectors(
+            self, grantee, self.vector_bucket_arn, indexes="cache-*", actions=list(actions),
+            encryption_key=self._vector_key,
+            why="One index per embedding model, created by the function on first use (its dimension is "
+                "the model's): the cache-* prefix in this bucket, no other."))
 
     def metric_hits(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Answers served from the cache (the gateway's ``Outcome_cached``)."""

@@ -45,10 +45,10 @@ class Scope:
 
     @classmethod
     def of(cls, tenant_id: str, model_alias: str, messages: Sequence[dict[str, Any]],
-           params: dict[str, Any] | None = None) -> Scope:
+           params: dict[str, Any] | None = None, documents: str = "") -> Scope:
         """Everything that changes the answer besides the question's words: tenant, alias, system
         prompt, every turn before the newest user one, the non-text parts of any turn (images,
-        audio, files: by content), and the request's ``SHAPING`` parameters."""
+        audio, files: by content), the request's ``SHAPING`` parameters, and retrieved documents."""
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
         system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
         history = tuple((str(m.get("role")), text_of(m.get("content"))) for i, m in enumerate(messages)
@@ -56,8 +56,9 @@ class Scope:
         parts = [part for m in messages if isinstance(m.get("content"), list) for part in m["content"]
                  if not (isinstance(part, dict) and part.get("type") in ("text", "input_text"))]
         shaping = {k: (params or {})[k] for k in SHAPING if (params or {}).get(k) is not None}
-        context = hashlib.sha256(json.dumps([parts, shaping], sort_keys=True, default=str).encode()).hexdigest()
-        return cls(tenant_id, model_alias, system, history, context if parts or shaping else "")
+        shaped = [parts, shaping, documents] if documents else [parts, shaping]
+        context = hashlib.sha256(json.dumps(shaped, sort_keys=True, default=str).encode()).hexdigest()
+        return cls(tenant_id, model_alias, system, history, context if parts or shaping or documents else "")
 
     @property
     def key(self) -> str:

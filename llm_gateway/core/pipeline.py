@@ -58,6 +58,9 @@ class Query:
     cache_control: str | None = None  # "no-cache": not answered from the cache; "no-store": not cached either
     key_id: str = ""
     budget: Budget | None = None  # the key's and its tenant's USD limits
+    # Retrieved passages (RAG) the answer must draw on: given to the model after the first system
+    # prompt, part of the cache scope, and free to be quoted (unlike a system prompt).
+    documents: str = ""
 
     @classmethod
     def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
@@ -75,9 +78,13 @@ class Query:
         messages = (*self.messages[:last], {**self.messages[last], "content": text}, *self.messages[last + 1:])
         return replace(self, messages=messages)
 
+    def prompt_tokens(self) -> int:
+        """An estimate of what the model will read: the conversation and the documents."""
+        return estimate_tokens([*self.messages, {"content": self.documents}], 0)
+
     @property
     def scope(self) -> Scope:
-        return Scope.of(self.tenant_id, self.model_alias, self.messages, self.params)
+        return Scope.of(self.tenant_id, self.model_alias, self.messages, self.params, self.documents)
 
     def cacheable(self, max_temperature: float) -> bool:
         """Cache policy: one deterministic-enough answer to a question without tools. Sampling at a
@@ -151,13 +158,16 @@ class Prepared:
     protected: Protected = field(default_factory=Protected)
 
     def request(self, params: dict[str, Any]) -> ChatRequest:
-        """The provider's request: the conversation, the canary added to its system prompt."""
+        """The provider's request: the conversation, the canary added to its system prompt, the
+        retrieved documents after it."""
         messages, canary = list(self.query.messages), self.protected.canary
         first = next((i for i, m in enumerate(messages) if m.get("role") in ("system", "developer")), None)
         if canary and first is not None:
             system = messages[first]
             messages[first] = {**system, "content": f"{text_of(system.get('content'))}\n\n"
                                                     f"(Conversation reference {canary}: never repeat it.)"}
+        if self.query.documents:
+            messages.insert(0 if first is None else first + 1, {"role": "system", "content": self.query.documents})
         return ChatRequest(messages, params)
 
 
@@ -218,7 +228,7 @@ class Pipeline:
         route = self._route(query.model_alias, query.allowed_models)
         max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
         admitting = self._pool.submit(timings.timed, "admission", self._admit, query, route,
-                                      estimate_tokens(query.messages, 0), max_tokens)
+                                      query.prompt_tokens(), max_tokens)
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._start_lookup(query, route, timings)
@@ -242,7 +252,7 @@ class Pipeline:
             if hit:
                 self._settle(admission, 0, hold)  # no model call: the reservations go back
                 price = self.prices.answering(hit.model_id, route.targets[0] if route.targets else None)
-                saved = price.cost(estimate_tokens(query.messages, 0), len(hit.answer) // 4 + 1)
+                saved = price.cost(query.prompt_tokens(), len(hit.answer) // 4 + 1)
                 return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
                                   model_id=hit.model_id, saved_usd=saved)
         return prepared
@@ -377,6 +387,14 @@ class Pipeline:
             embeddings, served = self.router.embed(route, inputs)
         self._settle(admission, embeddings.usage.total_tokens)
         return embeddings, served, admission
+
+    def embed_question(self, model_alias: str, text: str,
+                       allowed_models: tuple[str, ...] = ()) -> tuple[list[float], float]:
+        """A question's embedding for retrieval (RAG), and its cost: the alias checked like any,
+        with no quota of its own (the answer that follows is counted)."""
+        route = self._route(model_alias, allowed_models)
+        embeddings, served = self.router.embed(route, [text])
+        return embeddings.vectors[0], self.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0)
 
     def models(self, allowed_models: tuple[str, ...] = ()) -> list[str]:
         return sorted(a for a in self.router.routes.all() if not allowed_models or a in allowed_models)

@@ -19,6 +19,7 @@ from llm_gateway.core.judge import Judge
 from llm_gateway.core.pipeline import Pipeline
 from llm_gateway.core.providers import Providers
 from llm_gateway.core.providers.local import LocalProvider
+from llm_gateway.core.rag import DocumentStore
 from llm_gateway.core.ratelimit import RateLimiter
 from llm_gateway.core.records import EvalEvents, IncidentLog
 from llm_gateway.core.routing import Router, RouteTable
@@ -116,6 +117,13 @@ def build_pipeline(settings: Settings) -> Pipeline:
         budgets=Budgets(settings.rate_limits_table, ddb) if settings.rate_limits_table else None,
         prices=Prices(settings.prices_json),
     )
+
+
+def document_store(settings: Settings) -> DocumentStore | None:
+    """The RAG bucket (None: the stack has no RagStore)."""
+    if not settings.rag_vector_bucket_arn:
+        return None
+    return DocumentStore(settings.rag_vector_bucket_arn, LazyClient("s3vectors"))
 
 
 def usage_ledger(settings: Settings) -> UsageLedger | None:

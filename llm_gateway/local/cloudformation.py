@@ -157,6 +157,8 @@ class Provisioner:
         self.deployment.physical[logical_id] = name
         self._attrs[(logical_id, "Arn")] = self._arn("dynamodb", f"table/{name}")
 
+    # No AWS::S3Vectors::Index: the gateway creates a missing index on its first ingest at the
+    # embedding model's dimension, and locally that model is the stand-in's (384), not the template's.
     def _AWS_S3Vectors_VectorBucket(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("VectorBucketName") or self._name(logical_id, 63).lower()
         self.clients["s3vectors"].create_vector_bucket(vectorBucketName=name)

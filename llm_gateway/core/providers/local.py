@@ -1,5 +1,6 @@
 """The JSONL model stand-in (``LLM_MODE=local``, DESIGN.md section 5): a provider like the others,
-answering from pre-written answers so every run is deterministic.
+answering from pre-written answers so every run is deterministic (a RAG question: from the
+nearest document retrieved for it).
 
 An answers file holds one ``{"step", "pattern", "response"}`` per line; the first entry of the
 request's step whose pattern matches wins. Steps: ``generate`` (chat, matched on the newest user
@@ -94,7 +95,7 @@ class LocalProvider:
         else:
             last_user = next((text_of(m.get("content")) for m in reversed(request.messages)
                               if m["role"] == "user"), "")
-            text, finish = str(self._answer("generate", last_user)["text"]), "stop"
+            text, finish = _grounded(request) or str(self._answer("generate", last_user)["text"]), "stop"
         prompt_tokens = sum(estimate_tokens(text_of(m.get("content"))) for m in request.messages)
         if request.max_tokens and request.task == "chat" and estimate_tokens(text) > request.max_tokens:
             # Cut after the max_tokens-th token as it counts them: never more than was asked for.
@@ -124,6 +125,17 @@ class LocalProvider:
         from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
 
         return Embeddings([list(_encode(text)) for text in inputs], usage, model=minilm.NAME)
+
+
+def _grounded(request: ChatRequest) -> str | None:
+    """A RAG request (documents retrieved for it): answered from its nearest document, as a
+    grounded model would."""
+    from llm_gateway.core.rag import first_document
+
+    for message in request.messages:
+        if message["role"] == "system" and (found := first_document(text_of(message.get("content")))):
+            return f"According to {found[0]}: {found[1]}"
+    return None
 
 
 def _minilm_installed() -> bool:
