@@ -193,14 +193,46 @@ class FakeUpstream:
         return await self._stream([event_stream_message(n, d) for n, d in events],
                                   "application/vnd.amazon.eventstream")
 
+    async def bedrock_invoke(self, request: Request) -> Response:
+        """InvokeModel for the image models' TEXT_IMAGE task (Nova Canvas, Titan Image Generator)."""
+        body, failed = await self._gate(request)
+        count = body.get("imageGenerationConfig", {}).get("numberOfImages", 1)
+        return failed or JSONResponse({"images": ["aW1hZ2U="] * count})
+
+    # -- OpenAI images and audio ----------------------------------------------------------------
+    async def openai_images(self, request: Request) -> Response:
+        body, failed = await self._gate(request)
+        return failed or JSONResponse({"created": 1, "data": [
+            {"b64_json": "aW1hZ2U=", "revised_prompt": body["prompt"]}] * int(body.get("n") or 1)})
+
+    async def openai_speech(self, request: Request) -> Response:
+        body, failed = await self._gate(request)
+        return failed or Response(b"ID3" + body["input"].encode(), media_type="audio/mpeg")
+
+    async def openai_transcriptions(self, request: Request) -> Response:
+        """Multipart, as OpenAI takes it: the form's fields seen, the file as its name and bytes."""
+        form = await request.form()
+        seen: dict[str, Any] = {}
+        for name, part in form.multi_items():
+            value = part if isinstance(part, str) else f"{part.filename}:{(await part.read()).decode()}"
+            seen[name] = [*seen.get(name, []), value] if name.endswith("[]") else value
+        self.seen.append(Seen(request.url.path, dict(request.headers), seen))
+        if seen.get("response_format") == "text":
+            return Response(self.text, media_type="text/plain")
+        return JSONResponse({"text": self.text, "usage": {"type": "duration", "seconds": 90}})
+
     def _app(self) -> Starlette:
         return Starlette(routes=[
             Route("/v1/chat/completions", self.openai_chat, methods=["POST"]),
             Route("/v1/completions", self.openai_completions, methods=["POST"]),
             Route("/v1/embeddings", self.openai_embeddings, methods=["POST"]),
+            Route("/v1/images/generations", self.openai_images, methods=["POST"]),
+            Route("/v1/audio/speech", self.openai_speech, methods=["POST"]),
+            Route("/v1/audio/transcriptions", self.openai_transcriptions, methods=["POST"]),
             Route("/v1/messages", self.anthropic_messages, methods=["POST"]),
             Route("/model/{model:path}/converse", self.bedrock_converse, methods=["POST"]),
             Route("/model/{model:path}/converse-stream", self.bedrock_converse_stream, methods=["POST"]),
+            Route("/model/{model:path}/invoke", self.bedrock_invoke, methods=["POST"]),
         ])
 
 

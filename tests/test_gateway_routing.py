@@ -34,7 +34,9 @@ def gateway(templates: dict[str, dict[str, Any]], upstream: FakeUpstream) -> Ite
               "gpt-raw": {"passthrough": True, "retries": 0,
                           "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]},
               "gpt-uncached": {"skip": ["cache"], "retries": 0,
-                               "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]}}
+                               "targets": [{"provider": "openai_compatible:fake", "model": "gpt-fake"}]},
+              **{alias: {"retries": 0, "targets": [{"provider": "openai_compatible:fake", "model": model}]}
+                 for alias, model in (("paint", "dall-e-3"), ("listen", "whisper-1"), ("speak", "tts-1"))}}
     env = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_FAKE_BASE_URL": f"{upstream.url}/v1"}
     local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True, quiet=True, environment=env,
                          answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]))
@@ -173,3 +175,28 @@ def test_a_passthrough_route_skips_every_step_and_a_partial_one_only_its_own(
     with pytest.raises(openai.BadRequestError) as blocked:  # skipping the cache keeps the guardrail
         client.chat.completions.create(model="gpt-uncached", messages=attack)
     assert blocked.value.code == "guardrail_blocked"
+
+
+def test_images_and_audio_reach_an_openai_style_upstream(client: OpenAI, upstream: FakeUpstream) -> None:
+    """The official SDK through the gateway to an OpenAI-style target: the same requests arrive
+    (the audio as multipart, its array fields as OpenAI names them), the replies come back as sent."""
+    images = client.images.generate(model="paint", prompt="A sunset over mountains", n=2, response_format="b64_json")
+    assert [i.b64_json for i in images.data] == ["aW1hZ2U=", "aW1hZ2U="]
+    assert upstream.seen[-1].path == "/v1/images/generations"
+    assert upstream.seen[-1].body == {"model": "dall-e-3", "prompt": "A sunset over mountains", "n": 2,
+                                      "response_format": "b64_json"}
+
+    speech = client.audio.speech.with_raw_response.create(model="speak", voice="nova", input="Hello world")
+    assert speech.content == b"ID3Hello world" and speech.headers["content-type"] == "audio/mpeg"
+    assert float(speech.headers["x-gateway-cost-usd"]) == pytest.approx(11 * 15 / 1e6)  # tts-1: $15 per 1M characters
+
+    transcript = client.audio.transcriptions.with_raw_response.create(
+        model="listen", file=("memo.mp3", b"RIFF-audio-bytes"), language="en", temperature=0.2,
+        response_format="verbose_json", timestamp_granularities=["word", "segment"])
+    assert transcript.parse().text == upstream.text
+    assert upstream.seen[-1].body == {"model": "whisper-1", "file": "memo.mp3:RIFF-audio-bytes", "language": "en",
+                                      "temperature": "0.2", "response_format": "verbose_json",
+                                      "timestamp_granularities[]": ["word", "segment"]}
+    assert float(transcript.headers["x-gateway-cost-usd"]) == pytest.approx(1.5 * 0.006)  # 90 s of whisper-1
+    text = client.audio.transcriptions.create(model="listen", file=("memo.mp3", b"x"), response_format="text")
+    assert text == upstream.text

@@ -132,12 +132,17 @@ def test_router_gets_routes_and_bedrock_targets(templates: dict[str, dict[str, A
     gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()
                    if f["Properties"]["Handler"].endswith("run.sh"))
     env = gateway["Properties"]["Environment"]["Variables"]
-    assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "text-embedding"}
+    assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "text-embedding", "image", "dall-e-3",
+                                                   "whisper-1", "tts-1"}
     assert "ROUTES_TABLE" in env and "RATE_LIMITS_TABLE" in env
+    # Uploads reach the function intact: API Gateway passes these bodies base64-encoded.
+    t.has_resource_properties("AWS::ApiGateway::RestApi", {"BinaryMediaTypes": [
+        "multipart/form-data", "audio/*", "image/*", "application/octet-stream"]})
     invoke = [s for p in t.find_resources("AWS::IAM::Policy").values()
               for s in p["Properties"]["PolicyDocument"]["Statement"] if "bedrock:InvokeModel" in s["Action"]]
     models = json.dumps(invoke)
     assert "amazon.nova-micro-v1:0" in models and "amazon.nova-lite-v1:0" in models
+    assert "amazon.nova-canvas-v1:0" in models  # the image alias's Bedrock model
 
 
 def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[str, Any]]) -> None:

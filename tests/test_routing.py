@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from llm_gateway.core.chat import ChatRequest, UpstreamError, collect
+from llm_gateway.core.media import MediaRequest
 from llm_gateway.core.providers import Providers
 from llm_gateway.core.providers.bedrock import BedrockProvider
 from llm_gateway.core.routing import Route, Router, RouteTable, parse_routes
@@ -221,6 +223,25 @@ def test_bedrock_converse_and_event_stream(fakes: dict[str, FakeUpstream]) -> No
         "guardrailIdentifier": "gr-123", "guardrailVersion": "4", "streamProcessingMode": "sync"}
     assert [d.text for d in pieces if d.text] == fakes["c"].tokens  # decoded from the binary event stream
     assert collect(iter(pieces)).usage.completion_tokens == len(fakes["c"].tokens)
+
+
+def test_bedrock_images_in_openai_shape_and_no_bedrock_audio(fakes: dict[str, FakeUpstream]) -> None:
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=fakes["c"].url,
+                          aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+    providers = Providers({}, secrets=SecretsProvider(boto3_client=_unused_sm()), bedrock_client=client)
+    r = Router(RouteTable(parse_routes(
+        '{"image": {"retries": 0, "targets": [{"provider": "bedrock", "model": "amazon.nova-canvas-v1:0"}]}}')),
+        providers)
+    result, _ = r.media(route_of(r, "image"), MediaRequest("images", {
+        "prompt": "a lighthouse", "n": 2, "size": "512x512", "quality": "hd", "response_format": "b64_json"}))
+    assert fakes["c"].seen[-1].path == "/model/amazon.nova-canvas-v1:0/invoke"
+    assert fakes["c"].seen[-1].body == {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"},
+                                        "imageGenerationConfig": {"numberOfImages": 2, "width": 512, "height": 512,
+                                                                  "quality": "premium"}}
+    assert json.loads(result.content)["data"] == [{"b64_json": "aW1hZ2U="}] * 2 and result.units == 2
+    with pytest.raises(UpstreamError) as no_audio:
+        r.media(route_of(r, "image"), MediaRequest("speech", {"input": "hello", "voice": "nova"}))
+    assert no_audio.value.status == 400 and "OpenAI-style" in str(no_audio.value)
 
 
 def test_embeddings_route(fakes: dict[str, FakeUpstream]) -> None:

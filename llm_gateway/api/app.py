@@ -23,6 +23,7 @@ from llm_gateway.api.answering import Answers, Metering
 from llm_gateway.api.billing_doors import BillingDoors
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error
+from llm_gateway.api.media_doors import MediaDoors
 from llm_gateway.api.openai_doors import OpenAIDoors
 from llm_gateway.api.rag_doors import RagDoors
 from llm_gateway.api.schemas import openapi
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     pipeline = pipeline or build_pipeline(settings)
     answers = Answers(pipeline)
     seed, v1 = SeedDoors(answers, settings), OpenAIDoors(answers, settings)
-    rag = RagDoors(answers, settings, document_store(settings))
+    rag, media = RagDoors(answers, settings, document_store(settings)), MediaDoors(answers, settings)
     billing = BillingDoors(usage_store(settings))
     metered = Metering(usage_ledger(settings), StageTraces())  # the doors that call a model
     app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
@@ -130,6 +131,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         Route("/v1/models", door(v1.models, openai_error), methods=["GET"]),
         Route("/v1/models/{model:path}", door(v1.model, openai_error), methods=["GET"]),
         Route("/v1/embeddings", door(v1.embeddings, openai_error, metered), methods=["POST"]),
+        Route("/v1/images/generations", door(media.images, openai_error, metered), methods=["POST"]),
+        Route("/v1/audio/transcriptions", door(media.transcriptions, openai_error, metered), methods=["POST"]),
+        Route("/v1/audio/speech", door(media.speech, openai_error, metered), methods=["POST"]),
         Route("/v1/rag/ingest", door(rag.ingest, openai_error, metered), methods=["POST"]),
         Route("/v1/rag/query", door(rag.query, openai_error, metered), methods=["POST"]),
         Route("/v1/rag/delete", door(rag.delete, openai_error), methods=["POST"]),

@@ -121,9 +121,8 @@ def _check_tree(value: Any) -> None:
             pending += [(v, depth + 1) for v in node]
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object, or an ApiError that says what is wrong with it: bounded
-    in size, depth and number size, with no NaN or infinities and no text that cannot be encoded."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, or a 413 as soon as it is known to exceed ``max_bytes``."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
@@ -132,6 +131,13 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         body += chunk
         if len(body) > max_bytes:
             raise ApiError(413, f"request body exceeds {max_bytes} bytes", code="request_too_large")
+    return body
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError that says what is wrong with it: bounded
+    in size, depth and number size, with no NaN or infinities and no text that cannot be encoded."""
+    body = await read_body(request, max_bytes)
     try:
         value = json.loads(body or b"null", parse_int=_integer, parse_float=_real, parse_constant=_constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -255,6 +255,41 @@ class EmbeddingsRequest(Schema):
     user: str | None = None
 
 
+# -- images and audio (seed 003) ----------------------------------------------------------------
+class ImagesRequest(Schema):
+    model: str
+    prompt: Annotated[str, msgspec.Meta(max_length=32_000)]
+    n: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    size: Annotated[str, msgspec.Meta(pattern=r"^(auto|\d{2,4}x\d{2,4})$")] | None = None
+    quality: str | None = None
+    response_format: Literal["url", "b64_json"] | None = None
+    style: str | None = None
+    user: str | None = None
+
+
+class SpeechRequest(Schema):
+    model: str
+    input: Annotated[str, msgspec.Meta(max_length=4096)]
+    voice: str
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] | None = None
+    speed: Annotated[float, msgspec.Meta(ge=0.25, le=4.0)] | None = None
+    instructions: str | None = None
+
+
+class TranscriptionRequest(Schema):
+    """Seed 003's JSON form (the openai SDK sends the same fields as multipart/form-data, ``file``
+    instead of ``audio`` and ``filename``)."""
+
+    model: str
+    audio: str  # base64
+    filename: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+    language: str | None = None
+    prompt: str | None = None
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] | None = None
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    timestamp_granularities: list[Literal["word", "segment"]] | None = None
+
+
 # -- RAG (seed 003) ------------------------------------------------------------------------------
 IndexName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]  # S3 Vectors' rule
 DocumentKey = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
@@ -301,8 +336,10 @@ class InvokeRequest(Schema):
 
 DOORS: dict[str, type[Schema]] = {
     "/v1/chat/completions": ChatCompletionRequest, "/v1/responses": ResponsesRequest,
-    "/v1/embeddings": EmbeddingsRequest, "/v1/rag/ingest": RagIngestRequest, "/v1/rag/query": RagQueryRequest,
-    "/v1/rag/delete": RagDeleteRequest, "/ask": AskRequest, "/invoke": InvokeRequest}
+    "/v1/embeddings": EmbeddingsRequest, "/v1/images/generations": ImagesRequest,
+    "/v1/audio/transcriptions": TranscriptionRequest, "/v1/audio/speech": SpeechRequest,
+    "/v1/rag/ingest": RagIngestRequest, "/v1/rag/query": RagQueryRequest, "/v1/rag/delete": RagDeleteRequest,
+    "/ask": AskRequest, "/invoke": InvokeRequest}
 
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)

@@ -59,6 +59,7 @@ GATEWAY_RESPONSES = {
 }
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Lambda Web Adapter's public layers
 WEB_ADAPTER_LAYER_VERSION = 27
+BINARY_MEDIA_TYPES = ("multipart/form-data", "audio/*", "image/*", "application/octet-stream")
 # The Web Adapter's bootstrap executes ${LAMBDA_TASK_ROOT}/${_HANDLER}: the script's path in the asset.
 GATEWAY_HANDLER = "llm_gateway/lambdas/run.sh"
 GATEWAY_APP = "llm_gateway.lambdas.gateway:app"
@@ -223,7 +224,9 @@ class GuardedEndpoint(Construct):
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False, http_method=True, ip=True, protocol=True, request_time=True,
                     resource_path=True, response_length=True, status=True, user=False)),
-            default_integration=integration, default_method_options=method_options)
+            default_integration=integration, default_method_options=method_options,
+            # Uploads reach the function base64-encoded (the Web Adapter decodes them), never mangled as text.
+            binary_media_types=list(BINARY_MEDIA_TYPES))
         self.api.root.add_proxy(any_method=True)
         for kind, (status, type_, code, message) in GATEWAY_RESPONSES.items():
             body = {"error": {"message": message, "type": type_, "param": None, "code": code}}

@@ -27,6 +27,7 @@ from llm_gateway.core.degraded import degraded
 from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
 from llm_gateway.core.guardrails.pii import anonymize
 from llm_gateway.core.guardrails.pii import find as find_pii
+from llm_gateway.core.media import MediaRequest, MediaResult
 from llm_gateway.core.ratelimit import Admission, QuotaStoreUnavailable, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, IncidentLog
 from llm_gateway.core.routing import Route, Served
@@ -387,6 +388,33 @@ class Pipeline:
             embeddings, served = self.router.embed(route, inputs)
         self._settle(admission, embeddings.usage.total_tokens)
         return embeddings, served, admission
+
+    def media(self, query: Query, request: MediaRequest, request_id: str) -> tuple[MediaResult | None, Outcome]:
+        """An image, a transcript or speech: the alias, budget and quota as for chat, the input
+        guardrail on its text (an image's prompt, the words to speak: a block is an incident, PII
+        is anonymised), then the route's targets with their retries and fallbacks. No result: blocked."""
+        started, timings = time.perf_counter(), Timings()
+        route = self._route(query.model_alias, query.allowed_models)
+        with timings.stage("admission"):
+            admission, hold = self._admit(query, route, query.prompt_tokens(), 0)
+        prepared = Prepared(query, request_id, started, admission, route, hold, timings=timings)
+        if request.text and "guardrails" not in route.skip:
+            profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
+            with timings.stage("input_guardrail"):
+                checked = self.guardrail.check(request.text, stage="input", profile=profile)
+            if checked.flagged:
+                self._incident(query, request_id, "input_guardrail", checked, request.text)
+                self._settle(admission, 0, hold)
+                return None, self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
+            if checked.text is not None:
+                request = request.with_text(checked.text)
+        with self._released_on_failure(admission, hold), timings.stage("model"):
+            result, served = self.router.media(route, request)
+        price = self.prices.for_served(served)
+        cost = price.cost(result.usage.prompt_tokens, result.usage.completion_tokens) + price.unit * result.units
+        self.background.run([lambda: self._settle(admission, result.usage.total_tokens, hold, cost)])
+        return result, self._done(prepared, "answered", model_id=served.model, provider=served.provider,
+                                  usage=result.usage, upstream_ms=served.upstream_ms, cost_usd=cost)
 
     def embed_question(self, model_alias: str, text: str,
                        allowed_models: tuple[str, ...] = ()) -> tuple[list[float], float]:

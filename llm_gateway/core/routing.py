@@ -19,7 +19,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from llm_gateway.contract import Route, Target, parse_routes
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError
 from llm_gateway.core.degraded import degraded
-from llm_gateway.core.providers import Providers
+from llm_gateway.core.media import MediaRequest, MediaResult
+from llm_gateway.core.providers import MediaProvider, Providers
 
 __all__ = ["Route", "RouteTable", "Router", "Served", "Target", "parse_routes"]
 
@@ -198,6 +199,15 @@ class Router:
     def embed(self, route: Route, inputs: list[str]) -> tuple[Embeddings, Served]:
         return self._attempt(route, lambda r, t: self.providers.get(t.provider).embed(
             inputs, t.model, self._key(t), r.timeout))
+
+    def media(self, route: Route, request: MediaRequest) -> tuple[MediaResult, Served]:
+        def call(r: Route, t: Target) -> MediaResult:
+            provider = self.providers.get(t.provider)
+            if not isinstance(provider, MediaProvider):
+                raise UpstreamError(400, f"{t.provider} targets serve no {request.operation}")
+            return provider.media(request, t.model, self._key(t), r.timeout)
+
+        return self._attempt(route, call)
 
     def stream(self, route: Route, request: ChatRequest) -> tuple[Iterator[Delta], Served]:
         """Retries and fallbacks apply until the first delta arrives; after that the stream is the

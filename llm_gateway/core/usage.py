@@ -35,6 +35,7 @@ class Price:
     input: float  # USD per million tokens
     output: float
     checked: str = ""  # when the figure was read from the provider's price list
+    unit: float = 0.0  # media models: USD per image made, per minute heard, per million characters spoken
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.input + completion_tokens * self.output) / MICROS
@@ -51,7 +52,8 @@ class Prices:
     def __init__(self, overrides: str | dict[str, Any] = "") -> None:
         extra = json.loads(overrides) if isinstance(overrides, str) and overrides else overrides or {}
         table = {**_PRICES, **extra}
-        self.table = {model: Price(float(p["input"]), float(p["output"]), str(p.get("checked", "")))
+        self.table = {model: Price(float(p.get("input", 0)), float(p.get("output", 0)), str(p.get("checked", "")),
+                                   float(p.get("unit", 0)))
                       for model, p in table.items() if not model.startswith("_")}
 
     def of(self, model: str) -> Price:

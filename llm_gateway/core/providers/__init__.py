@@ -8,10 +8,11 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from llm_gateway.contract import compatible_env, secret_env
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings
+from llm_gateway.core.media import MediaRequest, MediaResult
 
 
 class Provider(Protocol):
@@ -20,6 +21,13 @@ class Provider(Protocol):
     def stream(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> Iterator[Delta]: ...
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings: ...
+
+
+@runtime_checkable
+class MediaProvider(Protocol):
+    """A provider that also serves images and audio (``core.media``)."""
+
+    def media(self, request: MediaRequest, model: str, key: str | None, timeout: float) -> MediaResult: ...
 
 
 class KeyPools:
@@ -85,10 +93,12 @@ class Providers:
         from llm_gateway.core.providers.bedrock import BedrockProvider
         from llm_gateway.core.providers.openai import OpenAIProvider
 
-        if name == "local" or (name == "bedrock" and self._local is not None):
+        if name == "local" or (self._local is not None and (name == "bedrock" or (
+                name == "openai" and not self.env.get("OPENAI_BASE_URL") and not self.env.get(secret_env(name))))):
             if self._local is None:
                 raise KeyError("the local model stand-in is only available with LLM_MODE=local")
-            return self._local  # LLM_MODE=local: the JSONL stand-in answers for Bedrock
+            # LLM_MODE=local: the JSONL stand-in answers for Bedrock, and for OpenAI where no key or URL is set
+            return self._local
         if name == "bedrock":
             guarded = self.env.get("GUARDRAIL_BACKEND") in ("bedrock", "layered") and self.env.get("GUARDRAIL_ID")
             guardrail = (self.env["GUARDRAIL_ID"], self.env.get("GUARDRAIL_VERSION", "DRAFT")) if guarded else None

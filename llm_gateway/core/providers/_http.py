@@ -26,16 +26,21 @@ def _error(response: httpx.Response) -> UpstreamError:
                          retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
 
 
-def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> dict[str, Any]:
+def post(url: str, headers: dict[str, str], timeout: float, **content: Any) -> httpx.Response:
+    """A POST whose failure is an UpstreamError; ``content``: httpx's ``json=``, or ``data=`` and ``files=``."""
     try:
-        response = CLIENT.post(url, json=body, headers=headers, timeout=timeout)
+        response = CLIENT.post(url, headers=headers, timeout=timeout, **content)
     except httpx.TimeoutException as exc:
         raise UpstreamError(504, f"upstream timed out after {timeout}s") from exc
     except httpx.TransportError as exc:
         raise UpstreamError(502, f"upstream unreachable: {exc}") from exc
     if response.status_code >= 400:
         raise _error(response)
-    return dict(response.json())
+    return response
+
+
+def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> dict[str, Any]:
+    return dict(post(url, headers, timeout, json=body).json())
 
 
 @contextlib.contextmanager

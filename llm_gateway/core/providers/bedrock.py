@@ -1,8 +1,10 @@
-"""Amazon Bedrock: Converse and ConverseStream for chat, Titan or Cohere for embeddings."""
+"""Amazon Bedrock: Converse and ConverseStream for chat, Titan or Cohere for embeddings, Nova Canvas
+or Titan Image Generator for images."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
+from llm_gateway.core.media import IMAGE_SIZE, MediaRequest, MediaResult
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                 "guardrail_intervened": "content_filter", "content_filtered": "content_filter"}
@@ -157,6 +160,30 @@ class BedrockProvider:
         except (ClientError, BotoCoreError) as exc:
             raise _upstream(exc) from exc
         return Embeddings(vectors, Usage(prompt_tokens=tokens))
+
+    def media(self, request: MediaRequest, model: str, key: str | None, timeout: float) -> MediaResult:
+        """Images from Amazon Nova Canvas or Titan Image Generator (their shared TEXT_IMAGE task),
+        in OpenAI's image reply shape; Bedrock has no OpenAI-style audio models."""
+        if request.operation != "images":
+            raise UpstreamError(400, f"bedrock targets serve no audio/{request.operation}: route this alias to an "
+                                     "OpenAI-style target")
+        fields = request.fields
+        width, height = (int(x) for x in str(fields.get("size") or IMAGE_SIZE).replace("auto", IMAGE_SIZE).split("x"))
+        quality = "premium" if fields.get("quality") in ("hd", "high") else "standard"
+        body = {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": request.text},
+                "imageGenerationConfig": {"numberOfImages": int(fields.get("n") or 1), "width": width,
+                                          "height": height, "quality": quality}}
+        try:
+            reply = json.loads(self._for(timeout).invoke_model(modelId=model, body=json.dumps(body))["body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream(exc) from exc
+        if reply.get("error") or not reply.get("images"):
+            raise UpstreamError(400 if reply.get("error") else 502,
+                                f"bedrock image: {reply.get('error') or 'no images'}")
+        url = fields.get("response_format") != "b64_json"
+        data = [{"url": f"data:image/png;base64,{image}"} if url else {"b64_json": image} for image in reply["images"]]
+        return MediaResult(json.dumps({"created": int(time.time()), "data": data}).encode(), "application/json",
+                           units=len(data))
 
 
 def _usage(usage: dict[str, Any]) -> Usage:

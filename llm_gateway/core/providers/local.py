@@ -4,8 +4,9 @@ nearest document retrieved for it).
 
 An answers file holds one ``{"step", "pattern", "response"}`` per line; the first entry of the
 request's step whose pattern matches wins. Steps: ``generate`` (chat, matched on the newest user
-turn), ``embed``, ``judge``, ``cache_verify`` and ``guardrail_input``/``guardrail_output`` (the
-gateway's own tasks, matched on the text they are about). A response holding ``error`` rehearses a
+turn), ``embed``, ``transcribe`` (matched on the audio's file name), ``judge``, ``cache_verify``
+and ``guardrail_input``/``guardrail_output`` (the gateway's own tasks, matched on the text they
+are about). A response holding ``error`` rehearses a
 failing model.
 
 Embeddings no ``embed`` entry pins down come from a real sentence encoder, all-MiniLM-L6-v2
@@ -15,17 +16,29 @@ hashed`` (or the model not being installed) falls back to a bag-of-words hash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import math
 import os
 import re
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
+from llm_gateway.core.media import (
+    SPEECH_FORMATS,
+    MediaRequest,
+    MediaResult,
+    placeholder_png,
+    silent_audio,
+    speech_characters,
+    transcript,
+    transcript_minutes,
+)
 
 log = logging.getLogger(__name__)
 EMBED_DIM = 64
@@ -34,6 +47,8 @@ EMBEDDERS = ("minilm", "hashed")
 # What a task's step answers when no entry matches (chat and judging have no sensible default; a
 # cache verification nobody wrote an answer for is a no).
 TASK_DEFAULTS: dict[str, Any] = {"guardrail_input": {"flagged": False, "reason": None},
+                                 "transcribe": {"text": "(The local model stand-in heard this audio; add a transcribe "
+                                                        "entry to the answers file to choose its words.)"},
                                  "guardrail_output": {"flagged": False, "reason": None},
                                  "cache_verify": {"same": False}}
 
@@ -109,6 +124,27 @@ class LocalProvider:
             yield Delta(text=token)
         yield Delta(finish_reason=result.finish_reason)
         yield Delta(usage=result.usage)
+
+    def media(self, request: MediaRequest, model: str, key: str | None, timeout: float) -> MediaResult:
+        """Images as flat placeholders of the prompt's colour, speech as silence of the text's
+        length, transcripts from the answers file's ``transcribe`` entries (matched on the file
+        name), each in the format asked."""
+        fields = request.fields
+        if request.operation == "images":
+            count = int(fields.get("n") or 1)
+            png = base64.b64encode(placeholder_png(request.text, str(fields.get("size") or ""))).decode()
+            image = ({"b64_json": png} if fields.get("response_format") == "b64_json"
+                     else {"url": f"data:image/png;base64,{png}"})
+            body = {"created": int(time.time()), "data": [{**image, "revised_prompt": request.text}] * count}
+            return MediaResult(json.dumps(body).encode(), "application/json", units=count)
+        if request.operation == "speech":
+            audio_format = str(fields.get("response_format") or "mp3")
+            return MediaResult(silent_audio(request.text, audio_format), SPEECH_FORMATS.get(audio_format, "audio/mpeg"),
+                               units=speech_characters(request))
+        text = str(self._answer("transcribe", request.filename)["text"])
+        minutes = transcript_minutes({}, request.audio)
+        content, content_type = transcript(text, str(fields.get("response_format") or "json"), minutes * 60)
+        return MediaResult(content, content_type, units=minutes)
 
     def embed(self, inputs: list[str], model: str, key: str | None, timeout: float) -> Embeddings:
         """Pinned vectors where the answers file has them (tests choose their geometry), the

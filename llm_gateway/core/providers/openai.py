@@ -3,11 +3,13 @@ Ollama, ...), over chat completions or legacy completions (``endpoint_mode`` cha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from llm_gateway.core.chat import PASSTHROUGH, ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
-from llm_gateway.core.providers._http import loads, open_stream, post_json, sse
+from llm_gateway.core.media import MediaRequest, MediaResult, speech_characters, transcript_minutes
+from llm_gateway.core.providers._http import loads, open_stream, post, post_json, sse
 
 
 def _usage(raw: dict[str, Any] | None) -> Usage:
@@ -87,3 +89,24 @@ class OpenAIProvider:
                           self._headers(key), timeout)
         rows = sorted(reply["data"], key=lambda row: row["index"])
         return Embeddings([list(map(float, row["embedding"])) for row in rows], _usage(reply.get("usage")))
+
+    def media(self, request: MediaRequest, model: str, key: str | None, timeout: float) -> MediaResult:
+        """OpenAI's images and audio endpoints, their replies passed through as they come."""
+        headers, fields = self._headers(key), {**request.fields, "model": model}
+        if request.operation == "images":
+            reply = post_json(f"{self.base_url}/images/generations", fields, headers, timeout)
+            if not isinstance(reply.get("data"), list):
+                raise UpstreamError(502, "upstream image reply has no data")
+            return MediaResult(json.dumps(reply).encode(), "application/json", units=len(reply["data"]))
+        if request.operation == "speech":
+            response = post(f"{self.base_url}/audio/speech", headers, timeout, json=fields)
+            return MediaResult(response.content, response.headers.get("content-type", "audio/mpeg"),
+                               units=speech_characters(request))
+        form = {f"{k}[]" if isinstance(v, list) else k:  # OpenAI's array fields: timestamp_granularities[]
+                [str(x) for x in v] if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in fields.items()}
+        response = post(f"{self.base_url}/audio/transcriptions", headers, timeout, data=form,
+                        files={"file": (request.filename, request.audio)})
+        content_type = response.headers.get("content-type", "application/json")
+        reply = loads(response.text) if content_type.startswith("application/json") else {}
+        return MediaResult(response.content, content_type, units=transcript_minutes(reply, request.audio))
