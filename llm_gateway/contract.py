@@ -20,6 +20,8 @@ GATEWAY_SERVICE = "llm-gateway"
 AUTHORIZER_SERVICE = "llm-gateway-authorizer"
 JUDGE_SERVICE = "llm-gateway-judge"
 USAGE_SERVICE = "llm-gateway-usage"
+KEY_SWEEPER_SERVICE = "llm-gateway-key-sweeper"
+LEX_SERVICE = "llm-gateway-lex"
 METRICS_NAMESPACE = "LLMGateway"
 # Metrics the gateway emits (EMF) that operators watch; per outcome it also emits Outcome_<kind>.
 METRIC_CACHE_HITS = "Outcome_cached"
@@ -29,6 +31,8 @@ METRIC_JUDGE_SCORE = "JudgeScore"
 METRIC_DEGRADED = "Degraded"  # by dimension "dependency": a DEGRADED name (a metric filter on the logs)
 METRIC_BUDGET_NEARLY_SPENT = "BudgetNearlySpent"  # a request left a budget with <= BUDGET_WARNING of it, or none
 BUDGET_WARNING = 0.1
+METRIC_KEYS_EXPIRED = "KeysExpired"  # marked expired by the key sweeper
+METRIC_KEYS_EXPIRING = "KeysExpiringSoon"  # active keys within KEY_EXPIRY_WARNING_DAYS of expiry: rotate them
 # What the usage function emits per batch (service-wide; blocks also by "reason", spend also by
 # "tenant" for the tenants a stack names: bounded cardinality), from the records it writes.
 METRIC_COST = "CostUSD"
@@ -279,6 +283,7 @@ class Settings:
     cache_evict_below: float = _env("CACHE_EVICT_BELOW", 0.5)  # a judge score under this evicts the cached answer
     # Tenants and quotas
     keys_table: str = _env("KEYS_TABLE", "")
+    key_expiry_warning_days: int = _env("KEY_EXPIRY_WARNING_DAYS", 7)
     rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
     quota_store_failure: str = _env("QUOTA_STORE_FAILURE", "open")  # a QUOTA_STORE_FAILURE name
     default_rpm: int = _env("RPM_LIMIT", 60)
@@ -291,6 +296,9 @@ class Settings:
     usage_bodies_tenants: str = _env("USAGE_BODIES_TENANTS", "")  # comma-separated: tenants whose bodies are kept
     usage_metric_tenants: str = _env("USAGE_METRIC_TENANTS", "")  # comma-separated: tenants with their own metrics
     prices_json: str = _env("PRICES_JSON", "")  # overrides of core/prices.json, the same shape
+    # A Lex chatbot's fulfillment (LexChatbot): its own tenant, and the alias it asks
+    lex_tenant_id: str = _env("LEX_TENANT_ID", "lex-chatbot")
+    lex_model_alias: str = _env("LEX_MODEL_ALIAS", "default")
     # Requests
     max_body_bytes: int = _env("MAX_BODY_BYTES", 32 * 1024)
     # Uploads (documents to ingest, audio): under Lambda's 6 MB request payload once API Gateway

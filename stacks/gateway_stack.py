@@ -12,6 +12,7 @@ from llm_gateway.constructs import (
     EvalLoop,
     GatewayMonitoring,
     GuardedEndpoint,
+    LexChatbot,
     ModelRouter,
     RagStore,
     RateLimiter,
@@ -48,6 +49,8 @@ class GatewayStack(cdk.Stack):
                                    guardrail_backend=config.guardrail_backend, stage_name=config.stage_name,
                                    log_retention=config.log_retention, removal_policy=config.removal_policy,
                                    vpc=vpc)
+        chatbot = LexChatbot(self, "Chatbot", endpoint=endpoint, log_retention=config.log_retention,
+                             removal_policy=config.removal_policy, vpc=vpc)
         dashboard = UsageDashboard(self, "Dashboard", api=endpoint.api, log_retention=config.log_retention,
                                    removal_policy=config.removal_policy)
         monitoring = GatewayMonitoring(self, "Monitoring", endpoint=endpoint, eval_loop=eval_loop, usage=usage)
@@ -61,6 +64,7 @@ class GatewayStack(cdk.Stack):
         cdk.CfnOutput(self, "RoutesTableName", value=router.table.table_name)
         cdk.CfnOutput(self, "UsageTable", value=usage.table.table_name)
         cdk.CfnOutput(self, "RagVectorBucketArn", value=rag.vector_bucket_arn)
+        cdk.CfnOutput(self, "ChatbotAliasArn", value=chatbot.bot_alias_arn)
 
     def _network(self) -> ec2.Vpc:
         """Seed 002's private placement: isolated subnets in two zones (no NAT: AWS services are

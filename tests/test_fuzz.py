@@ -21,7 +21,7 @@ from llm_gateway.core.tenants import Quotas
 from llm_gateway.local import LocalGateway
 from tests.conftest import dev_gateway
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "160"))  # per door: 5 doors, 800 bodies, + 640 paths
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "160"))  # per door (a quarter for seed 003's) + 4x paths
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -36,7 +36,15 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/embeddings": {"model": "text-embedding", "input": ["reverse a list"]},
     "/ask": {"question": "How do I reverse a list in Python?"},
     "/invoke": {"prompt": "How do I reverse a list in Python?"},
+    "/v1/rag/ingest": {"documents": [{"key": "fuzz-doc", "text": "Reverse a list in place: my_list.reverse()."}]},
+    "/v1/rag/query": {"query": "How do I reverse a list in Python?", "model": "default", "top_k": 2},
+    "/v1/rag/delete": {"keys": ["fuzz-gone"]},
+    "/v1/images/generations": {"model": "dall-e-3", "prompt": "a list, reversed", "size": "256x256"},
+    "/v1/audio/speech": {"model": "tts-1", "input": "reverse a list", "voice": "nova"},
+    "/v1/audio/transcriptions": {"model": "whisper-1", "audio": "//uQZA==", "filename": "a.mp3"},
 }
+SEED_003 = {"/v1/rag/ingest", "/v1/rag/query", "/v1/rag/delete", "/v1/images/generations", "/v1/audio/speech",
+            "/v1/audio/transcriptions"}  # newer doors on the same parsing: a quarter of the examples each
 FIELDS = {  # documented fields a generated value may replace
     "/v1/chat/completions": ["model", "messages", "stream", "stream_options", "temperature", "top_p", "n",
                              "max_tokens", "max_completion_tokens", "stop", "presence_penalty", "logit_bias",
@@ -46,6 +54,14 @@ FIELDS = {  # documented fields a generated value may replace
     "/v1/embeddings": ["model", "input", "encoding_format", "dimensions", "user"],
     "/ask": ["question"],
     "/invoke": ["prompt"],
+    "/v1/rag/ingest": ["documents", "index_name", "embedding_model"],
+    "/v1/rag/query": ["query", "model", "stream", "top_k", "index_name", "system_prompt", "metadata_filter",
+                      "embedding_model", "temperature", "max_tokens"],
+    "/v1/rag/delete": ["keys", "index_name"],
+    "/v1/images/generations": ["model", "prompt", "n", "size", "quality", "response_format", "style", "user"],
+    "/v1/audio/speech": ["model", "input", "voice", "response_format", "speed", "instructions"],
+    "/v1/audio/transcriptions": ["model", "audio", "filename", "language", "prompt", "response_format",
+                                 "temperature", "timestamp_granularities"],
 }
 
 text = st.text(st.characters(codec="utf-8") | st.sampled_from(["\ud800", "\udfff", "\x00", "\u202e"]), max_size=40)
@@ -119,7 +135,7 @@ def check(client: httpx.Client, path: str, body: bytes, method: str = "POST") ->
 
 @pytest.mark.parametrize("path", list(VALID))
 def test_no_body_reaches_a_5xx_and_every_error_is_in_shape(client: httpx.Client, path: str) -> None:
-    @fuzz_settings(EXAMPLES)
+    @fuzz_settings(EXAMPLES // 4 if path in SEED_003 else EXAMPLES)
     @given(body=mutated(path))
     def fuzz(body: bytes) -> None:
         check(client, path, body)

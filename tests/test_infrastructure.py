@@ -120,8 +120,9 @@ def test_prod_vector_buckets_cache_and_rag_with_least_privilege(templates: dict[
     rag_rw = ["s3vectors:CreateIndex", "s3vectors:DeleteVectors", "s3vectors:GetVectors", "s3vectors:PutVectors",
               "s3vectors:QueryVectors"]
     assert granted == sorted([  # the cache's cache-* indexes; the RAG bucket's own (requests may name one)
-        (json.dumps("s3vectors:DeleteVectors"), json.dumps(on(cache_id, "cache-*"))),
-        (json.dumps(cache_rw), json.dumps(on(cache_id, "cache-*"))),
+        (json.dumps("s3vectors:DeleteVectors"), json.dumps(on(cache_id, "cache-*"))),  # the judge evicts
+        *[(json.dumps(cache_rw), json.dumps(on(cache_id, "cache-*")))] * 2,  # the gateway's and the Lex bot's
+
         (json.dumps(rag_rw), json.dumps(on(rag_id, "*")))])
     assert "CACHE_VECTOR_BUCKET_ARN" in json.dumps(templates["dev"])  # dev as prod (locally: 2 calls a lookup, not 17)
     assert "RAG_VECTOR_BUCKET_ARN" in json.dumps(templates["dev"])
@@ -165,6 +166,20 @@ def test_every_route_requires_the_tenant_authorizer(templates: dict[str, dict[st
             "ResponseTemplates": {"application/json": Match.string_like_regexp('"error": {"message"')}})
 
 
+def test_keys_are_swept_daily_with_an_alarm_before_they_expire(templates: dict[str, dict[str, Any]]) -> None:
+    t = Template.from_json(templates["prod"])
+    sweeper_id, = (k for k, f in t.find_resources("AWS::Lambda::Function").items()
+                   if f["Properties"]["Handler"] == "llm_gateway.lambdas.key_sweeper.handler")
+    t.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(1 day)", "Targets": [
+        Match.object_like({"Arn": {"Fn::GetAtt": [sweeper_id, "Arn"]}, "RetryPolicy": {"MaximumRetryAttempts": 2}})]})
+    policy = next(p for name, p in t.find_resources("AWS::IAM::Policy").items() if name.startswith("TenantsKeySweeper"))
+    assert [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if "dynamodb" in json.dumps(s["Action"])] == [["dynamodb:Scan", "dynamodb:UpdateItem"]]
+    t.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": "KeysExpiringSoon", "Threshold": 1, "Statistic": "Maximum",
+        "Dimensions": [{"Name": "service", "Value": "llm-gateway-key-sweeper"}]})
+
+
 def test_functions_get_least_privilege(templates: dict[str, dict[str, Any]]) -> None:
     policies = Template.from_json(templates["dev"]).find_resources("AWS::IAM::Policy")
     # The gateway's functions (CDK's own dashboard upload handler is acknowledged in UsageDashboard).
@@ -172,12 +187,14 @@ def test_functions_get_least_privilege(templates: dict[str, dict[str, Any]]) -> 
                   for s in p["Properties"]["PolicyDocument"]["Statement"]]
     wildcard = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in wildcard for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
-        "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "polly:SynthesizeSpeech"}  # the Lex bot's voice
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.endswith(":*") for a in actions)
     scans = [s for s in statements if "dynamodb:Scan" in s["Action"]]
-    # Only /v1/models lists the (small) routes table; the cache and quotas never scan.
-    assert scans and all("RouterRoutes" in json.dumps(s["Resource"]) for s in scans)
+    # Only /v1/models lists the (small) routes table, and the daily key sweeper the keys table; the
+    # cache and quotas never scan.
+    assert scans and all("RouterRoutes" in json.dumps(s["Resource"]) or "TenantsKeys" in json.dumps(s["Resource"])
+                         for s in scans)
 
 
 def test_cdk_nag_findings_fail_the_synth(tmp_path: Path) -> None:
@@ -335,7 +352,7 @@ def test_private_network_variant(private_template: dict[str, Any], snapshot: Sna
     t = Template.from_json(private_template)
     functions = [r["Properties"] for r in t.find_resources("AWS::Lambda::Function").values()
                  if str(r["Properties"].get("Handler", "")).startswith("llm_gateway")]
-    assert len(functions) == 4 and all(len(f["VpcConfig"]["SubnetIds"]) == 2 for f in functions)
+    assert len(functions) == 6 and all(len(f["VpcConfig"]["SubnetIds"]) == 2 for f in functions)
     endpoints = list(t.find_resources("AWS::EC2::VPCEndpoint").values())
     joined = json.dumps([e["Properties"]["ServiceName"] for e in endpoints])
     for service in ("bedrock-runtime", "secretsmanager", "sqs", "events", "logs", "monitoring", "xray",
@@ -349,3 +366,23 @@ def test_private_network_variant(private_template: dict[str, Any], snapshot: Sna
     t.resource_count_is("AWS::EC2::FlowLog", 1)
     t.resource_count_is("AWS::EC2::NatGateway", 0)
     t.resource_count_is("AWS::EC2::InternetGateway", 0)
+
+
+def test_lex_chatbot_is_fulfilled_by_the_pipeline(templates: dict[str, dict[str, Any]]) -> None:
+    t = Template.from_json(templates["prod"])
+    fulfillment_id, fulfillment = next((k, f) for k, f in t.find_resources("AWS::Lambda::Function").items()
+                                       if f["Properties"]["Handler"] == "llm_gateway.lambdas.lex.handler")
+    env = fulfillment["Properties"]["Environment"]["Variables"]
+    assert env["LEX_TENANT_ID"] == "lex-chatbot" and "CACHE_TABLE" in env and "RATE_LIMITS_TABLE" in env
+    (bot,) = t.find_resources("AWS::Lex::Bot").values()
+    locale, = bot["Properties"]["BotLocales"]
+    assert locale["LocaleId"] == "en_US"
+    intents = {i["Name"]: i for i in locale["Intents"]}
+    assert intents["FallbackIntent"]["ParentIntentSignature"] == "AMAZON.FallbackIntent"
+    assert all(i["FulfillmentCodeHook"] == {"Enabled": True} for i in intents.values())
+    t.has_resource_properties("AWS::Lex::BotAlias", {"BotAliasName": "live", "BotAliasLocaleSettings": [{
+        "LocaleId": "en_US", "BotAliasLocaleSetting": {"Enabled": True, "CodeHookSpecification": {"LambdaCodeHook": {
+            "CodeHookInterfaceVersion": "1.0", "LambdaArn": {"Fn::GetAtt": [fulfillment_id, "Arn"]}}}}}]})
+    t.has_resource_properties("AWS::Lambda::Permission", {  # only the bot's aliases may invoke it
+        "Principal": "lexv2.amazonaws.com", "FunctionName": {"Fn::GetAtt": [fulfillment_id, "Arn"]},
+        "SourceArn": Match.object_like({"Fn::Join": Match.any_value()})})

@@ -19,8 +19,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events, aws_iam as iam, aws_kms as kms, aws_secretsmanager as sm, aws_sns as sns
 
 import llm_gateway
-from llm_gateway.constructs import (EvalLoop, GatewayMonitoring, GuardedEndpoint, ModelAccess, ModelRouter,
-                                    RateLimiter, SemanticCache, TenantAuthorizer, UsageDashboard, UsageLedger)
+from llm_gateway.constructs import (EvalLoop, GatewayMonitoring, GuardedEndpoint, LexChatbot, ModelAccess,
+                                    ModelRouter, RagStore, RateLimiter, SemanticCache, TenantAuthorizer,
+                                    UsageDashboard, UsageLedger)
 
 assert "site-packages" in llm_gateway.__file__, llm_gateway.__file__  # the installed copy, not the repo
 assert importlib.util.find_spec("boto3") is None  # synthesizing needs none of the Lambda dependencies
@@ -39,15 +40,18 @@ limiter = RateLimiter(stack, "Limits", requests_per_minute=10)
 router = ModelRouter(stack, "Router", provider_secrets={"openai": openai_key},
                      routes={"default": {"targets": [{"provider": "openai", "model": "gpt-4o-mini"}]}})
 usage = UsageLedger(stack, "Usage", metric_tenants=["t_finance"])
+rag = RagStore(stack, "Rag", encryption_key=key, dimension=384)
 endpoint = GuardedEndpoint(stack, "Gateway", cache=cache, eval_loop=loop, tenants=tenants, rate_limiter=limiter,
-                           router=router, usage=usage, guardrail_backend="builtin")
+                           router=router, usage=usage, rag=rag, guardrail_backend="builtin")
+chatbot = LexChatbot(stack, "Chatbot", endpoint=endpoint, tenant_id="t_helpdesk", model_alias="default")
 UsageDashboard(stack, "Dashboard", api=endpoint.api)
 GatewayMonitoring(stack, "Monitoring", endpoint=endpoint, eval_loop=loop, usage=usage,
                   alarm_topic=sns.Topic(stack, "Pager", master_key=key))
 
 operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
 for grant in (endpoint.grant_read_incidents(operator), tenants.grant_manage_keys(operator),
-              router.grant_edit(operator), cache.grant_read_write(operator)):
+              router.grant_edit(operator), cache.grant_read_write(operator), rag.grant_read_write(operator),
+              chatbot.grant_converse(operator)):
     assert isinstance(grant, iam.Grant) and grant.success
 for metric in (endpoint.metric_requests(), endpoint.metric_latency(), endpoint.metric_client_errors(),
                endpoint.metric_server_errors(), endpoint.metric_rate_limited(), endpoint.metric_guardrail_blocks(),
@@ -101,8 +105,10 @@ def test_wheel_installs_with_its_dependencies_and_synthesizes_in_another_app(tmp
 
     template = json.loads((work / "out" / "Consumer.template.json").read_text())
     types = [r["Type"] for r in template["Resources"].values()]
-    # gateway, authorizer, judge, usage writer; CDK's dashboard upload and bucket clean-up
-    assert types.count("AWS::Lambda::Function") == 6
+    # gateway, authorizer, key sweeper, judge, usage writer, Lex fulfillment; CDK's dashboard upload and
+    # bucket clean-up
+    assert types.count("AWS::Lambda::Function") == 8
+    assert types.count("AWS::S3Vectors::Index") == 1 and types.count("AWS::Lex::Bot") == 1
     assert types.count("AWS::CloudFront::Distribution") == 1 and types.count("AWS::CloudWatch::Dashboard") == 1
     assert "AWS::ApiGateway::RestApi" in types
     assert "AWS::Bedrock::Guardrail" not in types  # the builtin backend needs none

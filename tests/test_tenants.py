@@ -75,6 +75,33 @@ def test_rotation_keeps_the_old_key_for_the_overlap(gateway: LocalGateway, keys:
     assert call(gateway, new_key).status_code == 200
 
 
+SCHEDULED = {"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "123456789012", "time": "2026-11-25T06:00:00Z", "region": "us-east-1",
+             "resources": ["arn:aws:events:us-east-1:123456789012:rule/KeySweep"], "detail": {}}
+
+
+def test_the_scheduled_sweeper_expires_keys_and_warns_a_week_ahead(gateway: LocalGateway, keys: KeyStore) -> None:
+    past_key, past = keys.create("t_sweep", "past", expires_in=timedelta(seconds=-1))
+    _, soon = keys.create("t_sweep", "soon", expires_in=timedelta(days=3))
+    _, later = keys.create("t_sweep", "later", expires_in=timedelta(days=30))
+    _, forever = keys.create("t_sweep", "forever")
+    sweep = gateway.function("TenantsKeySweeper")(SCHEDULED)  # the deployed handler, with EventBridge's event
+    assert past.key_id in sweep["expired"] and soon.key_id in sweep["expiring"]
+    assert {later.key_id, forever.key_id}.isdisjoint(sweep["expired"] + sweep["expiring"])
+    assert keys.get(past.key_id).status == "expired" and keys.get(soon.key_id).status == "active"
+    assert call(gateway, past_key).status_code == 401
+    # Each expiring key is a warning naming it (never the key itself), and the counts are metrics.
+    logs = [json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{")]
+    warning = next(entry for entry in logs if entry.get("key_id") == soon.key_id)
+    assert warning["level"] == "WARNING" and warning["tenant_id"] == "t_sweep" and 2.9 < warning["days_left"] <= 3
+    emf = [e for e in logs if "KeysExpiringSoon" in e and e.get("service") == "llm-gateway-key-sweeper"]
+    counts = {name: sum(v if isinstance(v, list) else [v]) for name, v in emf[-1].items() if name.startswith("Keys")}
+    assert counts["KeysExpiringSoon"] >= 1 and counts["KeysExpired"] >= 1
+    assert past_key not in function_logs(gateway)
+    # The next sweep leaves an expired key be.
+    assert past.key_id not in gateway.function("TenantsKeySweeper")(SCHEDULED)["expired"]
+
+
 def test_only_hashes_are_stored(gateway: LocalGateway, keys: KeyStore) -> None:
     key, record = keys.create("t_hash", "hashed")
     assert key.startswith("gw_sk_") and len(key) == 49  # 32 random bytes, base64url

@@ -26,6 +26,7 @@ from llm_gateway.contract import Settings
 from llm_gateway.core.media import MediaRequest, MediaResult, Operation
 from llm_gateway.core.pipeline import Query
 
+MIN_SIDE, MAX_SIDE = 64, 4096  # an image's sides: what any image model takes lies within
 FORM_FIELDS = ("model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]")
 
 
@@ -71,6 +72,10 @@ class MediaDoors:
         model = _model(body)
         if not body["prompt"].strip():
             raise ApiError(400, "'prompt' must not be empty", param="prompt", code="invalid_value")
+        if (size := body.get("size")) and size != "auto" and not all(
+                MIN_SIDE <= int(side) <= MAX_SIDE for side in size.split("x")):
+            raise ApiError(400, f"'size' sides must be {MIN_SIDE} to {MAX_SIDE} pixels", param="size",
+                           code="invalid_value")
         result = await self._run(caller, "images", model, {k: v for k, v in body.items() if k != "model"}, "prompt")
         return Response(result.content, media_type=result.content_type)
 

@@ -146,14 +146,8 @@ class GuardedEndpoint(Construct):
             self, "WebAdapter",
             f"arn:{stack.partition}:lambda:{stack.region}:{WEB_ADAPTER_ACCOUNT}"
             f":layer:LambdaAdapterLayerArm64:{WEB_ADAPTER_LAYER_VERSION}")
-        settings = {
-            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
-            "AWS_LWA_INVOKE_MODE": "response_stream",
-            "AWS_LWA_PORT": "8080",
-            "AWS_LWA_READINESS_CHECK_PATH": "/health",
-            "GATEWAY_ASGI_APP": GATEWAY_APP,
-            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-            "POWERTOOLS_SERVICE_NAME": GATEWAY_SERVICE,
+        # What any function running the pipeline reads (the gateway's, a LexChatbot's).
+        self.pipeline_environment: dict[str, str] = {
             **Settings.env(guardrail_backend=guardrail_backend, incidents_table=self.incidents_table.table_name,
                            guardrail_id=self.guardrail_arn,  # ApplyGuardrail takes the ARN as its identifier
                            guardrail_version=self.guardrail_version if self.guardrail_arn else None,
@@ -163,6 +157,17 @@ class GuardedEndpoint(Construct):
             **(rate_limiter.environment if rate_limiter else {}),
             **(router.environment if router else {}),
             **(usage.environment if usage else {}),
+        }
+        self._pipeline = (cache, eval_loop, model, rate_limiter, router, usage)
+        settings = {
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+            "AWS_LWA_INVOKE_MODE": "response_stream",
+            "AWS_LWA_PORT": "8080",
+            "AWS_LWA_READINESS_CHECK_PATH": "/health",
+            "GATEWAY_ASGI_APP": GATEWAY_APP,
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "POWERTOOLS_SERVICE_NAME": GATEWAY_SERVICE,
+            **self.pipeline_environment,
             **(rag.environment if rag else {}),
         }
         self.function = python_function(
@@ -172,22 +177,11 @@ class GuardedEndpoint(Construct):
             description="LLM gateway: guardrails, semantic cache, routing (ASGI behind the Web Adapter)",
             vpc=vpc, vpc_subnets=vpc_subnets,
             environment={**settings, **(environment or {})})
-        cache.grant_read_write(self.function)
-        eval_loop.grant_put_events(self.function)
-        grant_table(self.function, self.incidents_table, "PutItem")
-        model.grant_invoke(self.function)
-        if rate_limiter:
-            rate_limiter.grant_count(self.function)
-        if router:
-            router.grant_use(self.function)
+        self.grant_pipeline(self.function)
         if usage:
-            usage.grant_record(self.function)
             usage.grant_read_usage(self.function)
         if rag:
             rag.grant_read_write(self.function)
-        if self.guardrail_arn:
-            iam.Grant.add_to_principal(grantee=self.function, actions=["bedrock:ApplyGuardrail"],
-                                       resource_arns=[self.guardrail_arn])
 
         # Every dependency the gateway carried on without (core.degraded logs it) is counted, per
         # dependency, and alarmed: one metric filter on the function's log group.
@@ -285,6 +279,22 @@ class GuardedEndpoint(Construct):
             id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                "AmazonAPIGatewayPushToCloudWatchLogs]",
             reason="API Gateway's account-level logging role; the AWS managed policy is the documented one."))
+
+    def grant_pipeline(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What running the pipeline takes (with ``pipeline_environment``): the cache, the eval
+        events, incident rows, the models, the quota counters, the routes, usage records and the
+        Bedrock guardrail."""
+        cache, eval_loop, model, rate_limiter, router, usage = self._pipeline
+        grant = cache.grant_read_write(grantee).combine(eval_loop.grant_put_events(grantee)).combine(
+            grant_table(grantee, self.incidents_table, "PutItem")).combine(model.grant_invoke(grantee))
+        for optional in (rate_limiter and rate_limiter.grant_count, router and router.grant_use,
+                         usage and usage.grant_record):
+            if optional:
+                grant = grant.combine(optional(grantee))
+        if self.guardrail_arn:
+            grant = grant.combine(iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:ApplyGuardrail"],
+                                                             resource_arns=[self.guardrail_arn]))
+        return grant
 
     def grant_read_incidents(self, grantee: iam.IGrantable) -> iam.Grant:
         """For the people and tools that review guardrail incidents (by request, or by tenant)."""

@@ -83,6 +83,8 @@ def placeholder_png(prompt: str, size: str) -> bytes:
     """A flat image of the requested size whose colour comes from the prompt: deterministic, and a
     real PNG any viewer opens."""
     width, height = (int(x) for x in (IMAGE_SIZE if size in ("", "auto") else size).split("x"))
+    if max(width, height) > 2048:
+        raise UpstreamError(400, "the local stand-in draws at most 2048 pixels a side")
     rgb = hashlib.sha256(prompt.encode()).digest()[:3]
     raw = (b"\x00" + rgb * width) * height
 

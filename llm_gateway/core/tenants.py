@@ -1,7 +1,7 @@
 """Tenant API keys: generated once, stored only as SHA-256 hashes, in a DynamoDB table keyed by
 the hash.
 
-An item carries ``hash, key_id, tenantId, label, status (active|revoked), createdAt, expiresAt``
+An item carries ``hash, key_id, tenantId, label, status (active|revoked|expired), createdAt, expiresAt``
 and optional per-tenant ``quotas`` ({"rpm", "rpd", "tpm"}), ``models`` (allowed aliases) and
 ``guardrail`` (a profile). Finding the key a request presents is one GetItem by its hash, however
 many keys exist; every change is a conditional write on one item, so concurrent changes never lose
@@ -245,6 +245,30 @@ class KeyStore:
         if not self.put(new):
             raise KeyConflict("the new key collided with a stored one")
         return key, new, old
+
+    def sweep(self, at: datetime | None = None, *, warn_within: timedelta = timedelta(days=7)) -> Sweep:
+        """Mark the active keys whose expiry has passed ``expired``, and list those expiring within
+        ``warn_within`` (a scan: the scheduled sweeper's, never on the request path). A key changed
+        while the sweep ran is left for the next one to decide."""
+        at = at or now_utc()
+        expired, expiring = [], []
+        for record in self.load().values():
+            if record.status != "active" or record.expiresAt is None:
+                continue
+            if parse_iso(record.expiresAt) <= at:
+                try:
+                    expired.append(self._update(record, {"status": "expired"}))
+                except KeyConflict:
+                    continue
+            elif parse_iso(record.expiresAt) - at <= warn_within:
+                expiring.append(record)
+        return Sweep(expired, expiring)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    expired: list[KeyRecord]  # marked expired by this sweep
+    expiring: list[KeyRecord]  # still active, expiring within the warning window: rotate them
 
 
 def new_record(tenant_id: str, label: str, *, expires_in: timedelta | None = None, quotas: Quotas | None = None,

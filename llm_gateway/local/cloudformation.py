@@ -191,8 +191,10 @@ class Provisioner:
         targets = [{"Id": t["Id"], "Arn": self.resolve(t["Arn"])} for t in props.get("Targets", [])]
         name = props.get("Name") or self._name(logical_id, 64)
         events = self.clients["events"]
-        arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]),
-                              State=props.get("State", "ENABLED"))["RuleArn"]
+        # A schedule is kept, not fired: the runner calls scheduled functions only when asked.
+        trigger = ({"ScheduleExpression": props["ScheduleExpression"]} if "ScheduleExpression" in props
+                   else {"EventPattern": json.dumps(props["EventPattern"])})
+        arn = events.put_rule(Name=name, EventBusName=bus, State=props.get("State", "ENABLED"), **trigger)["RuleArn"]
         if targets:
             events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         self.deployment.physical[logical_id] = name

@@ -105,6 +105,8 @@ class HandlerProcess:
     def __call__(self, event: dict[str, Any]) -> Any:
         """Invoke with a real event shape; the handler's exception is raised as ``FunctionFailed``."""
         with self._lock:
+            if self._process is None:  # not started yet: this call is its cold start
+                self.start()
             process = self._process
             if process is None or process.stdin is None or process.stdout is None or process.poll() is not None:
                 raise FunctionFailed(f"{self.function.name} is not running")

@@ -152,9 +152,12 @@ class LocalGateway:
         if gateway is None:
             raise SystemExit("the template has no gateway function (GuardedEndpoint)")
         self.log(f"starting its {len(functions)} functions as Lambda would...")
+        # Functions events or requests call start warm; the rest (scheduled ones) on their first call.
+        called = {t.function for t in self.deployment.triggers} | {a.function for a in self.deployment.authorizers}
         for logical_id, function in functions.items():
             if function is not gateway:
-                self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides).start()
+                process = HandlerProcess(function, self.sandbox, overrides)
+                self.functions[logical_id] = process.start() if logical_id in called else process
         self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port(),
                                           await_records=self.await_records)
         authorizer = None
