@@ -39,7 +39,8 @@ def test_ingest_then_query_buffered_and_streamed(http: httpx.Client, gateway: Lo
     assert body["choices"][0]["message"]["content"] == f"According to doc-s3-vectors: {VECTORS['text']}"
     assert float(answer.headers["x-gateway-cost-usd"]) >= 0 and answer.headers["x-gateway-guardrail"] == "allowed"
 
-    filtered = query(http, top_k=3, metadata_filter={"category": "compute"}, system_prompt="Be brief.").json()
+    filtered = query(http, model="smart", top_k=3, metadata_filter={"category": "compute"},
+                     system_prompt="Be brief.").json()
     assert [c["key"] for c in filtered["rag_context"]] == ["doc-aws-lambda"]
 
     with http.stream("POST", "/v1/rag/query", json={"query": QUESTION, "model": "fast", "stream": True}) as stream:

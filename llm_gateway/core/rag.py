@@ -25,7 +25,7 @@ from llm_gateway.contract import RAG_SOURCE_TEXT as SOURCE_TEXT  # the document'
 TENANT = "gateway_tenant"  # whose document it is: filterable, set by the gateway, never by a client
 RESERVED = frozenset({SOURCE_TEXT, TENANT})
 MAX_TEXT_BYTES = 30_000  # S3 Vectors keeps 40 KB of metadata a vector; the rest is the caller's
-MAX_FILTERABLE_BYTES = 2_000  # S3 Vectors' limit on a vector's filterable metadata (2 KB)
+MAX_FILTERABLE_BYTES = 1_500  # a document's own metadata: S3 Vectors filters on 2 KB a vector, the tenant's included
 PUT_BATCH = 500  # PutVectors' limit per call
 INSTRUCTIONS = ("Answer the user's question from the documents given with it. If they do not hold the "
                 "answer, say that you do not know rather than guessing.")
