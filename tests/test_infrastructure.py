@@ -133,7 +133,8 @@ def test_router_gets_routes_and_bedrock_targets(templates: dict[str, dict[str, A
     gateway = next(f for f in t.find_resources("AWS::Lambda::Function").values()
                    if f["Properties"]["Handler"].endswith("run.sh"))
     env = gateway["Properties"]["Environment"]["Variables"]
-    assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "smart", "text-embedding", "image", "dall-e-3",
+    assert set(json.loads(env["ROUTES_JSON"])) == {"default", "fast", "smart", "text-embedding",
+                                                   "text-embedding-3-small", "image", "dall-e-3", "dall-e-2",
                                                    "whisper-1", "tts-1"}
     assert "ROUTES_TABLE" in env and "RATE_LIMITS_TABLE" in env
     # Uploads reach the function intact: API Gateway passes these bodies base64-encoded.

@@ -100,6 +100,14 @@ def test_upsert_delete_and_tenant_isolation(http: httpx.Client, gateway: LocalGa
     assert all(v["metadata"]["source_text"] for v in vectors)
 
 
+def test_seed_003_embedding_model_into_an_index_of_its_own(http: httpx.Client) -> None:
+    """The seed's default embedding model by name, into an index the first ingest creates."""
+    body = {"documents": [VECTORS], "index_name": "seed-openai", "embedding_model": "text-embedding-3-small"}
+    assert http.post("/v1/rag/ingest", json=body).json() == {"ingested": 1, "index_name": "seed-openai"}
+    found = query(http, index_name="seed-openai", embedding_model="text-embedding-3-small").json()["rag_context"]
+    assert [c["key"] for c in found] == ["doc-s3-vectors"]
+
+
 def test_bad_rag_requests(http: httpx.Client) -> None:
     for path, body, status, param in [
         ("/v1/rag/ingest", {"documents": []}, 400, "documents"),
