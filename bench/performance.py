@@ -227,12 +227,14 @@ def main() -> None:
         results = {name: added(ms, direct_ms) for name, ms in samples.items()}
         print_latency(results, direct_ms)
 
+        # Before the throughput run: its backlog (the judge's and the ledger's work for thousands of
+        # answers) would weigh on the requests measured here.
+        print_growth(gateway, sides["default"], direct_ms)
+
         print(f"\n== Throughput, {CLIENTS} clients for {SECONDS:.0f} s (clients in a process of their own) ==")
         for name, side in sides.items():
             if name != "direct":
                 print(f"{name:14s} {side.throughput():7.1f} requests/s")
-
-        print_growth(gateway, sides["default"], direct_ms)
         gateway_mb = print_cold_start(gateway)
         function = next(r for r in gateway.template["Resources"].values()
                         if r["Type"] == "AWS::Lambda::Function" and "GATEWAY_ASGI_APP" in json.dumps(r))
