@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import operator
 import random
@@ -12,7 +14,13 @@ import numpy
 import pytest
 from moto import mock_aws
 
-from llm_gateway.local.emulator import direct_item_responses, item_undo_transactions, partitioned_queries
+from llm_gateway.local.emulator import (
+    CallLedger,
+    direct_item_responses,
+    item_undo_transactions,
+    partitioned_queries,
+    write_units,
+)
 from llm_gateway.local.s3vectors import vector_queries
 
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
@@ -172,3 +180,31 @@ def test_emulated_vector_queries_stay_exact_through_writes(monkeypatch: pytest.M
 
 def _cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def test_the_call_ledger_counts_dynamodb_write_units_as_dynamodb_bills_them() -> None:
+    """A unit per KB of each item written, twice that in a transaction: what the bench's cost table
+    prices (a transaction's bytes would undercount its units five times over)."""
+    record = {"pk": {"S": "request#t"}, "sk": {"S": "x"}, "record": {"S": "r" * 1500}}
+    counter = {"Update": {"TableName": "t", "Key": {"pk": {"S": "usage#t"}, "sk": {"S": "2026-11-25#*"}},
+                          "UpdateExpression": "ADD #n0 :v0", "ExpressionAttributeNames": {"#n0": "requests"},
+                          "ExpressionAttributeValues": {":v0": {"N": "1"}}}}
+    transaction = {"TransactItems": [{"Put": {"TableName": "t", "Item": record}}, *[counter] * 4]}
+    assert write_units("DynamoDB.TransactWriteItems", json.dumps(transaction).encode()) == 2 * (2 + 4)
+    assert write_units("DynamoDB.PutItem", json.dumps({"TableName": "t", "Item": {"pk": {"S": "k"}}}).encode()) == 1
+    batch = {"RequestItems": {"t": [{"PutRequest": {"Item": record}}, {"DeleteRequest": {"Key": {"pk": {"S": "k"}}}}]}}
+    assert write_units("DynamoDB.BatchWriteItem", json.dumps(batch).encode()) == 2 + 1
+
+    seen: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    ledger, body = CallLedger(app), json.dumps(transaction).encode()
+    ledger({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.TransactWriteItems", "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body), "PATH_INFO": "/", "REQUEST_METHOD": "POST"}, lambda *_: None)
+    assert seen == [body]  # the emulator still reads the request whole
+    listing = json.loads(b"".join(ledger({"PATH_INFO": "/_local/calls", "REQUEST_METHOD": "GET"}, lambda *_: None)))
+    assert listing[0]["operation"] == "DynamoDB.TransactWriteItems" and listing[0]["write_units"] == 12

@@ -205,6 +205,63 @@ def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
                                                                             abs=1e-9)
 
 
+class Recording:
+    """A DynamoDB client that keeps the transactions it was asked for."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.transactions = client, list[list[dict[str, Any]]]()
+        self.exceptions = client.exceptions
+
+    def transact_write_items(self, **kw: Any) -> Any:
+        self.transactions.append(kw["TransactItems"])
+        return self._client.transact_write_items(**kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_batch_is_written_with_its_counter_updates_merged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten new records of one tenant and model: one transaction of 10 puts and 4 counter updates
+    (28 write units), where one transaction a record was 10 x 5 items (100); a redelivery among
+    them sends the batch one record at a time, counting each once."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(TableName="requests", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "S"}])
+        monkeypatch.setenv("USAGE_TABLE", "requests")
+        from llm_gateway.lambdas import usage as function
+
+        client = Recording(ddb)
+        monkeypatch.setattr(function, "store", UsageStore("requests", client))
+        records = [UsageRecord(f"m{i:03d}", "t_merge", "blocked" if i == 3 else "answered", 200, at=time.time(),
+                               model=HAIKU, prompt_tokens=5, completion_tokens=7, cost_usd=0.001,
+                               reason="prompt_injection" if i == 3 else "") for i in range(10)]
+
+        def deliver(batch: list[UsageRecord]) -> list[str]:
+            event = {"Records": [{"messageId": str(n), "receiptHandle": "h", "body": r.message(), "attributes": {},
+                                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:usage",
+                                  "awsRegion": "us-east-1"} for n, r in enumerate(batch)]}
+            return [f["itemIdentifier"] for f in function.handler(event, LambdaContext())["batchItemFailures"]]
+
+        assert deliver(records) == []
+        (transaction,) = client.transactions
+        assert len([t for t in transaction if "Put" in t]) == 10 and len([t for t in transaction if "Update" in t]) == 4
+        again = [*records[:2], UsageRecord("m100", "t_merge", "answered", 200, at=time.time(), model=HAIKU,
+                                           prompt_tokens=5, completion_tokens=7, cost_usd=0.001)]
+        assert deliver(again) == []  # the two already written are skipped, the new one counted
+        today = datetime.now(UTC).date()
+        totals = UsageStore("requests", ddb).usage("t_merge", today, today)["totals"]
+        assert totals["requests"] == 11 and totals["prompt_tokens"] == 55 and totals["guardrail_blocks"] == 1
+        assert totals["blocks_by_reason"] == {"prompt_injection": 1}
+        assert totals["cost_usd"] == pytest.approx(0.011)
+
+
 class LambdaContext:
     function_name, memory_limit_in_mb, aws_request_id = "usage", 512, "req-1"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:usage"

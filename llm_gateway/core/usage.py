@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -158,6 +159,9 @@ def _increments(record: UsageRecord) -> dict[str, int]:
             "overhead_ms": record.overhead_ms}
 
 
+TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
+
+
 class UsageStore:
     """The requests table: a record per request (pk ``request#<tenant>``, sk ``<time>#<request
     id>``, expiring after the retention), and counters (pk ``usage#<tenant or *>``, sk
@@ -166,35 +170,69 @@ class UsageStore:
     def __init__(self, table_name: str, client: Any, *, retention_days: int = 90) -> None:
         self._table, self._ddb, self.retention_days = table_name, client, retention_days
 
+    def _item(self, record: UsageRecord) -> dict[str, Any]:
+        stamp = datetime.fromtimestamp(record.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
+            "pk": {"S": f"request#{record.tenant_id}"}, "sk": {"S": f"{stamp}#{record.request_id}"},
+            "expires_at": {"N": str(int(record.at) + self.retention_days * 86400)},
+            "record": {"S": record.message()}}}}
+
+    @staticmethod
+    def _counts(records: Iterable[UsageRecord]) -> dict[tuple[str, str], dict[str, int]]:
+        """What the records add to each counter (key: pk, sk), summed."""
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        for record in records:
+            added = {k: v for k, v in _increments(record).items() if v}
+            if record.block_reason:
+                added[f"block:{record.block_reason}"] = 1
+            for tenant in (record.tenant_id, ALL_TENANTS):
+                for model in (TOTAL, record.model or NO_MODEL):
+                    counts[(f"usage#{tenant}", f"{record.day}#{model}")] = _sum(
+                        counts.get((f"usage#{tenant}", f"{record.day}#{model}"), {}), added)
+        return counts
+
+    def _updates(self, counts: dict[tuple[str, str], dict[str, int]]) -> list[dict[str, Any]]:
+        updates = []
+        for (pk, sk), added in counts.items():
+            names = {f"#n{i}": name for i, name in enumerate(added)}
+            updates.append({"Update": {
+                "TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": "ADD " + ", ".join(f"#n{i} :v{i}" for i in range(len(added))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {f":v{i}": {"N": str(v)} for i, v in enumerate(added.values())}}})
+        return updates
+
     def write(self, record: UsageRecord) -> bool:
         """Store the record and count it, at most once: False if it was already there."""
-        stamp = datetime.fromtimestamp(record.at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        item = {"pk": {"S": f"request#{record.tenant_id}"}, "sk": {"S": f"{stamp}#{record.request_id}"},
-                "expires_at": {"N": str(int(record.at) + self.retention_days * 86400)},
-                "record": {"S": record.message()}}
-        counted = {k: v for k, v in _increments(record).items() if v}
-        adds = [f"#{k} :{k}" for k in counted]
-        names = {f"#{k}": k for k in counted}
-        values = {f":{k}": {"N": str(v)} for k, v in counted.items()}
-        if record.block_reason:
-            names["#why"] = f"block:{record.block_reason}"
-            adds.append("#why :one")
-            values[":one"] = {"N": "1"}
-        updates = [{"Update": {"TableName": self._table, "Key": {"pk": {"S": f"usage#{tenant}"},
-                                                                  "sk": {"S": f"{record.day}#{model}"}},
-                               "UpdateExpression": "ADD " + ", ".join(adds),
-                               "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
-                   for tenant in (record.tenant_id, ALL_TENANTS)
-                   for model in (TOTAL, record.model or NO_MODEL)]
         try:
-            self._ddb.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                *updates])
+            self._ddb.transact_write_items(
+                TransactItems=[self._item(record), *self._updates(self._counts([record]))])
         except self._ddb.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False  # counted when it was first delivered
             raise
+        return True
+
+    def chunks(self, records: Sequence[UsageRecord]) -> list[list[UsageRecord]]:
+        """The records in runs that ``write_batch`` takes in one transaction (100 items)."""
+        chunks: list[list[UsageRecord]] = [[]]
+        for record in records:
+            if chunks[-1] and len(chunks[-1]) + 1 + len(self._counts([*chunks[-1], record])) > TRANSACTION_ITEMS:
+                chunks.append([])
+            chunks[-1].append(record)
+        return [chunk for chunk in chunks if chunk]
+
+    def write_batch(self, records: Sequence[UsageRecord]) -> bool:
+        """Store and count new records with their counter updates merged, in one transaction (a
+        ``chunks`` run): each counter is added to once, where ``write`` costs five writes a record.
+        All or nothing: False when a record was already there (a redelivery), two were one, or
+        anything else refused it; then none was written, and ``write`` takes them one at a time."""
+        try:
+            self._ddb.transact_write_items(
+                TransactItems=[*map(self._item, records), *self._updates(self._counts(records))])
+        except self._ddb.exceptions.ClientError:  # TransactionCanceledException is one
+            return False
         return True
 
     def usage(self, tenant: str, first: date, last: date) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Usage function: SQS (usage records) -> the requests table and its counters.
 
-Each record is written at most once (``UsageStore.write``: one transaction, conditional on the
-request id being new), so SQS's at-least-once delivery never counts a request twice; a record
-that fails is reported alone (partial batch response) and comes back, the others stay written.
+Each record is written at most once (a transaction, conditional on the request id being new), so
+SQS's at-least-once delivery never counts a request twice. A batch's records go in as few
+transactions as fit, their counter updates merged (``UsageStore.write_batch``: each counter
+added to once, not once a record); a run that cannot be written so (a redelivery among them, say)
+is written a record at a time (``UsageStore.write``), where a record that fails is reported alone
+(partial batch response) and comes back, the others stay written.
 
 What the batch's new records came to is also emitted as metrics (``spend_metrics``): cost, savings
 and tokens service-wide, blocks by reason, and spend by tenant for the tenants the stack names
@@ -52,9 +55,14 @@ def write_record(record: SQSRecord) -> None:  # BatchProcessor passes it as ``re
         logger.info("usage record already written (a redelivery)")
         metrics.add_metric(name="UsageDuplicates", unit=MetricUnit.Count, value=1)
         return
+    recorded(usage)
+
+
+def recorded(usage: UsageRecord) -> None:
     written.append(usage)
     logger.info("usage recorded", extra={"tenant_id": usage.tenant_id, "status": usage.status,
                                          "cost_usd": usage.cost_usd, "model": usage.model,
+                                         "request_id": usage.request_id,
                                          "tokens": usage.prompt_tokens + usage.completion_tokens})
 
 
@@ -92,6 +100,27 @@ def emit(dimensions: dict[str, str], figures: Figures) -> None:
     document.flush_metrics()
 
 
+def merged(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write the batch's records in as few transactions as fit, counters merged (``write_batch``);
+    the messages of a run that could not be written so (a redelivery among them, a malformed body,
+    an outage) are returned for ``write_record``, one at a time."""
+    parsed: list[tuple[dict[str, Any], UsageRecord]] = []
+    left: list[dict[str, Any]] = []
+    for message in messages:
+        try:
+            parsed.append((message, UsageRecord.parse(message["body"])))
+        except Exception:  # its own write reports it
+            left.append(message)
+    by_record = {id(usage): message for message, usage in parsed}  # by identity: a duplicate is two
+    for run in store.chunks([usage for _, usage in parsed]):
+        if len(run) > 1 and store.write_batch(run):
+            for usage in run:
+                recorded(usage)
+        else:
+            left += [by_record[id(usage)] for usage in run]
+    return left
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -99,8 +128,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     metrics.add_metric(name="UsageRecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     written.clear()
     try:
-        return process_partial_response(event=event, record_handler=write_record, processor=processor,
-                                        context=context)
+        left = merged(list(event.get("Records", [])))
+        if not left:
+            return {"batchItemFailures": []}
+        return process_partial_response(event={**event, "Records": left}, record_handler=write_record,
+                                        processor=processor, context=context)
     finally:
         for dimensions, figures in spend_metrics(written) if written else []:
             emit(dimensions, figures)

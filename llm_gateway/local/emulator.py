@@ -20,6 +20,7 @@ import bisect
 import contextlib
 import copy
 import functools
+import io
 import json
 import logging
 import re
@@ -213,14 +214,47 @@ def operation_of(environ: dict[str, Any]) -> str:
     return f"{service}.{environ.get('PATH_INFO', '/').strip('/').split('/')[0] or '?'}"
 
 
+WRITES = {"DynamoDB.PutItem", "DynamoDB.UpdateItem", "DynamoDB.DeleteItem", "DynamoDB.BatchWriteItem",
+          "DynamoDB.TransactWriteItems"}
+
+
+def _item_bytes(value: Any) -> int:
+    """An item's size as DynamoDB counts it, near enough: attribute names and values, in bytes."""
+    if isinstance(value, dict):
+        return sum(len(str(k).encode()) + _item_bytes(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(map(_item_bytes, value))
+    return len(str(value).encode())
+
+
+def write_units(operation: str, request: bytes) -> int:
+    """The write request units a DynamoDB write consumes: one per KB of each item written (an
+    update's: what it writes), twice that inside a transaction."""
+    try:
+        body = json.loads(request or b"{}")
+    except ValueError:
+        return 0
+
+    def units(item: Any) -> int:
+        return max(1, -(-_item_bytes(item) // 1024))
+
+    if operation == "DynamoDB.TransactWriteItems":
+        return 2 * sum(units(next(iter(entry.values())).get("Item") or next(iter(entry.values())))
+                       for entry in body.get("TransactItems", []))
+    if operation == "DynamoDB.BatchWriteItem":
+        return sum(units((entry.get("PutRequest") or {}).get("Item") or entry.get("DeleteRequest"))
+                   for entries in body.get("RequestItems", {}).values() for entry in entries)
+    return units(body.get("Item") or body)
+
+
 class CallLedger:
-    """Every AWS call served: its start and end (wall clock, comparable across processes) and the
-    bytes of its request and response (what DynamoDB's capacity units and other prices count)."""
+    """Every AWS call served: its start and end (wall clock, comparable across processes), the
+    bytes of its request and response, and a DynamoDB write's request units (what prices count)."""
 
     def __init__(self, app: WSGIApp) -> None:
         self._app, self._lock = app, threading.Lock()
         # The newest calls only: a long `make dev` session must not grow without bound.
-        self.calls: deque[tuple[str, float, float, int, int]] = deque(maxlen=100_000)
+        self.calls: deque[tuple[str, float, float, int, int, int]] = deque(maxlen=100_000)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/_local/calls":
@@ -228,15 +262,21 @@ class CallLedger:
                 calls = list(self.calls)
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.calls.clear()
-            listing = json.dumps([{"operation": o, "start": a, "end": b, "sent": sent, "received": received}
-                                  for o, a, b, sent, received in calls]).encode()
+            listing = json.dumps([{"operation": o, "start": a, "end": b, "sent": sent, "received": received,
+                                   **({"write_units": units} if units else {})}
+                                  for o, a, b, sent, received, units in calls]).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(listing)))])
             return [listing]
-        started = time.time()
+        started, operation = time.time(), operation_of(environ)
+        units = 0
+        if operation in WRITES:  # read here, handed on unchanged
+            request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(request)
+            units = write_units(operation, request)
         body = list(self._app(environ, start_response))
         with self._lock:
-            self.calls.append((operation_of(environ), started, time.time(), int(environ.get("CONTENT_LENGTH") or 0),
-                               sum(map(len, body))))
+            self.calls.append((operation, started, time.time(), int(environ.get("CONTENT_LENGTH") or 0),
+                               sum(map(len, body)), units))
         return body
 
 
