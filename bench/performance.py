@@ -199,8 +199,12 @@ def main() -> None:
     target = {"provider": "openai_compatible:bench", "model": "bench-model"}
     routes = {"gpt": {"retries": 0, "targets": [target]},
               "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]}}
+    prod = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]["prod"]
+    # The dev stack, with prod's batching of the cache's vector puts (dev puts each at once, so
+    # that a paraphrase hits the moment its first answer is cached).
     gateway = start_gateway(environment={"ROUTES_JSON": json.dumps(routes),
-                                         "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url})
+                                         "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url,
+                                         "CACHE_VECTOR_BATCH": str(prod.get("cacheVectorBatch", 1))})
     assert gateway.emulator is not None
     try:
         key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))

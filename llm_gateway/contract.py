@@ -271,6 +271,8 @@ class Settings:
     cache_ttl_seconds: int = _env("CACHE_TTL_SECONDS", 7 * 24 * 3600)
     cache_max_temperature: float = _env("CACHE_MAX_TEMPERATURE", 1.0)  # hotter requests are not cached
     cache_vector_bucket_arn: str = _env("CACHE_VECTOR_BUCKET_ARN", "")  # set: semantic index on S3 Vectors
+    cache_vector_batch: int = _env("CACHE_VECTOR_BATCH", 1)  # vectors a PutVectors waits for (see VectorBucketIndex)
+    cache_vector_linger_seconds: float = _env("CACHE_VECTOR_LINGER_SECONDS", 5.0)
     # RAG (seed 003): documents in an S3 Vectors bucket; "" embedding alias: default_embedding_alias
     rag_vector_bucket_arn: str = _env("RAG_VECTOR_BUCKET_ARN", "")
     rag_index_name: str = _env("RAG_INDEX_NAME", "rag-default")

@@ -20,6 +20,7 @@ class EnvironmentConfig:
     sample_rate: float
     cache_ttl_days: int
     cache_vector_index: bool
+    cache_vector_batch: int  # vectors a PutVectors waits for (SemanticCache.vector_batch)
     log_retention: logs.RetentionDays
     removal_policy: cdk.RemovalPolicy
     guardrail_backend: str
@@ -51,6 +52,7 @@ class EnvironmentConfig:
             sample_rate=float(c.get("sampleRate", Settings.sample_rate)),
             cache_ttl_days=int(c.get("cacheTtlDays", Settings.cache_ttl_seconds // 86400)),
             cache_vector_index=bool(c.get("cacheVectorIndex", False)),
+            cache_vector_batch=int(c.get("cacheVectorBatch", Settings.cache_vector_batch)),
             log_retention=logs.RetentionDays[c.get("logRetention", "ONE_MONTH")],
             removal_policy=cdk.RemovalPolicy[c.get("removalPolicy", "DESTROY")],
             guardrail_backend=c.get("guardrailBackend", "layered"),

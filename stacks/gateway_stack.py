@@ -29,7 +29,8 @@ class GatewayStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         vpc = self._network() if config.private_network else None
         cache = SemanticCache(self, "Cache", ttl=cdk.Duration.days(config.cache_ttl_days),
-                              vector_index=config.cache_vector_index, removal_policy=config.removal_policy)
+                              vector_index=config.cache_vector_index, vector_batch=config.cache_vector_batch,
+                              removal_policy=config.removal_policy)
         eval_loop = EvalLoop(self, "EvalLoop", model=config.model, sample_rate=config.sample_rate, cache=cache,
                              log_retention=config.log_retention, removal_policy=config.removal_policy, vpc=vpc)
         tenants = TenantAuthorizer(self, "Tenants", log_retention=config.log_retention,

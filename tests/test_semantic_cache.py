@@ -200,6 +200,56 @@ def test_s3_vectors_index_behind_the_same_interface(gateway: LocalGateway, table
     assert cache.lookup(scope, paraphrase, Embedding(near, "model-a")) is None  # expired is filtered out
 
 
+class CountingPuts:
+    """An S3 Vectors client that counts its PutVectors calls that succeed (each is billed for 128 KB
+    or more)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client, self.puts = client, list[int]()
+
+    def put_vectors(self, **kw: Any) -> Any:
+        reply = self._client.put_vectors(**kw)  # the first, refused until the index exists, is retried
+        self.puts.append(len(kw["vectors"]))
+        return reply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_vector_puts_wait_for_a_batch_or_the_linger(gateway: LocalGateway, tables: dict[str, str]) -> None:
+    """prod's ``cacheVectorBatch``: answers' vectors go to S3 Vectors 25 to a call (here 3), or
+    when the oldest has waited the linger (5 s) as the next answer arrives; held ones are not
+    searchable yet, their answers still hit exactly."""
+    s3v, now = CountingPuts(gateway.client("s3vectors")), [0.0]
+    s3v.create_vector_bucket(vectorBucketName="test-batched-vectors")
+    arn = s3v.get_vector_bucket(vectorBucketName="test-batched-vectors")["vectorBucket"]["vectorBucketArn"]
+    vectors = VectorBucketIndex(arn, s3v, batch=3, linger_seconds=5, clock=lambda: now[0])
+    cache = SemanticCache(tables["cache"], gateway.client("dynamodb"), threshold=0.9, vectors=vectors)
+    scope = Scope("t_batched", "default")
+
+    def answer(i: int) -> Embedding:
+        embedding = Embedding([1.0, 0.1 * i, 0.0, 0.0], "model-a")
+        cache.store(scope, f"How do I tag bucket {i}?", f"answer {i}", embedding, request_id=f"b{i}")
+        return embedding
+
+    first = answer(0)
+    answer(1)
+    assert s3v.puts == []
+    assert cache.lookup(scope, "How do I tag bucket 0?", first).answer == "answer 0"  # exact: at once
+    assert cache.lookup(scope, "What is the way to tag bucket 0?", first) is None  # semantic: not yet
+    answer(2)
+    assert s3v.puts == [3]
+    hit = cache.lookup(scope, "What is the way to tag bucket 0?", first)
+    assert hit is not None and hit.answer == "answer 0"
+    answer(3)
+    now[0] = 6.0  # past the linger: the next answer takes the held one with it
+    answer(4)
+    assert s3v.puts == [3, 2]
+    answer(5)
+    vectors.flush()
+    assert s3v.puts == [3, 2, 1]
+
+
 def chat(http: httpx.Client, content: Any, **params: Any) -> httpx.Response:
     response = http.post("/v1/chat/completions", json={
         "model": "default", "messages": [{"role": "user", "content": content}], **params})

@@ -33,12 +33,16 @@ class SemanticCache(Construct):
         forest's fixed read window starts missing paraphrases, at about 100 ms a lookup instead of
         10. A vector bucket is created here unless ``vector_bucket_arn`` names yours; the function
         creates one index per embedding model in it (``cache-*``) on first write.
+    :param vector_batch: with a vector index, how many new answers' vectors each PutVectors waits
+        for (or 5 seconds, at the next answer): S3 Vectors bills a put for at least 128 KB, so 25
+        cost what one does. Until put, a vector is not searchable (its answer still hits exactly),
+        and it is lost if the environment ends first. 1 (the default): put at once.
     """
 
     def __init__(self, scope: Construct, id: str, *, ttl: cdk.Duration | None = None,
                  similarity_threshold: float | None = None, table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None, vector_index: bool = False,
-                 vector_bucket_arn: str | None = None,
+                 vector_bucket_arn: str | None = None, vector_batch: int = Settings.cache_vector_batch,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         if similarity_threshold is not None and not 0.0 < similarity_threshold <= 1.0:
@@ -63,6 +67,9 @@ class SemanticCache(Construct):
         if vector_index and vector_bucket_arn is None:
             vector_bucket_arn = vector_bucket(self, "Vectors", encryption_key, removal_policy)
         self.vector_bucket_arn = vector_bucket_arn if vector_index else None
+        if vector_batch < 1 or vector_batch > 500:
+            raise ValueError(f"vector_batch must be 1 to 500 (PutVectors' limit), got {vector_batch}")
+        self.vector_batch = vector_batch
         self._vector_key = encryption_key if vector_index else None
 
     @property
@@ -70,7 +77,9 @@ class SemanticCache(Construct):
         """What a function using this cache needs in its environment."""
         return Settings.env(cache_table=self.table.table_name, cache_ttl_seconds=int(self.ttl.to_seconds()),
                             cache_threshold=self.similarity_threshold,
-                            cache_vector_bucket_arn=self.vector_bucket_arn)
+                            cache_vector_bucket_arn=self.vector_bucket_arn,
+                            cache_vector_batch=self.vector_batch if self.vector_bucket_arn and self.vector_batch > 1
+                            else None)
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the pipeline does with the cache: query buckets, write entries (and with a vector

@@ -18,6 +18,7 @@ import math
 import random
 import re
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -179,8 +180,12 @@ class VectorBucketIndex:
 
     MAX_QUESTION_BYTES = 30_000  # under S3 Vectors' 40 KB of metadata; longer ones match exactly only
 
-    def __init__(self, bucket_arn: str, client: Any, *, top_k: int = 8) -> None:
+    def __init__(self, bucket_arn: str, client: Any, *, top_k: int = 8, batch: int = 1, linger_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._bucket, self._client, self._top_k = bucket_arn, client, top_k
+        self._batch, self._linger, self._clock = batch, linger_seconds, clock
+        self._pending: list[tuple[tuple[str, str], Scope, str, Embedding, int]] = []
+        self._since, self._lock = 0.0, threading.Lock()
 
     def index_arn(self, model: str) -> str:
         return f"{self._bucket}/index/cache-{hashlib.sha256(model.encode()).hexdigest()[:12]}"
@@ -202,8 +207,31 @@ class VectorBucketIndex:
                           str(v["metadata"]["question"])) for v in found]
 
     def add(self, vectors: Sequence[tuple[tuple[str, str], Scope, str, Embedding, int]]) -> None:
-        """Put (where: (index ARN, key), scope, question, embedding, expires_at) vectors, 500 to a
-        call (PutVectors' limit), creating an embedding model's index on its first vector."""
+        """Put (where: (index ARN, key), scope, question, embedding, expires_at) vectors. With
+        ``batch`` above 1 they are held until that many are pending, or the oldest has waited
+        ``linger_seconds`` when the next arrives: a PutVectors call is billed for at least 128 KB,
+        so 25 vectors (4 KB each at 1,024 dimensions) cost what one does put alone. Held vectors are
+        not searchable yet (their answers still hit exactly), and are lost if the process ends
+        first: Lambda gives an internal extension no shutdown event to flush on."""
+        if self._batch > 1:
+            with self._lock:
+                if not self._pending:
+                    self._since = self._clock()
+                self._pending += vectors
+                due = len(self._pending) >= self._batch or self._clock() - self._since >= self._linger
+                vectors, self._pending = (self._pending, []) if due else ([], self._pending)
+        if vectors:
+            self._put(vectors)
+
+    def flush(self) -> None:
+        """Put whatever is held now."""
+        with self._lock:
+            vectors, self._pending = self._pending, []
+        if vectors:
+            self._put(vectors)
+
+    def _put(self, vectors: Sequence[tuple[tuple[str, str], Scope, str, Embedding, int]]) -> None:
+        """500 to a call (PutVectors' limit), creating an embedding model's index on its first vector."""
         by_index: dict[str, list[dict[str, Any]]] = {}
         for (index, key), scope, question, embedding, expires_at in vectors:
             if len(question.encode()) <= self.MAX_QUESTION_BYTES:

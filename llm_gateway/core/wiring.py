@@ -89,7 +89,8 @@ def dynamodb() -> Any:
 
 def semantic_cache(settings: Settings, ddb: Any) -> SemanticCache:
     """The cache's table, and its S3 Vectors index where the stack gave it one."""
-    vectors = (VectorBucketIndex(settings.cache_vector_bucket_arn, boto3.client("s3vectors"))
+    vectors = (VectorBucketIndex(settings.cache_vector_bucket_arn, boto3.client("s3vectors"),
+                                 batch=settings.cache_vector_batch, linger_seconds=settings.cache_vector_linger_seconds)
                if settings.cache_vector_bucket_arn else None)
     return SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,
                          ttl_seconds=settings.cache_ttl_seconds, vectors=vectors)
