@@ -79,6 +79,7 @@ class _Rows:
     def __init__(self, np: Any, dimension: int) -> None:
         self.np, self.keys, self.at = np, list[str](), dict[str, int]()
         self.matrix = np.zeros((16, dimension), np.float32)
+        self.norms = np.zeros(16, np.float32)  # each row's length, kept with it: a query reads the matrix once
 
     def put(self, key: str, data: list[float]) -> None:
         row = self.at.get(key)
@@ -87,7 +88,9 @@ class _Rows:
             self.keys.append(key)
             if row == len(self.matrix):
                 self.matrix = self.np.concatenate([self.matrix, self.np.zeros_like(self.matrix)])
+                self.norms = self.np.concatenate([self.norms, self.np.zeros_like(self.norms)])
         self.matrix[row] = data
+        self.norms[row] = self.np.linalg.norm(self.matrix[row])
 
     def delete(self, key: str) -> None:
         row = self.at.pop(key, None)
@@ -96,7 +99,7 @@ class _Rows:
         last = len(self.keys) - 1
         if row != last:
             moved = self.keys[row] = self.keys[last]
-            self.matrix[row], self.at[moved] = self.matrix[last], row
+            self.matrix[row], self.norms[row], self.at[moved] = self.matrix[last], self.norms[last], row
         self.keys.pop()
 
 
@@ -130,7 +133,7 @@ def _distances(index: Index, query: list[float]) -> Iterable[tuple[float, str]]:
         np, keys, matrix = rows.np, list(rows.keys), rows.matrix[:len(rows.keys)]
         q = np.asarray(query, np.float32)
         if cosine:
-            scale = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(q))
+            scale = rows.norms[:len(keys)] * float(np.linalg.norm(q))
             found = 1.0 - np.divide(matrix @ q, scale, out=np.zeros(len(keys), np.float32), where=scale > 0)
         else:
             found = np.linalg.norm(matrix - q, axis=1)
