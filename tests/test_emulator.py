@@ -17,6 +17,7 @@ from moto import mock_aws
 from llm_gateway.local.emulator import (
     CallLedger,
     direct_item_responses,
+    direct_numeric_adds,
     item_undo_transactions,
     partitioned_queries,
     write_units,
@@ -208,3 +209,49 @@ def test_the_call_ledger_counts_dynamodb_write_units_as_dynamodb_bills_them() ->
     assert seen == [body]  # the emulator still reads the request whole
     listing = json.loads(b"".join(ledger({"PATH_INFO": "/_local/calls", "REQUEST_METHOD": "GET"}, lambda *_: None)))
     assert listing[0]["operation"] == "DynamoDB.TransactWriteItems" and listing[0]["write_units"] == 12
+
+
+def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters (``ADD #a :x, ...``) added up directly come out as DynamoDB's ADD defines them,
+    inside transactions too; what is not a pure numeric ADD is still moto's to validate."""
+    from decimal import Decimal
+
+    from botocore.exceptions import ClientError
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    direct_numeric_adds()
+    rng = random.Random(5)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="c", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "S"}])
+        expected: dict[tuple[str, str], dict[str, Decimal]] = {}
+        for step in range(200):
+            key = (f"p{rng.randrange(3)}", f"s{rng.randrange(3)}")
+            counters = rng.sample(["requests", "tokens", "cost", "block:x"], rng.randrange(1, 4))
+            amounts = {c: rng.choice(["1", "7", "-2", "0.25", "1000000"]) for c in counters}
+            update = {"TableName": "c", "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+                      "UpdateExpression": "ADD " + ", ".join(f"#n{i} :v{i}" for i in range(len(counters))),
+                      "ExpressionAttributeNames": {f"#n{i}": c for i, c in enumerate(counters)},
+                      "ExpressionAttributeValues": {f":v{i}": {"N": amounts[c]} for i, c in enumerate(counters)}}
+            if step % 3:
+                ddb.update_item(**update)
+            else:
+                ddb.transact_write_items(TransactItems=[{"Update": update}])
+            for c in counters:
+                expected.setdefault(key, {})[c] = expected.get(key, {}).get(c, Decimal(0)) + Decimal(amounts[c])
+        for (pk, sk), counts in expected.items():
+            item = ddb.get_item(TableName="c", Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"]
+            assert {c: Decimal(item[c]["N"]) for c in counts} == counts
+
+        first = {"pk": {"S": "p0"}, "sk": {"S": "s0"}}
+        ddb.put_item(TableName="c", Item={**first, "label": {"S": "text"}})
+        with pytest.raises(ClientError):  # ADD to a string: moto's own validation answers
+            ddb.update_item(TableName="c", Key=first, UpdateExpression="ADD #n :v",
+                            ExpressionAttributeNames={"#n": "label"}, ExpressionAttributeValues={":v": {"N": "1"}})
+        with pytest.raises(ClientError):  # a condition that fails: moto's path
+            ddb.update_item(TableName="c", Key=first, UpdateExpression="ADD #n :v", ConditionExpression="#n > :v",
+                            ExpressionAttributeNames={"#n": "hits"}, ExpressionAttributeValues={":v": {"N": "1"}})

@@ -340,6 +340,56 @@ def per_call_work_once() -> None:
         setattr(module, name, functools.cache(getattr(module, name)))
 
 
+PURE_ADD = re.compile(r"\s*ADD\s+#\w+\s+:\w+(\s*,\s*#\w+\s+:\w+)*\s*")
+
+
+def direct_numeric_adds() -> None:
+    """An update that only ADDs numbers (``ADD #a :x, #b :y``: every counter the quotas, budgets
+    and usage ledger keep) is applied directly. moto 5.2 parses the expression twice and walks its
+    syntax tree once per node to validate it: 16 ms of the usage ledger's 19 ms transaction of four
+    14-counter updates. Anything else (a condition, a key attribute, a value or stored attribute
+    that is not a number, a stream on the table) goes to moto as before; so does a repeated name."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    backend_class = models.DynamoDBBackend
+    original = backend_class.update_item
+    if getattr(original, "adds_directly", False):
+        return
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], update_expression: str,  # noqa: PLR0917 (moto's)
+                    expression_attribute_names: dict[str, Any], expression_attribute_values: dict[str, Any],
+                    attribute_updates: Any = None, expected: Any = None, condition_expression: Any = None,
+                    return_values_on_condition_check_failure: Any = None) -> Any:
+        if (update_expression and not attribute_updates and not expected and not condition_expression
+                and PURE_ADD.fullmatch(update_expression)):
+            pairs = [part.split() for part in update_expression.strip()[3:].split(",")]
+            names = [(expression_attribute_names or {}).get(name) for name, _ in pairs]
+            values = [v for _, name in pairs if isinstance(v := (expression_attribute_values or {}).get(name), dict)]
+            table = self.get_table(table_name)
+            keys = {table.hash_key_attr, table.range_key_attr}
+            if (table.stream_shard is None and all(isinstance(n, str) and n not in keys for n in names)
+                    and len(set(names)) == len(names) and table.hash_key_attr in key
+                    and len(values) == len(pairs) and all(set(v) == {"N"} for v in values)):
+                hash_value, range_value = self.get_keys_value(table, key)
+                item = table.get_item(hash_value, range_value)
+                stored = item.attrs if item is not None else {}
+                if all(n not in stored or stored[n].type == "N" for n in names):
+                    if item is None:
+                        table.put_item({name: key[name] for name in keys if name and name in key})
+                        item = table.get_item(hash_value, range_value)
+                    for name, value in zip(names, values, strict=True):
+                        added = DynamoType(value)
+                        item.attrs[name] = item.attrs[name] + added if name in item.attrs else added
+                    return item
+        return original(self, table_name, key, update_expression, expression_attribute_names,
+                        expression_attribute_values, attribute_updates, expected, condition_expression,
+                        return_values_on_condition_check_failure)
+
+    update_item.adds_directly = True  # type: ignore[attr-defined]
+    backend_class.update_item = update_item  # type: ignore[method-assign]
+
+
 class NoDelayHandler(MotoRequestHandler):
     """Headers and body go out in two writes; with Nagle's algorithm on, the second waits for the
     client to acknowledge the first, which a delayed ACK holds back for milliseconds."""
@@ -356,6 +406,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     direct_item_responses()
     vector_queries()
     item_undo_transactions()
+    direct_numeric_adds()
     per_call_work_once()
     app = CallLedger(atomic_dynamodb(Dispatcher(create_backend_app)))
     return make_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
