@@ -222,18 +222,13 @@ def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.
     direct_numeric_adds()
     rng = random.Random(5)
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="c", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}])
+        ddb = _table_t()
         expected: dict[tuple[str, str], dict[str, Decimal]] = {}
         for step in range(200):
             key = (f"p{rng.randrange(3)}", f"s{rng.randrange(3)}")
             counters = rng.sample(["requests", "tokens", "cost", "block:x"], rng.randrange(1, 4))
             amounts = {c: rng.choice(["1", "7", "-2", "0.25", "1000000"]) for c in counters}
-            update = {"TableName": "c", "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            update = {"TableName": "t", "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
                       "UpdateExpression": "ADD " + ", ".join(f"#n{i} :v{i}" for i in range(len(counters))),
                       "ExpressionAttributeNames": {f"#n{i}": c for i, c in enumerate(counters)},
                       "ExpressionAttributeValues": {f":v{i}": {"N": amounts[c]} for i, c in enumerate(counters)}}
@@ -244,14 +239,14 @@ def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.
             for c in counters:
                 expected.setdefault(key, {})[c] = expected.get(key, {}).get(c, Decimal(0)) + Decimal(amounts[c])
         for (pk, sk), counts in expected.items():
-            item = ddb.get_item(TableName="c", Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"]
+            item = ddb.get_item(TableName="t", Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"]
             assert {c: Decimal(item[c]["N"]) for c in counts} == counts
 
         first = {"pk": {"S": "p0"}, "sk": {"S": "s0"}}
-        ddb.put_item(TableName="c", Item={**first, "label": {"S": "text"}})
+        ddb.put_item(TableName="t", Item={**first, "label": {"S": "text"}})
         with pytest.raises(ClientError):  # ADD to a string: moto's own validation answers
-            ddb.update_item(TableName="c", Key=first, UpdateExpression="ADD #n :v",
+            ddb.update_item(TableName="t", Key=first, UpdateExpression="ADD #n :v",
                             ExpressionAttributeNames={"#n": "label"}, ExpressionAttributeValues={":v": {"N": "1"}})
         with pytest.raises(ClientError):  # a condition that fails: moto's path
-            ddb.update_item(TableName="c", Key=first, UpdateExpression="ADD #n :v", ConditionExpression="#n > :v",
+            ddb.update_item(TableName="t", Key=first, UpdateExpression="ADD #n :v", ConditionExpression="#n > :v",
                             ExpressionAttributeNames={"#n": "hits"}, ExpressionAttributeValues={":v": {"N": "1"}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -147,21 +148,37 @@ class Throttled:
         return getattr(self._client, name)
 
 
+def usage_function(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Any], Any]) -> tuple[Any, Any, Any]:
+    """The usage function's module in-process (under ``mock_aws``), on moto's requests table; the
+    plain client; and the wrapped one (``wrap``) its store writes through."""
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(TableName="requests", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}])
+    monkeypatch.setenv("USAGE_TABLE", "requests")
+    from llm_gateway.lambdas import usage as function
+
+    wrapped = wrap(ddb)
+    monkeypatch.setattr(function, "store", UsageStore("requests", wrapped))
+    return function, ddb, wrapped
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    """What an SQS event source mapping hands the function: these bodies, numbered from 0."""
+    return {"Records": [{"messageId": str(n), "receiptHandle": "h", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:usage", "awsRegion": "us-east-1"}
+                        for n, body in enumerate(bodies)]}
+
+
 def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        ddb = boto3.client("dynamodb")
-        ddb.create_table(TableName="requests", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}])
-        monkeypatch.setenv("USAGE_TABLE", "requests")
-        from llm_gateway.lambdas import usage as function
-
-        monkeypatch.setattr(function, "store", UsageStore("requests", Throttled(ddb)))
+        function, ddb, _ = usage_function(monkeypatch, Throttled)
         monkeypatch.setattr(function, "METRIC_TENANTS", frozenset({"t_once"}))
         records = [UsageRecord(f"r{i:03d}", "t_once" if i % 4 else "t_else", "answered", 200, at=time.time(),
                                model=HAIKU, prompt_tokens=10 + i, completion_tokens=20, cost_usd=0.000125 * (i + 1))
@@ -170,12 +187,9 @@ def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
         delivered = 0
         while queue:
             batch, queue = queue[:10], queue[10:]
-            event = {"Records": [{"messageId": str(n), "receiptHandle": "h", "body": body, "attributes": {},
-                                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:usage",
-                                  "awsRegion": "us-east-1"} for n, body in enumerate(batch)]}
             try:
-                failed = {f["itemIdentifier"] for f in function.handler(event, LambdaContext())["batchItemFailures"]}
+                failed = {f["itemIdentifier"]
+                          for f in function.handler(sqs_event(batch), LambdaContext())["batchItemFailures"]}
             except BatchProcessingError:  # every record failed: the invocation fails, all come back
                 failed = {str(n) for n in range(len(batch))}
             delivered += len(batch)
@@ -227,26 +241,13 @@ def test_a_batch_is_written_with_its_counter_updates_merged(monkeypatch: pytest.
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        ddb = boto3.client("dynamodb")
-        ddb.create_table(TableName="requests", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}])
-        monkeypatch.setenv("USAGE_TABLE", "requests")
-        from llm_gateway.lambdas import usage as function
-
-        client = Recording(ddb)
-        monkeypatch.setattr(function, "store", UsageStore("requests", client))
+        function, ddb, client = usage_function(monkeypatch, Recording)
         records = [UsageRecord(f"m{i:03d}", "t_merge", "blocked" if i == 3 else "answered", 200, at=time.time(),
                                model=HAIKU, prompt_tokens=5, completion_tokens=7, cost_usd=0.001,
                                reason="prompt_injection" if i == 3 else "") for i in range(10)]
 
         def deliver(batch: list[UsageRecord]) -> list[str]:
-            event = {"Records": [{"messageId": str(n), "receiptHandle": "h", "body": r.message(), "attributes": {},
-                                  "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:usage",
-                                  "awsRegion": "us-east-1"} for n, r in enumerate(batch)]}
+            event = sqs_event([r.message() for r in batch])
             return [f["itemIdentifier"] for f in function.handler(event, LambdaContext())["batchItemFailures"]]
 
         assert deliver(records) == []

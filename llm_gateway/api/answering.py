@@ -14,6 +14,7 @@ from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, api_error, guardrail_blocked
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import BUDGET_WARNING, METRIC_BUDGET_NEARLY_SPENT, METRIC_GUARDRAIL_BLOCKS
+from llm_gateway.core.chat import Embeddings
 from llm_gateway.core.degraded import degraded
 from llm_gateway.core.pipeline import Outcome, Pipeline, Query, Stream
 from llm_gateway.core.timings import StageTraces, stages_ms
@@ -123,6 +124,20 @@ class Answers:
         if outcome.kind == "blocked" and param is not None:
             raise guardrail_blocked(outcome.reason, param)
         return outcome
+
+    async def embed(self, caller: Caller, alias: str, inputs: list[str]) -> Embeddings:
+        """Embeddings of ``inputs`` by ``alias``, counted against the caller's quota, with the
+        headers and the usage record (its cost) a model door gives."""
+        embeddings, served, admission = await run_in_threadpool(
+            lambda: self.pipeline.embed(caller.tenant_id, alias, inputs, quotas=caller.quotas,
+                                        allowed_models=caller.allowed_models))
+        caller.headers |= {"x-gateway-provider": served.provider, "x-gateway-model": served.model,
+                           **(admission.headers() if admission else {})}
+        caller.alias, caller.outcome = alias, Outcome(
+            caller.request_id, "answered", model_id=served.model, provider=served.provider, usage=embeddings.usage,
+            upstream_ms=served.upstream_ms,
+            cost_usd=self.pipeline.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0))
+        return embeddings
 
     async def stream(self, caller: Caller, query: Query, param: str) -> Stream:
         caller.alias, caller.prompt = query.model_alias, query.text

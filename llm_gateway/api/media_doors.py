@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from llm_gateway.api.answering import Answers, describe
 from llm_gateway.api.context import Caller
 from llm_gateway.api.errors import ApiError, guardrail_blocked, read_body, read_json_object
+from llm_gateway.api.openai_doors import model_of
 from llm_gateway.api.schemas import ImagesRequest, SpeechRequest, TranscriptionRequest, check
 from llm_gateway.contract import Settings
 from llm_gateway.core.media import MediaRequest, MediaResult, Operation
@@ -28,13 +29,6 @@ from llm_gateway.core.pipeline import Query
 
 MIN_SIDE, MAX_SIDE = 64, 4096  # an image's sides: what any image model takes lies within
 FORM_FIELDS = ("model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]")
-
-
-def _model(body: dict[str, Any]) -> str:
-    model = str(body.get("model") or "").strip()
-    if not model:
-        raise ApiError(400, "you must provide a model parameter", param="model", code="missing_field")
-    return model
 
 
 def _filename(name: str | None) -> str:
@@ -66,30 +60,32 @@ class MediaDoors:
             raise guardrail_blocked(outcome.reason, param)
         return result
 
-    async def images(self, request: Request, caller: Caller) -> Response:
+    async def _text_request(self, request: Request, schema: type, text: str) -> tuple[str, dict[str, Any]]:
+        """A JSON body checked against ``schema`` whose ``text`` field is not blank: its model, and
+        its other fields (what the provider is sent)."""
         body = await read_json_object(request, self.settings.max_body_bytes)
-        check(body, ImagesRequest)
-        model = _model(body)
-        if not body["prompt"].strip():
-            raise ApiError(400, "'prompt' must not be empty", param="prompt", code="invalid_value")
-        if (size := body.get("size")) and size != "auto" and not all(
+        check(body, schema)
+        model = model_of(body)
+        if not body[text].strip():
+            raise ApiError(400, f"'{text}' must not be empty", param=text, code="invalid_value")
+        return model, {k: v for k, v in body.items() if k != "model"}
+
+    async def images(self, request: Request, caller: Caller) -> Response:
+        model, fields = await self._text_request(request, ImagesRequest, "prompt")
+        if (size := fields.get("size")) and size != "auto" and not all(
                 MIN_SIDE <= int(side) <= MAX_SIDE for side in size.split("x")):
             raise ApiError(400, f"'size' sides must be {MIN_SIDE} to {MAX_SIDE} pixels", param="size",
                            code="invalid_value")
-        result = await self._run(caller, "images", model, {k: v for k, v in body.items() if k != "model"}, "prompt")
+        result = await self._run(caller, "images", model, fields, "prompt")
         return Response(result.content, media_type=result.content_type)
 
     async def speech(self, request: Request, caller: Caller) -> Response:
-        body = await read_json_object(request, self.settings.max_body_bytes)
-        check(body, SpeechRequest)
-        model = _model(body)
-        if not body["input"].strip():
-            raise ApiError(400, "'input' must not be empty", param="input", code="invalid_value")
-        result = await self._run(caller, "speech", model, {k: v for k, v in body.items() if k != "model"}, "input")
+        model, fields = await self._text_request(request, SpeechRequest, "input")
+        result = await self._run(caller, "speech", model, fields, "input")
         if _wants_audio(request):
             return Response(result.content, media_type=result.content_type)
         return JSONResponse({"audio": base64.b64encode(result.content).decode(),
-                             "format": body.get("response_format") or "mp3"})
+                             "format": fields.get("response_format") or "mp3"})
 
     async def transcriptions(self, request: Request, caller: Caller) -> Response:
         limit = self.settings.max_upload_bytes
@@ -104,7 +100,7 @@ class MediaDoors:
                 raise ApiError(400, "'audio' must be base64", param="audio", code="invalid_value") from None
             fields = {k: v for k, v in body.items() if k not in ("audio", "filename")}
             filename = _filename(body.get("filename"))
-        model = _model(fields)
+        model = model_of(fields)
         if not audio:
             raise ApiError(400, "the audio is empty", param="file", code="invalid_value")
         fields.pop("model")

@@ -24,12 +24,13 @@ from llm_gateway.api.wire import SSE_HEADERS, Chat
 from llm_gateway.api.wire import Response as ResponseWire
 from llm_gateway.contract import Settings
 from llm_gateway.core.chat import PASSTHROUGH, text_of
-from llm_gateway.core.pipeline import Outcome, Query
+from llm_gateway.core.pipeline import Query
 
 MAX_EMBEDDING_INPUTS = 2048
 
 
-def _model(body: dict[str, Any]) -> str:
+def model_of(body: dict[str, Any]) -> str:
+    """The request's model alias, as OpenAI requires it (the doors that speak its API share it)."""
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ApiError(400, "you must provide a model parameter", param="model", code="missing_field")
@@ -99,7 +100,7 @@ class OpenAIDoors:
     async def chat_completions(self, request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, self.settings.max_body_bytes)
         check(body, ChatCompletionRequest)
-        model, messages, params = _model(body), _messages(body["messages"]), _params(body)
+        model, messages, params = model_of(body), _messages(body["messages"]), _params(body)
         query, chat = _query(caller, model, messages, params), Chat(caller.request_id, model, int(time.time()))
         if not _flag(body, "stream"):
             return JSONResponse(chat.completion(await self.answers.answer(caller, query, "messages")))
@@ -111,7 +112,7 @@ class OpenAIDoors:
     # -- /v1/responses ------------------------------------------------------------------------
     def _responses_query(self, caller: Caller, body: dict[str, Any]) -> Query:
         check(body, ResponsesRequest)
-        model = _model(body)
+        model = model_of(body)
         if body.get("previous_response_id"):
             raise ApiError(400, "previous_response_id is not supported: this gateway keeps no conversation state; "
                                 "send the earlier turns in 'input'", param="previous_response_id",
@@ -162,7 +163,7 @@ class OpenAIDoors:
     async def embeddings(self, request: Request, caller: Caller) -> Response:
         body = await read_json_object(request, self.settings.max_body_bytes)
         check(body, EmbeddingsRequest)
-        model, raw = _model(body), body.get("input")
+        model, raw = model_of(body), body.get("input")
         inputs = [raw] if isinstance(raw, str) else raw
         if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) and i for i in inputs):
             raise ApiError(400, "'input' must be a non-empty string or array of non-empty strings", param="input",
@@ -174,15 +175,7 @@ class OpenAIDoors:
         if encoding not in ("float", "base64"):
             raise ApiError(400, "'encoding_format' must be float or base64", param="encoding_format",
                            code="invalid_value")
-        embeddings, served, admission = await run_in_threadpool(
-            lambda: self.pipeline.embed(caller.tenant_id, model, inputs, quotas=caller.quotas,
-                                        allowed_models=caller.allowed_models))
-        caller.headers |= {"x-gateway-provider": served.provider, "x-gateway-model": served.model,
-                           **(admission.headers() if admission else {})}
-        caller.alias, caller.outcome = model, Outcome(  # for its usage record
-            caller.request_id, "answered", model_id=served.model, provider=served.provider, usage=embeddings.usage,
-            upstream_ms=served.upstream_ms,
-            cost_usd=self.pipeline.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0))
+        embeddings = await self.answers.embed(caller, model, inputs)
 
         def encode(vector: list[float]) -> list[float] | str:
             return base64.b64encode(array("f", vector).tobytes()).decode() if encoding == "base64" else vector

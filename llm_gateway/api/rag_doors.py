@@ -68,15 +68,7 @@ class RagDoors:
         body, store = await self._body(request, RagIngestRequest, self.settings.max_upload_bytes)
         documents, index = _documents(body["documents"]), body.get("index_name") or self.settings.rag_index_name
         alias = body.get("embedding_model") or self.settings.rag_embedder
-        embeddings, served, admission = await run_in_threadpool(
-            lambda: self.pipeline.embed(caller.tenant_id, alias, [d.text for d in documents], quotas=caller.quotas,
-                                        allowed_models=caller.allowed_models))
-        caller.headers |= {"x-gateway-provider": served.provider, "x-gateway-model": served.model,
-                           **(admission.headers() if admission else {})}
-        caller.alias, caller.outcome = alias, Outcome(  # for its usage record
-            caller.request_id, "answered", model_id=served.model, provider=served.provider, usage=embeddings.usage,
-            upstream_ms=served.upstream_ms,
-            cost_usd=self.pipeline.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0))
+        embeddings = await self.answers.embed(caller, alias, [d.text for d in documents])
         await self._call(store.put, caller.tenant_id, index, documents, embeddings.vectors, param="embedding_model")
         return JSONResponse({"ingested": len(documents), "index_name": index})
 

@@ -233,18 +233,14 @@ class Pipeline:
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._start_lookup(query, route, timings)
-        profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
         with timings.stage("input_guardrail"):
-            checked = (self.guardrail.check(query.text, stage="input", profile=profile)
-                       if "guardrails" not in route.skip else None)
+            checked = self._check_input(query, route, query.text)
         admission, hold = admitting.result()  # over quota or budget raises here
         prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
         prepared = Prepared(query, request_id, started, admission, route, hold, timings=timings,
                             protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
         if checked and checked.flagged:
-            self._incident(query, request_id, "input_guardrail", checked, query.text)
-            self._settle(admission, 0, hold)
-            return self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
+            return self._blocked(prepared, checked, query.text)
         elif checked and checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
             lookup = self._start_lookup(query, route, timings)
@@ -257,6 +253,20 @@ class Pipeline:
                 return self._done(prepared, "cached", answer=hit.answer, similarity=hit.similarity,
                                   model_id=hit.model_id, saved_usd=saved)
         return prepared
+
+    def _check_input(self, query: Query, route: Route, text: str) -> Verdict | None:
+        """The input guardrail on ``text``, with the key's profile, else the route's (None: the
+        route goes without guardrails)."""
+        if "guardrails" in route.skip:
+            return None
+        profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
+        return self.guardrail.check(text, stage="input", profile=profile)
+
+    def _blocked(self, prepared: Prepared, verdict: Verdict, text: str) -> Outcome:
+        """A question the input guardrail refused: its incident, its reservations given back."""
+        self._incident(prepared.query, prepared.request_id, "input_guardrail", verdict, text)
+        self._settle(prepared.admission, 0, prepared.hold)
+        return self._done(prepared, "blocked", reason=verdict.reason, guardrail_status="blocked")
 
     def _start_lookup(self, query: Query, route: Route,
                       timings: Timings) -> Future[tuple[Embedding, CacheHit | None]] | None:
@@ -398,15 +408,12 @@ class Pipeline:
         with timings.stage("admission"):
             admission, hold = self._admit(query, route, query.prompt_tokens(), 0)
         prepared = Prepared(query, request_id, started, admission, route, hold, timings=timings)
-        if request.text and "guardrails" not in route.skip:
-            profile = GUARDRAIL_PROFILES[query.guardrail_profile or route.guardrail_profile or "standard"]
+        if request.text:
             with timings.stage("input_guardrail"):
-                checked = self.guardrail.check(request.text, stage="input", profile=profile)
-            if checked.flagged:
-                self._incident(query, request_id, "input_guardrail", checked, request.text)
-                self._settle(admission, 0, hold)
-                return None, self._done(prepared, "blocked", reason=checked.reason, guardrail_status="blocked")
-            if checked.text is not None:
+                checked = self._check_input(query, route, request.text)
+            if checked and checked.flagged:
+                return None, self._blocked(prepared, checked, request.text)
+            if checked and checked.text is not None:
                 request = request.with_text(checked.text)
         with self._released_on_failure(admission, hold), timings.stage("model"):
             result, served = self.router.media(route, request)
