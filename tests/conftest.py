@@ -14,12 +14,15 @@ from typing import Any
 import aws_cdk as cdk
 import httpx
 import pytest
+from filelock import FileLock
 
 from llm_gateway.contract import DEFAULT_ANSWERS
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.lambda_emulation import Sandbox
 from llm_gateway.local.runner import TASK_ROOT
 
+# The embedder runs in this process too (calibration): one BLAS thread, as in the gateway (see minilm).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
 
@@ -44,27 +47,38 @@ ENVIRONMENTS = ("dev", "prod")
 
 class Templates(dict[str, dict[str, Any]]):
     """Each environment's template, synthesized when a test first asks for it (a worker that runs
-    only dev's tests never synthesizes prod)."""
+    only dev's tests never synthesizes prod), once per run: the first worker to ask writes it where
+    the others read it (each synthesis starts jsii's Node process, seconds of a shared core)."""
+
+    def __init__(self, shared: Path) -> None:
+        super().__init__()
+        self._shared = shared
 
     def __missing__(self, env: str) -> dict[str, Any]:
         if env not in ENVIRONMENTS:
             raise KeyError(env)
-        self[env] = synth(env)
+        path = self._shared / f"template-{env}.json"
+        with FileLock(f"{path}.lock"):
+            if not path.is_file():
+                path.write_text(json.dumps(synth(env)))
+        self[env] = json.loads(path.read_text())
         return self[env]
 
 
 @pytest.fixture(scope="session")
-def templates() -> dict[str, dict[str, Any]]:
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The app synthesized for each environment, cdk-nag included (a finding fails the synth)."""
-    return Templates()
+    run = tmp_path_factory.getbasetemp()  # under xdist, a worker's own folder in the run's
+    return Templates(run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run)
 
 
 @contextlib.contextmanager
 def dev_gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory,
-                environment: dict[str, str] | None = None) -> Iterator[LocalGateway]:
-    """The dev stack on the local runner; the functions' output (their CloudWatch Logs) in a file."""
+                environment: dict[str, str] | None = None, await_records: bool = True) -> Iterator[LocalGateway]:
+    """The dev stack on the local runner; the functions' output (their CloudWatch Logs) in a file.
+    ``await_records``: each request waits for the earlier ones' records (see WebAdapterProcess)."""
     with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
-        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=True,
+        local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=await_records,
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
                              sandbox=Sandbox(TASK_ROOT, log=log), environment=environment)
         with local:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import math
@@ -16,6 +17,7 @@ from moto import mock_aws
 
 from llm_gateway.local.emulator import (
     CallLedger,
+    EmulatorProcess,
     direct_item_responses,
     direct_numeric_adds,
     item_undo_transactions,
@@ -250,3 +252,30 @@ def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.
         with pytest.raises(ClientError):  # a condition that fails: moto's path
             ddb.update_item(TableName="t", Key=first, UpdateExpression="ADD #n :v", ConditionExpression="#n > :v",
                             ExpressionAttributeNames={"#n": "hits"}, ExpressionAttributeValues={":v": {"N": "1"}})
+
+
+def test_connections_are_kept_alive_and_no_request_is_swallowed() -> None:
+    """werkzeug's server closes every connection after its response; the emulator keeps them
+    alive, as AWS's endpoints do (one connection for many calls). A body the app does not read (the
+    call listing ignores it) must not be taken for the next request, nor the next request for it."""
+    emulator = EmulatorProcess().start()
+    try:
+        host, port = emulator.endpoint.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        list_tables = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+                       "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261125/us-east-1/dynamodb/aws4_request, "
+                                        "SignedHeaders=host, Signature=0"}
+        sockets = []
+        calls = [("POST", "/", b"{}", list_tables), ("GET", "/_local/calls", b"x" * 5000, {}),
+                 ("POST", "/", b"{}", list_tables), ("POST", "/", b"{}", list_tables)]
+        for method, path, body, headers in calls:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200 and response.getheader("Connection") != "close"
+            assert answer == {"TableNames": []} if path == "/" else isinstance(answer, list)
+            sockets.append(connection.sock)
+        assert all(s is sockets[0] for s in sockets)
+        connection.close()
+    finally:
+        emulator.stop()

@@ -21,7 +21,9 @@ from llm_gateway.core.tenants import Quotas
 from llm_gateway.local import LocalGateway
 from tests.conftest import dev_gateway
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "160"))  # per door (an eighth for seed 003's) + 4x paths
+# Per door (an eighth for each of seed 003's six), 4x for paths: 2,106 generated, 2,084 sent (an answered
+# body is not sent again); issue 11 asks for 2,000.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "216"))
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -107,8 +109,10 @@ def in_shape(path: str, response: httpx.Response) -> bool:
 def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGateway]:
     """Without the usage ledger: recording each of the thousands of bodies sent here (a message
     and a transaction each, on this machine's two cores) doubled this module's time, and the
-    ledger has tests of its own (test_usage)."""
-    with dev_gateway(templates, tmp_path_factory, environment={"USAGE_QUEUE_URL": ""}) as local:
+    ledger has tests of its own (test_usage). For the same reason the judge scores nothing
+    (SAMPLE_RATE=0; test_eval_loop covers it), and no request waits for the earlier ones' records."""
+    with dev_gateway(templates, tmp_path_factory, environment={"USAGE_QUEUE_URL": "", "SAMPLE_RATE": "0"},
+                     await_records=False) as local:
         yield local
 
 

@@ -4,7 +4,7 @@ DynamoDB ``Query`` whose cost is that of the partition it reads, as on DynamoDB,
 
 Three more targeted patches: a transaction that backs up the items it writes rather than every
 table it touches (``item_undo_transactions``), work moto repeats on every call done once
-(``per_call_work_once``), and TCP_NODELAY on its connections.
+(``per_call_work_once``), and connections kept alive with TCP_NODELAY (``KeepAliveHandler``).
 
 It runs in a process of its own (``EmulatorProcess``; ``python -m llm_gateway.local.emulator``), so
 moto's request handling never competes with the gateway's own code for one interpreter lock, and
@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import werkzeug.serving
 from moto.dynamodb.comparisons import OpDefault
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
@@ -390,13 +391,50 @@ def direct_numeric_adds() -> None:
     backend_class.update_item = update_item  # type: ignore[method-assign]
 
 
-class NoDelayHandler(MotoRequestHandler):
-    """Headers and body go out in two writes; with Nagle's algorithm on, the second waits for the
-    client to acknowledge the first, which a delayed ACK holds back for milliseconds."""
+class KeepAliveHandler(MotoRequestHandler):
+    """Connections kept alive, as AWS's endpoints keep them. werkzeug's server closes each one after
+    its response (``Connection: close``), because an app that leaves part of a request body unread
+    would leave it where the next request line is read. Here the whole body is read before the app
+    runs, so nothing is left: without this, every call opened a connection and a server thread.
+
+    And TCP_NODELAY: headers and body go out in two writes; with Nagle's algorithm on, the second
+    waits for the client to acknowledge the first, which a delayed ACK holds back for milliseconds."""
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        stream = environ["wsgi.input"]  # werkzeug's dechunker for a chunked body, else the socket
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        body = stream.read() if chunked else stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return environ
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+            return  # werkzeug's blanket close; a client's own "Connection: close" still ends it
+        super().send_header(keyword, value)
+
+
+class _NothingToDrain:
+    """werkzeug 3.1's ``run_wsgi`` reads whatever the socket holds after each response (an unread
+    body, it assumes, since it closes every connection): on a kept-alive one that is the client's
+    next request, swallowed. ``KeepAliveHandler`` leaves no body unread, so that read is given a
+    selector that never reports data."""
+
+    EVENT_READ = 1
+
+    class DefaultSelector:
+        def register(self, *_: Any) -> None: ...
+        def select(self, timeout: float | None = None) -> list[Any]: return []
+        def close(self) -> None: ...
+
+
+def keep_alive() -> type[KeepAliveHandler]:
+    setattr(werkzeug.serving, "selectors", _NothingToDrain)  # noqa: B010  # only run_wsgi's drain reads it
+    return KeepAliveHandler
 
 
 def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
@@ -409,7 +447,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     direct_numeric_adds()
     per_call_work_once()
     app = CallLedger(atomic_dynamodb(Dispatcher(create_backend_app)))
-    return make_server(host, port, app, threaded=True, request_handler=NoDelayHandler)
+    return make_server(host, port, app, threaded=True, request_handler=keep_alive())
 
 
 class EmulatorProcess:
