@@ -27,6 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
 
 
+# The longest modules first: xdist hands modules to its two workers in collection order, and a long
+# one collected last keeps one worker busy while the other has nothing left.
+LONGEST_FIRST = ("test_fuzz.py", "test_semantic_cache.py", "test_package.py", "test_tenants.py", "test_artifact.py",
+                 "test_usage.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST
+               else len(LONGEST_FIRST))  # stable: each module keeps its own order
+
+
 def cdk_context(env: str = "dev", **overrides: Any) -> dict[str, Any]:
     """cdk.json's context for ``env``, with ``overrides`` of that environment's settings."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]

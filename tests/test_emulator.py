@@ -8,6 +8,9 @@ import json
 import math
 import operator
 import random
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -24,7 +27,9 @@ from llm_gateway.local.emulator import (
     partitioned_queries,
     write_units,
 )
+from llm_gateway.local.lambda_emulation import QueuePoller
 from llm_gateway.local.s3vectors import vector_queries
+from tests.conftest import eventually
 
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
 
@@ -254,28 +259,59 @@ def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.
                             ExpressionAttributeNames={"#n": "hits"}, ExpressionAttributeValues={":v": {"N": "1"}})
 
 
-def test_connections_are_kept_alive_and_no_request_is_swallowed() -> None:
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorProcess]:
+    """The emulator as the local runner starts it: in a process of its own, over HTTP."""
+    process = EmulatorProcess().start()
+    yield process
+    process.stop()
+
+
+def test_connections_are_kept_alive_and_no_request_is_swallowed(emulator: EmulatorProcess) -> None:
     """werkzeug's server closes every connection after its response; the emulator keeps them
     alive, as AWS's endpoints do (one connection for many calls). A body the app does not read (the
     call listing ignores it) must not be taken for the next request, nor the next request for it."""
-    emulator = EmulatorProcess().start()
-    try:
-        host, port = emulator.endpoint.removeprefix("http://").split(":")
-        connection = http.client.HTTPConnection(host, int(port), timeout=5)
-        list_tables = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
-                       "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261125/us-east-1/dynamodb/aws4_request, "
-                                        "SignedHeaders=host, Signature=0"}
-        sockets = []
-        calls = [("POST", "/", b"{}", list_tables), ("GET", "/_local/calls", b"x" * 5000, {}),
-                 ("POST", "/", b"{}", list_tables), ("POST", "/", b"{}", list_tables)]
-        for method, path, body, headers in calls:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            answer = json.loads(response.read())
-            assert response.status == 200 and response.getheader("Connection") != "close"
-            assert answer == {"TableNames": []} if path == "/" else isinstance(answer, list)
-            sockets.append(connection.sock)
-        assert all(s is sockets[0] for s in sockets)
-        connection.close()
-    finally:
-        emulator.stop()
+    host, port = emulator.endpoint.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    list_tables = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+                   "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261125/us-east-1/dynamodb/aws4_request, "
+                                    "SignedHeaders=host, Signature=0"}
+    sockets = []
+    calls = [("POST", "/", b"{}", list_tables), ("GET", "/_local/calls", b"x" * 5000, {}),
+             ("POST", "/", b"{}", list_tables), ("POST", "/", b"{}", list_tables)]
+    for method, path, body, headers in calls:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        assert response.status == 200 and response.getheader("Connection") != "close"
+        assert answer == {"TableNames": []} if path == "/" else isinstance(answer, list)
+        sockets.append(connection.sock)
+    assert all(s is sockets[0] for s in sockets)
+    connection.close()
+
+
+@pytest.mark.parametrize("window", [0, 1])
+def test_a_queue_trigger_gathers_its_batching_window_before_invoking(window: int, emulator: EmulatorProcess) -> None:
+    """Lambda's SQS poller waits up to MaximumBatchingWindowInSeconds for a fuller batch (the usage
+    ledger's trigger sets 1 s): three records sent 0.2 s apart are one invocation with a window and
+    three without."""
+    sqs = boto3.client("sqs", endpoint_url=emulator.endpoint, region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    url = sqs.create_queue(QueueName=f"records-{window}")["QueueUrl"]
+    batches: list[list[str]] = []
+
+    class Function:
+        function = SimpleNamespace(name="ledger")
+
+        def __call__(self, event: dict[str, Any]) -> None:
+            batches.append([r["body"] for r in event["Records"]])
+
+    poller = QueuePoller(sqs, url, "arn:aws:sqs:us-east-1:000000000000:records", Function(),  # type: ignore[arg-type]
+                         batch_size=25, report_failures=False, retry_delay=1, log=print, batching_window=window)
+    poller.start()
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+        time.sleep(0.2)
+    assert eventually(lambda: sum(map(len, batches)) == 3, timeout=5)
+    assert batches == ([["a", "b", "c"]] if window else [["a"], ["b"], ["c"]])
+    poller.stopping.set()

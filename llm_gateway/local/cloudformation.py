@@ -39,6 +39,7 @@ class QueueTrigger:
     queue_arn: str
     batch_size: int
     report_batch_item_failures: bool
+    batching_window: int = 0  # MaximumBatchingWindowInSeconds
 
 
 @dataclass
@@ -226,7 +227,8 @@ class Provisioner:
         function = self._function_logical_id(props["FunctionName"])
         self.deployment.triggers.append(QueueTrigger(
             function, self.resolve(props["EventSourceArn"]), int(props.get("BatchSize", 10)),
-            "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+            "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            int(props.get("MaximumBatchingWindowInSeconds", 0))))
 
     def _AWS_ApiGateway_Authorizer(self, logical_id: str, props: dict[str, Any]) -> None:
         if props.get("Type") != "TOKEN":

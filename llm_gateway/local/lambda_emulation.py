@@ -370,17 +370,21 @@ def _tail(log: IO[str], chars: int = 3000) -> str:
 class QueuePoller(threading.Thread):
     """The SQS event source mapping: long-poll, invoke with a real SQS event, delete what succeeded.
 
-    Failed records (``batchItemFailures``, or all of them when the handler raises) stay on the
-    queue and come back after ``retry_delay`` seconds; SQS's redrive policy moves them to the DLQ
-    after ``maxReceiveCount`` receives, as in AWS.
+    With a batching window (``MaximumBatchingWindowInSeconds``), records are gathered for up to
+    that long after the first arrives, or until the batch is full, before one invocation, as
+    Lambda's poller does. Failed records (``batchItemFailures``, or all of them when the handler
+    raises) stay on the queue and come back after ``retry_delay`` seconds; SQS's redrive policy
+    moves them to the DLQ after ``maxReceiveCount`` receives, as in AWS.
     """
 
     def __init__(self, sqs: Any, queue_url: str, queue_arn: str, function: HandlerProcess,
-                 *, batch_size: int, report_failures: bool, retry_delay: int, log: Callable[[str], None]) -> None:
+                 *, batch_size: int, report_failures: bool, retry_delay: int, log: Callable[[str], None],
+                 batching_window: float = 0.0) -> None:
         super().__init__(daemon=True, name=f"sqs-{function.function.name}")
         self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
         self.function = function
         self.batch_size, self.report_failures, self.retry_delay = batch_size, report_failures, retry_delay
+        self.batching_window = batching_window
         self.log = log
         self.stopping = threading.Event()
 
@@ -393,12 +397,21 @@ class QueuePoller(threading.Thread):
                     self.log(f"poller {self.name}: {exc}")
                     time.sleep(0.5)
 
+    def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
+        return list(self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=min(count, 10), WaitTimeSeconds=wait,
+            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", []))
+
     def poll_once(self) -> None:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.batch_size, 10), WaitTimeSeconds=1,
-            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        messages = self._receive(self.batch_size, wait=1)
         if not messages:
             return
+        window_ends = time.monotonic() + self.batching_window
+        while len(messages) < self.batch_size and (left := window_ends - time.monotonic()) > 0:
+            more = self._receive(self.batch_size - len(messages), wait=0)
+            messages += more
+            if not more and self.stopping.wait(min(0.1, left)):
+                break
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),

@@ -180,7 +180,8 @@ class LocalGateway:
             url = next(u for u in queues if u.endswith("/" + trigger.queue_arn.rsplit(":", 1)[-1]))
             poller = QueuePoller(sqs, url, trigger.queue_arn, self.functions[trigger.function],
                                  batch_size=trigger.batch_size, report_failures=trigger.report_batch_item_failures,
-                                 retry_delay=self.retry_delay, log=self.log)
+                                 retry_delay=self.retry_delay, log=self.log,
+                                 batching_window=trigger.batching_window)
             poller.start()
             self._pollers.append(poller)
 
