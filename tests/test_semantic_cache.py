@@ -379,3 +379,14 @@ def test_the_emulated_s3_vectors_filter_language(flt: dict[str, Any], expected: 
     from llm_gateway.local.s3vectors import matches
 
     assert matches({"scope": "s1", "n": 3, "tags": ["a", "b"]}, flt) is expected
+
+
+def test_without_the_embedder_exact_repeats_still_hit_and_new_questions_are_answered(http: httpx.Client) -> None:
+    """The embedder failing (the answers file fails it for "EMBEDDER OUTAGE") costs the cache its
+    semantic hits and new entries, never a request: an exact repeat is read by its normalised words
+    without waiting for an embedding, and a new question goes to the model."""
+    assert chat(http, "What does the embedder outage drill cache?").headers["x-gateway-cache-hit"] == "false"
+    repeat = chat(http, "what does the EMBEDDER OUTAGE drill cache")  # same words: its embedding fails
+    assert repeat.headers["x-gateway-cache-hit"] == "true"
+    for _ in range(2):  # answered, and nothing stored without an embedding
+        assert chat(http, "Which EMBEDDER OUTAGE drill runs next?").headers["x-gateway-cache-hit"] == "false"

@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -312,13 +312,26 @@ class SemanticCache:
         candidate the index finds. Every read goes out at once: one round trip, and a second one
         (the answer) only for a semantic hit. ``verify``, if given, has the last word on the best
         candidate the rules let through (a model asked, for routes that want it)."""
+        exact = self._pool.submit(self.exact, scope, question)
+        similar = self.similar(scope, question, embedding, verify=verify, exact=exact)
+        return exact.result() or similar
+
+    def exact(self, scope: Scope, question: str) -> CacheHit | None:
+        """An exact repeat (its normalised words): one item read, no embedding needed."""
         now = int(time.time())
-        exact = self._pool.submit(self._query, exact_key(scope, question), None, False)
+        fresh = [item for item in self._query(exact_key(scope, question), None, False)
+                 if int(item["expires_at"]["N"]) > now]
+        return self._hit(fresh[0], 1.0) if fresh else None
+
+    def similar(self, scope: Scope, question: str, embedding: Embedding, *, verify: Verifier | None = None,
+                exact: Future[CacheHit | None] | None = None) -> CacheHit | None:
+        """The most similar verified candidate the index finds; None without reading an answer if
+        ``exact`` (the exact read, running meanwhile) found one."""
+        now = int(time.time())
         near = (self._vectors.nearest(scope, embedding, now) if self._vectors
                 else self._lsh_nearest(scope, embedding, now))
-        fresh = [item for item in exact.result() if int(item["expires_at"]["N"]) > now]
-        if fresh:
-            return self._hit(fresh[0], 1.0)
+        if exact is not None and exact.result() is not None:
+            return None
         threshold = self.threshold(embedding.model)
         scored = [c for c in near if c.similarity >= threshold and same_question(question, c.question)]
         if not scored:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from llm_gateway.contract import GUARDRAIL_PROFILES
 from llm_gateway.core.background import Background
@@ -143,6 +143,14 @@ def replay(outcome: Outcome) -> Generator[Delta, None, Outcome]:
     return outcome
 
 
+class Lookup(NamedTuple):
+    """A cache lookup under way: the exact read (None under ``no-cache``), and the embedding with
+    the semantic read after it."""
+
+    exact: Future[CacheHit | None] | None
+    similar: Future[tuple[Embedding | None, CacheHit | None]]
+
+
 @dataclass
 class Prepared:
     """What is known before the model is called."""
@@ -245,7 +253,9 @@ class Pipeline:
             query = prepared.query = query.with_text(checked.text)
             lookup = self._start_lookup(query, route, timings)
         if lookup:
-            prepared.embedding, hit = lookup.result()
+            hit = lookup.exact.result() if lookup.exact else None
+            if hit is None:
+                prepared.embedding, hit = lookup.similar.result()
             if hit:
                 self._settle(admission, 0, hold)  # no model call: the reservations go back
                 price = self.prices.answering(hit.model_id, route.targets[0] if route.targets else None)
@@ -268,16 +278,32 @@ class Pipeline:
         self._settle(prepared.admission, 0, prepared.hold)
         return self._done(prepared, "blocked", reason=verdict.reason, guardrail_status="blocked")
 
-    def _start_lookup(self, query: Query, route: Route,
-                      timings: Timings) -> Future[tuple[Embedding, CacheHit | None]] | None:
+    def _start_lookup(self, query: Query, route: Route, timings: Timings) -> Lookup | None:
+        """The exact read and the embedding at once: an exact repeat is answered without waiting
+        for the embedder (a Bedrock call, deployed), and even while it is down."""
         if ("cache" in route.skip or not query.cacheable(self.cache_max_temperature)
                 or query.cache_control == "no-store"):
             return None
-        return self._pool.submit(timings.timed, "cache_lookup", self._embed_and_lookup, query, route)
+        exact = (None if query.cache_control == "no-cache"  # embedded to refresh the entry, not looked up
+                 else self._pool.submit(timings.timed, "cache_exact", self._cached,
+                                        partial(self.cache.exact, query.scope, query.text)))
+        return Lookup(exact, self._pool.submit(timings.timed, "cache_lookup", self._embed_and_lookup, query, route,
+                                               exact))
 
-    def _embed_and_lookup(self, query: Query, route: Route) -> tuple[Embedding, CacheHit | None]:
-        embedding = self.tasks.embed(query.text)  # no-cache: embedded to refresh the entry, not looked up
-        return embedding, None if query.cache_control == "no-cache" else self._lookup(query, embedding, route)
+    def _embed_and_lookup(self, query: Query, route: Route,
+                          exact: Future[CacheHit | None] | None) -> tuple[Embedding | None, CacheHit | None]:
+        """The question's embedding (its entry is stored under it), and the nearest verified entry
+        unless the exact read found the question itself."""
+        try:
+            embedding = self.tasks.embed(query.text)
+        except Exception as exc:  # the embedder down: no semantic hits, no new entries, the request goes on
+            degraded("cache", exc, step="embed")
+            return None, None
+        if exact is None:
+            return embedding, None
+        verify = self.tasks.same_question if route.cache_verify == "model" else None
+        return embedding, self._cached(partial(self.cache.similar, query.scope, query.text, embedding,
+                                               verify=verify, exact=exact))
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
@@ -435,10 +461,9 @@ class Pipeline:
         return sorted(a for a in self.router.routes.all() if not allowed_models or a in allowed_models)
 
     # -- best-effort records ------------------------------------------------------------------
-    def _lookup(self, query: Query, embedding: Embedding, route: Route) -> CacheHit | None:
+    def _cached(self, read: Callable[[], CacheHit | None]) -> CacheHit | None:
         try:
-            return self.cache.lookup(query.scope, query.text, embedding,
-                                     verify=self.tasks.same_question if route.cache_verify == "model" else None)
+            return read()
         except Exception as exc:  # a cache outage degrades to a model call, never to an error
             degraded("cache", exc, step="lookup")
             return None
