@@ -3,13 +3,17 @@ sentence-transformers (with PyTorch) computed for the same texts, stored in test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 from llm_gateway.contract import cache_threshold_for
 from llm_gateway.core.cache import cosine
 from llm_gateway.core.providers import minilm
+from tests.conftest import eventually
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "minilm_reference.json").read_text())
 
@@ -32,3 +36,29 @@ def test_paraphrases_sit_closer_than_unrelated_questions() -> None:
         "What is the capital of France?"])
     assert cosine(upload, put) > cache_threshold_for(minilm.NAME)
     assert cosine(upload, capital) < 0.3
+
+
+def test_the_encoders_process_answers_and_ends_with_the_one_it_serves() -> None:
+    """The stand-in's encoder runs in a process of its own; killed outright, the process it serves
+    never closes the pool, and the encoder must still end (not wait for work forever)."""
+    serving = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom llm_gateway.core.providers import local, minilm\n"
+        "assert list(local._encode('hello there')) == minilm.load().embed(['hello there'])[0]\n"
+        "print('ready', flush=True)\nsys.stdin.read()")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert serving.stdout is not None and serving.stdout.readline().strip() == "ready"
+    children = [pid for pid, (_, parent) in processes().items() if parent == serving.pid]
+    assert children  # the encoder (and multiprocessing's resource tracker)
+    serving.kill()
+    serving.wait()
+    assert eventually(lambda: not [pid for pid, (state, _) in processes().items() if pid in children and state != "Z"],
+                      timeout=10)
+
+
+def processes() -> dict[int, tuple[str, int]]:
+    """Each running process's state and parent, from /proc (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            state, parent = entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[:2]
+            found[int(entry.name)] = (state, int(parent))
+    return found

@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -202,7 +203,21 @@ def _encoder() -> ProcessPoolExecutor:
     """The forward pass runs in a process of its own, as a deployed embedder is a call to another
     service. In the gateway's process its NumPy work and the requests' botocore calls took turns
     with one interpreter lock: 10 ms a question alone, 22 ms beside two threads calling AWS."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    """The encoder's process ends with the one it serves, however that one ends (killed, it never
+    closes the pool, and an orphaned worker would wait for work forever)."""
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        if parent is not None:
+            parent.join()
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _forward(text: str) -> list[float]:
