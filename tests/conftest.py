@@ -107,6 +107,22 @@ def function_logs(gateway: LocalGateway) -> str:
     return Path(gateway.sandbox.log.name).read_text()
 
 
+def log_records(gateway: LocalGateway) -> list[dict[str, Any]]:
+    """The functions' JSON log records. Every function process writes to one file, and an
+    unbuffered print writes its text and its newline apart, so two records can share a line."""
+    decoder, records = json.JSONDecoder(), []
+    for line in function_logs(gateway).splitlines():
+        at = 0
+        while (start := line.find("{", at)) != -1:
+            try:
+                record, at = decoder.raw_decode(line, start)
+            except ValueError:  # not JSON (a plain log line), or cut off by the file's end
+                break
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
 @pytest.fixture(scope="module")
 def http(gateway: LocalGateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, timeout=10,

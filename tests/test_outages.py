@@ -21,7 +21,7 @@ from llm_gateway.core.tenants import Quotas
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.lambda_emulation import Sandbox
 from llm_gateway.local.runner import TASK_ROOT
-from tests.conftest import TEST_ANSWERS, eventually, function_logs
+from tests.conftest import TEST_ANSWERS, eventually, log_records
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,7 @@ def ask(gateway: LocalGateway, question: str) -> httpx.Response:
 
 
 def degraded(gateway: LocalGateway, dependency: str) -> bool:
-    lines = (json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{"))
-    return any(line.get("degraded") == dependency for line in lines)
+    return any(record.get("degraded") == dependency for record in log_records(gateway))
 
 
 def test_a_bad_route_row_is_skipped_not_served(gateway: LocalGateway) -> None:

@@ -19,7 +19,7 @@ from llm_gateway.core.providers import minilm
 from llm_gateway.core.verify import same_question
 from llm_gateway.core.wiring import model_tasks
 from llm_gateway.local import LocalGateway
-from tests.conftest import eventually, function_logs
+from tests.conftest import eventually, log_records
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
@@ -62,8 +62,7 @@ def test_hits_are_in_the_request_records(http: httpx.Client, gateway: LocalGatew
     assert hit["cache_hit"] is True
 
     def record() -> dict[str, Any] | None:
-        lines = (json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{"))
-        return next((r for r in lines if r.get("message") == "request answered"
+        return next((r for r in log_records(gateway) if r.get("message") == "request answered"
                      and r.get("correlation_id") == hit["request_id"]), None)
 
     logged = eventually(record)

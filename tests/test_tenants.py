@@ -16,7 +16,7 @@ import pytest
 
 from llm_gateway.core.tenants import KeyConflict, KeyStore, Quotas, hash_key
 from llm_gateway.local import LocalGateway
-from tests.conftest import function_logs
+from tests.conftest import function_logs, log_records
 
 IAM_QUESTION = "How do I rotate an IAM session credential?"
 IAM_PARAPHRASE = "What is the way to renew an iam session?"
@@ -91,7 +91,7 @@ def test_the_scheduled_sweeper_expires_keys_and_warns_a_week_ahead(gateway: Loca
     assert keys.get(past.key_id).status == "expired" and keys.get(soon.key_id).status == "active"
     assert call(gateway, past_key).status_code == 401
     # Each expiring key is a warning naming it (never the key itself), and the counts are metrics.
-    logs = [json.loads(line) for line in function_logs(gateway).splitlines() if line.startswith("{")]
+    logs = log_records(gateway)
     warning = next(entry for entry in logs if entry.get("key_id") == soon.key_id)
     assert warning["level"] == "WARNING" and warning["tenant_id"] == "t_sweep" and 2.9 < warning["days_left"] <= 3
     emf = [e for e in logs if "KeysExpiringSoon" in e and e.get("service") == "llm-gateway-key-sweeper"]
