@@ -293,17 +293,18 @@ class Pipeline:
     def _embed_and_lookup(self, query: Query, route: Route,
                           exact: Future[CacheHit | None] | None) -> tuple[Embedding | None, CacheHit | None]:
         """The question's embedding (its entry is stored under it), and the nearest verified entry
-        unless the exact read found the question itself."""
+        unless the exact read found the question itself (its one read is done by now, most often:
+        an exact hit costs no index query)."""
         try:
             embedding = self.tasks.embed(query.text)
         except Exception as exc:  # the embedder down: no semantic hits, no new entries, the request goes on
             degraded("cache", exc, step="embed")
             return None, None
-        if exact is None:
+        if exact is None or exact.result() is not None:
             return embedding, None
         verify = self.tasks.same_question if route.cache_verify == "model" else None
         return embedding, self._cached(partial(self.cache.similar, query.scope, query.text, embedding,
-                                               verify=verify, exact=exact))
+                                               verify=verify))
 
     def _done(self, prepared: Prepared, kind: Kind, **fields: Any) -> Outcome:
         elapsed = int((time.perf_counter() - prepared.started) * 1000)
