@@ -21,6 +21,7 @@ from moto import mock_aws
 from llm_gateway.local.emulator import (
     CallLedger,
     EmulatorProcess,
+    cheap_queue_scans,
     direct_item_responses,
     direct_numeric_adds,
     item_undo_transactions,
@@ -315,3 +316,45 @@ def test_a_queue_trigger_gathers_its_batching_window_before_invoking(window: int
     assert eventually(lambda: sum(map(len, batches)) == 3, timeout=5)
     assert batches == ([["a", "b", "c"]] if window else [["a"], ["b"], ["c"]])
     poller.stopping.set()
+
+
+def test_queues_scanned_cheaply_answer_as_sqs_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQS with ``cheap_queue_scans``: what it counts, delivers, keeps and deletes is what moto
+    (and SQS) answer, through visibility timeouts, delays, retention and old receipt handles."""
+    from botocore.exceptions import ClientError
+    from moto.sqs import models
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    cheap_queue_scans()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        for body in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=30)
+
+        def counts() -> tuple[int, int, int]:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            return tuple(int(attributes[f"ApproximateNumberOfMessages{kind}"])  # type: ignore[return-value]
+                         for kind in ("", "NotVisible", "Delayed"))
+
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+        assert [m["Body"] for m in first] == ["a", "b"] and counts() == (1, 2, 1)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # again: accepted
+        assert counts() == (1, 1, 1)
+
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        assert [m["Body"] for m in again] == ["c"]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"], VisibilityTimeout=0)
+        redelivered = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in redelivered) == ["b", "c"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"])  # an older handle of "b"
+        with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+
+        queue: Any = models.sqs_backends["123456789012"]["us-east-1"].get_queue("q")
+        for message in queue._messages:  # older than the queue keeps messages
+            message.sent_timestamp -= 61_000
+            message.visible_at = message.delayed_until = 0
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
