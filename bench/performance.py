@@ -7,6 +7,10 @@ Every side calls one fake OpenAI-compatible upstream, in a process of its own, o
 gateway is `make dev`'s: the dev stack on the local runner, AWS emulated in its own process.
 LiteLLM 1.100.5's proxy (1 worker, no database) runs from its own virtualenv, `.venv-litellm`,
 which `make bench` makes; without it, its rows are skipped.
+
+The sides are asked in turns (``in_rounds``), and the two cache sizes in two stacks side by side:
+on a shared 2-core machine a spell of load from elsewhere otherwise fell on whichever side was
+being measured (one run put the 1e4 row at 1.48x the 1e3 row, the next at 0.89x).
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ from llm_gateway.local.artifact import code_asset, lambda_runtime, runtime_versi
 from llm_gateway.local.runner import free_port  # noqa: E402
 
 LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
-N = int(os.environ.get("BENCH_N", "300"))
+N = int(os.environ.get("BENCH_N", "300"))  # requests a side, for the latency figures
+ROUNDS = 10  # ... asked in this many turns
+COUNTED = 100  # requests a profile, for the AWS calls the cost table prices
 CLIENTS, SECONDS = 16, 5.0
 UPSTREAM = """
 import sys
@@ -168,16 +174,51 @@ def print_latency(results: dict[str, tuple[float, float]], direct_ms: list[float
         print(f"{name:14s} +{p50:6.2f} ms p50   +{p99:6.2f} ms p99{ratio}")
 
 
-def print_growth(gateway: Any, via: Side, direct_ms: list[float]) -> None:
-    print("\n== Added latency as the cache grows (default profile, cache misses) ==")
-    by_size, seeded = {}, 0
-    for size in (1_000, 10_000):
-        seed_cache(gateway, "t_bench", "gpt", size - seeded, seeded)
-        seeded = size
-        via.latencies(20, offset=size * 10)
-        by_size[size] = added(via.latencies(200, offset=size * 100), direct_ms[:200])
-        print(f"{size:>6} entries   +{by_size[size][0]:6.2f} ms p50   +{by_size[size][1]:6.2f} ms p99")
+def print_growth(gateway: Any, environment: dict[str, str], default: Side, asked: int,
+                 direct_ms: list[float]) -> None:
+    """1e3 entries in the bench's stack, 1e4 in a second one, asked in turns: a busy spell on the
+    machine weighs on both sizes alike."""
+    larger = start_gateway(environment=environment)
+    try:
+        key, _ = larger.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
+        sizes = {1_000: (gateway, default, asked),
+                 10_000: (larger, Side(f"{larger.url}/v1", {"Authorization": f"Bearer {key}"}, "gpt"), 30)}
+        sizes[10_000][1].latencies(30, offset=-1000)  # warm
+        for size, (stack, _, entries) in sizes.items():  # each answer asked so far is an entry
+            seed_cache(stack, "t_bench", "gpt", max(0, size - entries), 0)
+            settle(stack)
+        samples = in_rounds({size: side for size, (_, side, _) in sizes.items()}, offset=100_000_000)
+    finally:
+        larger.stop()
+    print("\n== Added latency as the cache grows (default profile, cache misses; a stack for each size) ==")
+    by_size = {size: added(ms, direct_ms) for size, ms in samples.items()}
+    for size, (p50, p99) in by_size.items():
+        print(f"{size:>6} entries   +{p50:6.2f} ms p50   +{p99:6.2f} ms p99")
     print(f"1e4 vs 1e3 (p50): {by_size[10_000][0] / by_size[1_000][0]:.2f}x")
+
+
+def in_rounds(sides: dict[Any, Side], offset: int, n: int = N) -> dict[Any, list[float]]:
+    """``n`` sequential requests to each side, in ROUNDS turns of ``n / ROUNDS``, a pause after
+    each turn for the records it left to be written: a spell of load from elsewhere on a shared
+    machine weighs on every side alike, where one side after another it fell on one of them."""
+    samples: dict[Any, list[float]] = {name: [] for name in sides}
+    per_round = n // ROUNDS
+    for turn in range(ROUNDS):
+        for index, (name, side) in enumerate(sides.items()):
+            samples[name] += side.latencies(per_round, offset=offset * (index + 1) + turn * per_round)
+            time.sleep(0.5)
+    return samples
+
+
+def settle(gateway: Any, quiet_seconds: float = 1.0, timeout: float = 60.0) -> None:
+    """Until the stack is idle: no AWS call but the pollers' long polls for ``quiet_seconds`` (the
+    judge's and the usage ledger's backlog after a throughput run would weigh on what follows)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gateway.emulator.calls(clear=True)
+        time.sleep(quiet_seconds)
+        if all(call["operation"].endswith("ReceiveMessage") for call in gateway.emulator.calls()):
+            return
 
 
 def print_cold_start(gateway: Any) -> float:
@@ -202,9 +243,9 @@ def main() -> None:
     prod = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]["prod"]
     # The dev stack, with prod's batching of the cache's vector puts (dev puts each at once, so
     # that a paraphrase hits the moment its first answer is cached).
-    gateway = start_gateway(environment={"ROUTES_JSON": json.dumps(routes),
-                                         "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url,
-                                         "CACHE_VECTOR_BATCH": str(prod.get("cacheVectorBatch", 1))})
+    environment = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url,
+                   "CACHE_VECTOR_BATCH": str(prod.get("cacheVectorBatch", 1))}
+    gateway = start_gateway(environment=environment)
     assert gateway.emulator is not None
     try:
         key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
@@ -218,32 +259,35 @@ def main() -> None:
         for side in sides.values():
             side.latencies(30, offset=-1000)  # warm every path
 
-        gateway.emulator.calls(clear=True)
-        direct_ms = sides["direct"].latencies()
-        samples = {"default": sides["default"].latencies()}
-        time.sleep(3)  # the judge's share of those requests
-        calls = {"default": gateway.emulator.calls(clear=True)}
-        samples["pass-through"] = sides["pass-through"].latencies()
-        time.sleep(1)
-        calls["pass-through"] = gateway.emulator.calls(clear=True)
-        if "LiteLLM proxy" in sides:
-            samples["LiteLLM proxy"] = sides["LiteLLM proxy"].latencies()
+        # The AWS calls of each profile, counted apart: a profile's records are written after its answers.
+        calls = {}
+        for name in ("default", "pass-through"):
+            settle(gateway)
+            gateway.emulator.calls(clear=True)
+            sides[name].latencies(COUNTED, offset=-100_000)
+            time.sleep(3)  # the judge's share of those requests
+            calls[name] = gateway.emulator.calls(clear=True)
+
+        samples = in_rounds(sides, offset=1_000_000)
+        direct_ms = samples.pop("direct")
         results = {name: added(ms, direct_ms) for name, ms in samples.items()}
         print_latency(results, direct_ms)
 
-        # Before the throughput run: its backlog (the judge's and the ledger's work for thousands of
-        # answers) would weigh on the requests measured here.
-        print_growth(gateway, sides["default"], direct_ms)
+        print_growth(gateway, environment, sides["default"], 30 + COUNTED + N, direct_ms)
 
+        # LiteLLM first and the default profile last: a run leaves the judge's and the ledger's
+        # backlog behind it, which would weigh on the side after it.
         print(f"\n== Throughput, {CLIENTS} clients for {SECONDS:.0f} s (clients in a process of their own) ==")
-        for name, side in sides.items():
+        for name in reversed(sides):
             if name != "direct":
-                print(f"{name:14s} {side.throughput():7.1f} requests/s")
+                settle(gateway)
+                print(f"{name:14s} {sides[name].throughput():7.1f} requests/s")
+        settle(gateway)
         gateway_mb = print_cold_start(gateway)
         function = next(r for r in gateway.template["Resources"].values()
                         if r["Type"] == "AWS::Lambda::Function" and "GATEWAY_ASGI_APP" in json.dumps(r))
         context = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
-        print_costs(calls, N, gateway_mb=gateway_mb, memory_mb=int(function["Properties"]["MemorySize"]),
+        print_costs(calls, COUNTED, gateway_mb=gateway_mb, memory_mb=int(function["Properties"]["MemorySize"]),
                     overhead_ms={name: results[name][0] for name in calls},
                     judged=float(context["prod"]["sampleRate"]))
         print(f"(machine: {os.cpu_count()} cores, Python {sys.version.split()[0]})")
