@@ -35,6 +35,10 @@ class EvalLoop(Construct):
 
     :param sample_rate: share of answers judged (1.0 judges all; lower it to bound the judge's bill).
     :param max_receive_count: deliveries before a message goes to the dead-letter queue.
+    :param batch_size: answers a judge invocation takes at most; :param batching_window: how long
+        Lambda gathers them first (one invocation, one poll and one delete for a batch, rather than
+        for each answer under load; a score, and a low-scored answer's eviction from the cache,
+        arrive up to that much later).
     :param score_alarm_threshold: the average ``JudgeScore`` below which ``score_alarm`` fires.
     :param alarm_topic: where both alarms notify, if anywhere.
     :param cache: the ``SemanticCache`` whose answers the judge evicts when it scores them below
@@ -45,6 +49,7 @@ class EvalLoop(Construct):
 
     def __init__(self, scope: Construct, id: str, *, model: ModelAccess | None = None,
                  sample_rate: float = Settings.sample_rate, max_receive_count: int = 3, batch_size: int = 10,
+                 batching_window: cdk.Duration | None = None,
                  score_alarm_threshold: float = 0.6, alarm_topic: sns.ITopic | None = None,
                  event_bus: events.IEventBus | None = None, scores_table: ddb.ITable | None = None,
                  cache: SemanticCache | None = None, evict_below: float = Settings.cache_evict_below,
@@ -80,7 +85,8 @@ class EvalLoop(Construct):
                          **(Settings.env(cache_table=cache.table.table_name, cache_evict_below=evict_below)
                             if cache else {})})
         self.judge_function.add_event_source(sources.SqsEventSource(
-            self.queue, batch_size=batch_size, report_batch_item_failures=True))
+            self.queue, batch_size=batch_size, max_batching_window=batching_window or cdk.Duration.seconds(1),
+            report_batch_item_failures=True))
         grant_table(self.judge_function, self.scores_table, "PutItem")
         if cache:
             cache.grant_evict(self.judge_function)
