@@ -187,7 +187,7 @@ def print_growth(gateway: Any, environment: dict[str, str], default: Side, asked
         for size, (stack, _, entries) in sizes.items():  # each answer asked so far is an entry
             seed_cache(stack, "t_bench", "gpt", max(0, size - entries), 0)
             settle(stack)
-        samples = in_rounds({size: side for size, (_, side, _) in sizes.items()}, offset=100_000_000)
+        samples = in_rounds({size: side for size, (_, side, _) in sizes.items()}, offset=300_000_000)
     finally:
         larger.stop()
     print("\n== Added latency as the cache grows (default profile, cache misses; a stack for each size) ==")
@@ -200,7 +200,11 @@ def print_growth(gateway: Any, environment: dict[str, str], default: Side, asked
 def in_rounds(sides: dict[Any, Side], offset: int, n: int = N) -> dict[Any, list[float]]:
     """``n`` sequential requests to each side, in ROUNDS turns of ``n / ROUNDS``, a pause after
     each turn for the records it left to be written: a spell of load from elsewhere on a shared
-    machine weighs on every side alike, where one side after another it fell on one of them."""
+    machine weighs on every side alike, where one side after another it fell on one of them.
+
+    Questions are numbered (``_load.body``), a side's from ``offset`` times its place: none is
+    asked twice of a stack (a repeat is an exact cache hit), nor by the throughput clients (client
+    k asks from (k + 1) * 1e7)."""
     samples: dict[Any, list[float]] = {name: [] for name in sides}
     per_round = n // ROUNDS
     for turn in range(ROUNDS):
