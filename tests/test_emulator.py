@@ -21,6 +21,7 @@ from moto import mock_aws
 from llm_gateway.local.emulator import (
     CallLedger,
     EmulatorProcess,
+    _RecentlyDeleted,
     cheap_queue_scans,
     direct_item_responses,
     direct_numeric_adds,
@@ -358,3 +359,12 @@ def test_queues_scanned_cheaply_answer_as_sqs_does(monkeypatch: pytest.MonkeyPat
             message.sent_timestamp -= 61_000
             message.visible_at = message.delayed_until = 0
         assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+
+def test_a_queue_remembers_only_its_latest_deleted_handles() -> None:
+    """A repeated delete is accepted for the latest handles; older ones are forgotten, so a long
+    session's memory does not grow with every message it ever deleted."""
+    deleted = _RecentlyDeleted(size=3)
+    deleted.add(["a", "b"])
+    deleted.add(["c", "d", "e"])
+    assert [h in deleted for h in "abcde"] == [False, False, True, True, True]

@@ -342,6 +342,27 @@ def per_call_work_once() -> None:
         setattr(module, name, functools.cache(getattr(module, name)))
 
 
+class _RecentlyDeleted:
+    """The receipt handles of a queue's latest deleted messages, so that deleting one again
+    succeeds, as on SQS. moto keeps every handle ever deleted: a long `make dev` session grew
+    by two handles a request, without end."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._order: deque[str] = deque()
+        self._handles: set[str] = set()
+        self._size = size
+
+    def __contains__(self, handle: object) -> bool:
+        return handle in self._handles
+
+    def add(self, handles: Iterable[str]) -> None:
+        for handle in handles:
+            self._order.append(handle)
+            self._handles.add(handle)
+        while len(self._order) > self._size:
+            self._handles.discard(self._order.popleft())
+
+
 def cheap_queue_scans() -> None:
     """moto 5.2's SQS walks a queue's messages on every call, several times, and asks the clock
     for each message it looks at through datetime arithmetic (about 10 µs a message): a send
@@ -351,7 +372,7 @@ def cheap_queue_scans() -> None:
     receive of ten 0.9 s, and a backlog, once formed under load, fed itself. Here moto's SQS reads
     the clock as ``time.time()`` (the same epoch seconds), once a scan; the retention check reads
     the queue's setting, and a delete finds its message in one pass: the scans left cost a tenth
-    of a microsecond a message."""
+    of a microsecond a message. A delete also remembers only the latest handles (``_RecentlyDeleted``)."""
     import moto.sqs.models
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -371,14 +392,15 @@ def cheap_queue_scans() -> None:
         return bool(retention + message.sent_timestamp / 1000 > time.time())
 
     def delete_message(self: Any, receipt_handle: str) -> None:
-        if receipt_handle in self.deleted_messages:
+        deleted = self.__dict__.setdefault("recently_deleted", _RecentlyDeleted())
+        if receipt_handle in deleted:
             return  # already deleted: SQS accepts it again
         messages = self._messages
         for at, message in enumerate(messages):
             if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
                 self._messages = messages[:at] + messages[at + 1:]  # a new list, as moto swaps it in
                 self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
+                deleted.add(message.all_receipt_handles)
                 return
         raise ReceiptHandleIsInvalid()
 
