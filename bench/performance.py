@@ -50,6 +50,7 @@ LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
 N = int(os.environ.get("BENCH_N", "300"))  # requests a side, for the latency figures
 ROUNDS = 10  # ... asked in this many turns
 COUNTED = 100  # requests a profile, for the AWS calls the cost table prices
+WARM = 30  # requests a side before anything is measured
 CLIENTS, SECONDS = 16, 5.0
 UPSTREAM = """
 import sys
@@ -174,16 +175,21 @@ def print_latency(results: dict[str, tuple[float, float]], direct_ms: list[float
         print(f"{name:14s} +{p50:6.2f} ms p50   +{p99:6.2f} ms p99{ratio}")
 
 
+def bench_key(gateway: Any) -> dict[str, str]:
+    """The headers of a new key of the bench's tenant, its quotas out of the way."""
+    key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
+    return {"Authorization": f"Bearer {key}"}
+
+
 def print_growth(gateway: Any, environment: dict[str, str], default: Side, asked: int,
                  direct_ms: list[float]) -> None:
     """1e3 entries in the bench's stack, 1e4 in a second one, asked in turns: a busy spell on the
     machine weighs on both sizes alike."""
     larger = start_gateway(environment=environment)
     try:
-        key, _ = larger.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
         sizes = {1_000: (gateway, default, asked),
-                 10_000: (larger, Side(f"{larger.url}/v1", {"Authorization": f"Bearer {key}"}, "gpt"), 30)}
-        sizes[10_000][1].latencies(30, offset=-1000)  # warm
+                 10_000: (larger, Side(f"{larger.url}/v1", bench_key(larger), "gpt"), WARM)}
+        sizes[10_000][1].latencies(WARM, offset=-1000)
         for size, (stack, _, entries) in sizes.items():  # each answer asked so far is an entry
             seed_cache(stack, "t_bench", "gpt", max(0, size - entries), 0)
             settle(stack)
@@ -252,8 +258,7 @@ def main() -> None:
     gateway = start_gateway(environment=environment)
     assert gateway.emulator is not None
     try:
-        key, _ = gateway.keys().create("t_bench", "bench", quotas=Quotas(rpm=10_000_000, rpd=100_000_000))
-        auth = {"Authorization": f"Bearer {key}"}
+        auth = bench_key(gateway)
         sides = {"direct": Side(upstream_url, {}, "bench-model"), "default": Side(f"{gateway.url}/v1", auth, "gpt"),
                  "pass-through": Side(f"{gateway.url}/v1", auth, "gpt-pass")}
         if LITELLM.exists():
@@ -261,7 +266,7 @@ def main() -> None:
             processes.append(process)
             sides["LiteLLM proxy"] = Side(litellm_url, litellm_auth, "gpt")
         for side in sides.values():
-            side.latencies(30, offset=-1000)  # warm every path
+            side.latencies(WARM, offset=-1000)  # warm every path
 
         # The AWS calls of each profile, counted apart: a profile's records are written after its answers.
         calls = {}
@@ -277,7 +282,7 @@ def main() -> None:
         results = {name: added(ms, direct_ms) for name, ms in samples.items()}
         print_latency(results, direct_ms)
 
-        print_growth(gateway, environment, sides["default"], 30 + COUNTED + N, direct_ms)
+        print_growth(gateway, environment, sides["default"], WARM + COUNTED + N, direct_ms)
 
         # LiteLLM first and the default profile last: a run leaves the judge's and the ledger's
         # backlog behind it, which would weigh on the side after it.

@@ -412,7 +412,10 @@ def cheap_queue_scans() -> None:
         return [m for m in self._messages if ready(now, m)]
 
     def counted(test: Callable[[float, Any], bool]) -> property:
-        return property(lambda self: sum(1 for now in (unix_time_millis(),) for m in self._messages if test(now, m)))
+        def count(self: Any) -> int:
+            now = unix_time_millis()
+            return sum(1 for m in self._messages if test(now, m))
+        return property(count)
 
     unix_time.cheap = True  # type: ignore[attr-defined]
     queue = models.Queue
