@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from llm_gateway.core.ratelimit import RateLimited, RateLimiter
 from llm_gateway.core.tenants import KeyConflict, KeyStore, Quotas, hash_key
 from llm_gateway.local import LocalGateway
 from tests.conftest import function_logs, log_records
@@ -222,6 +223,100 @@ def test_token_quota_is_reserved_before_the_call(gateway: LocalGateway, keys: Ke
     assert 300 - estimate < used <= 300 + estimate, used
     limited = next(r for r in responses if r.status_code == 429)
     assert "tokens per minute" in limited.json()["error"]["message"]
+
+
+def limiter_on(gateway: LocalGateway, **quotas: int) -> tuple[RateLimiter, list[str]]:
+    """The gateway's own quota counters, counted from here, and the DynamoDB calls it makes."""
+    client = gateway.client("dynamodb")
+    made: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: made.append(model.name))
+    table = gateway.environment_of_gateway()["RATE_LIMITS_TABLE"]
+    return RateLimiter(table, client, Quotas(**quotas), on_store_failure="closed"), made
+
+
+def noon_today() -> int:
+    """A minute well inside today: a day boundary would start the day's count again."""
+    return 86400 * (int(time.time()) // 86400) + 43200
+
+
+def test_a_counted_request_is_one_write(gateway: LocalGateway) -> None:
+    """Both windows in one conditional UpdateItem; a minute's first request opens it with one more."""
+    limiter, made = limiter_on(gateway, rpm=100, rpd=1000)
+    minute = noon_today()
+    admitted = [limiter.admit("t_one_write", now=minute + s) for s in range(5)]
+    assert made == ["UpdateItem"] * 6
+    assert [a.remaining for a in admitted if a] == [99, 98, 97, 96, 95]
+    limiter.admit("t_one_write", now=minute + 60)
+    assert made[6:] == ["UpdateItem"] * 2
+    assert limiter.admit("t_one_write", now=minute + 61).remaining == 98
+
+
+def test_a_new_minute_starts_again_and_the_day_goes_on(gateway: LocalGateway) -> None:
+    limiter, _ = limiter_on(gateway, rpm=2, rpd=3)
+    minute = noon_today()
+    assert limiter.admit("t_windows", now=minute) and limiter.admit("t_windows", now=minute + 1)
+    with pytest.raises(RateLimited) as full:
+        limiter.admit("t_windows", now=minute + 2)
+    assert full.value.window == "minute" and full.value.retryable and full.value.retry_after == 58
+    assert limiter.admit("t_windows", now=minute + 60)  # the refused one did not count in the day
+    with pytest.raises(RateLimited) as spent:
+        limiter.admit("t_windows", now=minute + 61)
+    assert spent.value.window == "day" and not spent.value.retryable
+    with pytest.raises(RateLimited):  # nor in a later minute of the same day
+        limiter.admit("t_windows", now=minute + 120)
+
+
+def test_a_minute_opened_by_many_requests_at_once_is_exact(gateway: LocalGateway) -> None:
+    """Requests racing to open a new minute: one opens it, the rest count in it, and the limit holds."""
+    limiter, _ = limiter_on(gateway, rpm=7, rpd=1000)
+    minute = noon_today()
+    limiter.admit("t_race", now=minute - 60)
+
+    def admitted(_: int) -> bool:
+        try:
+            return limiter.admit("t_race", now=minute + 1) is not None
+        except RateLimited:
+            return False
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert sum(pool.map(admitted, range(24))) == 7
+
+
+def test_a_request_that_loses_the_race_to_open_a_minute_counts_in_it(gateway: LocalGateway) -> None:
+    """Between this request's two tries (its minute is not open; open it), another opens it: the
+    request counts in the minute the other opened instead of failing or starting it again."""
+    limiter, made = limiter_on(gateway, rpm=5, rpd=1000)
+    other, _ = limiter_on(gateway, rpm=5, rpd=1000)
+    minute = noon_today()
+    limiter.admit("t_lost_race", now=minute - 60)
+    made.clear()
+
+    tries = iter(range(1, 10))
+
+    def open_it_first(**_: Any) -> None:
+        if next(tries) == 2:  # this request's second try is about to go
+            other.admit("t_lost_race", now=minute)
+
+    limiter._ddb.meta.events.register("before-call.dynamodb.UpdateItem", open_it_first)
+    admission = limiter.admit("t_lost_race", now=minute + 1)
+    assert made == ["UpdateItem"] * 3 and admission and admission.remaining == 3
+
+
+def test_a_clock_ahead_counts_everyone_in_its_minute(gateway: LocalGateway) -> None:
+    """A function whose clock runs a little ahead opened the next minute: one a little behind counts
+    its requests there rather than failing (and settles its tokens there)."""
+    limiter, _ = limiter_on(gateway, rpm=10, rpd=1000, tpm=1000)
+    minute = noon_today()
+    ahead = limiter.admit("t_clock", now=minute + 60, estimate=100)
+    behind = limiter.admit("t_clock", now=minute + 59, estimate=100)
+    assert ahead and behind and behind.minute == ahead.minute == minute // 60 + 1
+    assert behind.remaining == 8 and behind.tokens_remaining == 800
+    limiter.settle(behind, 10)
+    limiter.settle(ahead, 10)
+    assert limiter.admit("t_clock", now=minute + 61, estimate=100).tokens_remaining == 880
+    gone = limiter.admit("t_clock", now=minute + 120, estimate=100)
+    limiter.settle(ahead, 0)  # that minute is over: nothing to give back, and no error
+    assert gone and gone.tokens_remaining == 900
 
 
 # -- isolation and secrecy -----------------------------------------------------------------------

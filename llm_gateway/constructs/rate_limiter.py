@@ -15,7 +15,7 @@ from llm_gateway.contract import METRIC_RATE_LIMITED, QUOTA_STORE_FAILURE, Setti
 
 
 class RateLimiter(Construct):
-    """Atomic counters in DynamoDB, one item per tenant and window, expired by TTL.
+    """Atomic counters in DynamoDB, one item per tenant and day, expired by TTL.
 
     The defaults apply to every tenant whose key record sets no override. Leave the construct out
     and the gateway enforces no quotas.
