@@ -18,13 +18,14 @@ import numpy
 import pytest
 from moto import mock_aws
 
+from llm_gateway.local import counter_updates
+from llm_gateway.local.counter_updates import Unsupported, apply, direct_counter_updates
 from llm_gateway.local.emulator import (
     CallLedger,
     EmulatorProcess,
     _RecentlyDeleted,
     cheap_queue_scans,
     direct_item_responses,
-    direct_numeric_adds,
     item_undo_transactions,
     partitioned_queries,
     write_units,
@@ -222,13 +223,13 @@ def test_the_call_ledger_counts_dynamodb_write_units_as_dynamodb_bills_them() ->
 
 def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.MonkeyPatch) -> None:
     """Counters (``ADD #a :x, ...``) added up directly come out as DynamoDB's ADD defines them,
-    inside transactions too; what is not a pure numeric ADD is still moto's to validate."""
+    inside transactions too; what is not in the grammar is still moto's to validate."""
     from decimal import Decimal
 
     from botocore.exceptions import ClientError
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    direct_numeric_adds()
+    direct_counter_updates()
     rng = random.Random(5)
     with mock_aws():
         ddb = _table_t()
@@ -256,9 +257,110 @@ def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.
         with pytest.raises(ClientError):  # ADD to a string: moto's own validation answers
             ddb.update_item(TableName="t", Key=first, UpdateExpression="ADD #n :v",
                             ExpressionAttributeNames={"#n": "label"}, ExpressionAttributeValues={":v": {"N": "1"}})
-        with pytest.raises(ClientError):  # a condition that fails: moto's path
+        with pytest.raises(ClientError):  # a condition that fails
             ddb.update_item(TableName="t", Key=first, UpdateExpression="ADD #n :v", ConditionExpression="#n > :v",
                             ExpressionAttributeNames={"#n": "hits"}, ExpressionAttributeValues={":v": {"N": "1"}})
+
+
+def _random_update(rng: random.Random) -> dict[str, Any]:
+    """An UpdateItem in the counters' grammar, or just outside it (a string added, a path
+    written twice, an unused or missing placeholder, ``<>``, a nested path, a reserved word)."""
+    names = {"#r": "requests", "#m": "minute", "#l": "label", "#x": "expires_at"}
+    values: dict[str, dict[str, str]] = {}
+
+    def value(kind: str = "N") -> str:  # moto fails (a 500) comparing a string with a number: kept apart
+        placeholder = f":v{len(values)}"
+        values[placeholder] = ({"S": rng.choice("ab")} if kind == "S"
+                               else {"N": rng.choice(["0", "1", "3", "-2", "0.5", "10"])})
+        return placeholder
+
+    def path() -> str:
+        return rng.choice(["#r", "#m", "#l", "#x", "tokens", "tokens", "#r", "#m"])
+
+    def kind(path: str) -> str:
+        return "S" if path == "#l" else "N"
+
+    def condition(depth: int = 0) -> str:
+        pick = rng.random()
+        if depth < 2 and pick < 0.35:
+            return f"({condition(depth + 1)}) {rng.choice(['AND', 'OR', 'and'])} {condition(depth + 1)}"
+        if depth < 2 and pick < 0.42:
+            return f"NOT ({condition(depth + 1)})"
+        if pick < 0.6:
+            return f"{rng.choice(['attribute_exists', 'attribute_not_exists'])}({path()})"
+        left = path()
+        right = value(kind(left))
+        if rng.random() < 0.2:
+            left, right = right, left
+        return f"{left} {rng.choice(['=', '<', '<=', '>', '>=', '>=', '<', '<>'])} {right}"
+
+    adds = [f"{p} {value('S' if rng.random() < 0.05 else 'N')}" for p in
+            [rng.choice(["#r", "#m", "#x", "tokens"]) for _ in range(rng.randrange(0, 3))]]
+    sets = [f"{p} = {rng.choice([value(kind(p)), f'if_not_exists({p}, {value(kind(p))})'])}" for p in
+            [path() for _ in range(rng.randrange(0 if adds else 1, 3))]]
+    update = " ".join(part for part in (("ADD " + ", ".join(adds)) if adds else "",
+                                        ("SET " + ", ".join(sets)) if sets else "") if part)
+    request: dict[str, Any] = {"TableName": "t", "UpdateExpression": update,
+                               "Key": {"pk": {"S": f"p{rng.randrange(2)}"}, "sk": {"S": f"s{rng.randrange(2)}"}}}
+    if rng.random() < 0.7:
+        request["ConditionExpression"] = condition()
+    if rng.random() < 0.5:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    if rng.random() < 0.03:
+        request["UpdateExpression"] += ", expires_at = :v0" if sets else " SET a.b = :v0"
+    used = " ".join([request["UpdateExpression"], request.get("ConditionExpression", "")])
+    kept_names = {k: v for k, v in names.items() if k in used or rng.random() < 0.03}
+    request |= {"ExpressionAttributeValues": {k: v for k, v in values.items() if k in used or rng.random() < 0.03}}
+    return request | ({"ExpressionAttributeNames": kept_names} if kept_names else {})
+
+
+def test_counter_updates_applied_directly_answer_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random updates and conditions in the counters' grammar (and just outside it), each run
+    through both paths: the same answers (attributes, errors, the item a failed condition returns)
+    and the same items at the end. Most of them are decided by the direct path."""
+    from botocore.exceptions import ClientError
+    from moto.dynamodb import models, responses
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    direct_counter_updates()
+    moto_update = models.DynamoDBBackend.update_item.moto  # type: ignore[attr-defined]
+    moto_parser = responses.create_condition_expression_parser.moto  # type: ignore[attr-defined]
+    rng = random.Random(11)
+    requests = [_random_update(rng) for _ in range(600)]
+    decided = 0
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decided
+        try:
+            item = apply(*args, **kwargs)
+        except Unsupported:
+            raise
+        except Exception:
+            decided += 1
+            raise
+        decided += 1
+        return item
+
+    def run() -> tuple[list[Any], list[Any]]:
+        with mock_aws():
+            ddb, answers = _table_t(), []
+            for request in requests:
+                try:
+                    answers.append(("ok", ddb.update_item(**request, ReturnValues="ALL_NEW").get("Attributes")))
+                except ClientError as error:
+                    answers.append((error.response["Error"]["Code"], error.response.get("Item")))
+            return answers, sorted(ddb.scan(TableName="t")["Items"], key=lambda item: json.dumps(item, sort_keys=True))
+
+    monkeypatch.setattr(counter_updates, "apply", counted)
+    fast = run()
+    with monkeypatch.context() as moto_only:
+        moto_only.setattr(models.DynamoDBBackend, "update_item", moto_update)
+        moto_only.setattr(responses, "create_condition_expression_parser", moto_parser)
+        assert run() == fast
+    outcomes = {code for code, _ in fast[0]}
+    assert {"ok", "ConditionalCheckFailedException", "ValidationException"} <= outcomes
+    assert any(code == "ConditionalCheckFailedException" and item for code, item in fast[0])
+    assert decided > len(requests) / 2, decided
 
 
 @pytest.fixture(scope="module")

@@ -252,12 +252,14 @@ def test_a_counted_request_is_one_write(gateway: LocalGateway) -> None:
 
 
 def test_a_new_minute_starts_again_and_the_day_goes_on(gateway: LocalGateway) -> None:
-    limiter, _ = limiter_on(gateway, rpm=2, rpd=3)
+    limiter, made = limiter_on(gateway, rpm=2, rpd=3)
     minute = noon_today()
     assert limiter.admit("t_windows", now=minute) and limiter.admit("t_windows", now=minute + 1)
+    made.clear()
     with pytest.raises(RateLimited) as full:
         limiter.admit("t_windows", now=minute + 2)
     assert full.value.window == "minute" and full.value.retryable and full.value.retry_after == 58
+    assert made == ["UpdateItem"]  # a refusal too is one call
     assert limiter.admit("t_windows", now=minute + 60)  # the refused one did not count in the day
     with pytest.raises(RateLimited) as spent:
         limiter.admit("t_windows", now=minute + 61)

@@ -142,15 +142,16 @@ class Counter:
         the item as it was, the minute) when a window is full. Within the item's minute its
         counters are added to; a later minute starts them again."""
         tokens = self.quotas.tpm is not None
-        values = {":one": {"N": "1"}, ":rpm": {"N": str(self.rpm)}, ":rpd": {"N": str(self.rpd)},
-                  ":exp": {"N": str(self.expires_at)}, **({":reserve": {"N": str(self.reserve)}} if tokens else {})}
+        values = {":one": {"N": "1"}, ":rpd": {"N": str(self.rpd)}, ":exp": {"N": str(self.expires_at)},
+                  **({":reserve": {"N": str(self.reserve)}} if tokens else {})}
         day_has_room = "(attribute_not_exists(requests) OR requests < :rpd)"
         same = Bump(f"#minute = :minute AND minute_requests < :rpm AND {day_has_room}"
                     + (" AND minute_tokens <= :room" if tokens else ""),
                     "ADD requests :one, minute_requests :one" + (", minute_tokens :reserve" if tokens else "")
                     + " SET expires_at = if_not_exists(expires_at, :exp)",
-                    {":room": {"N": str((self.quotas.tpm or 0) - self.reserve)}} if tokens else {})
-        later = Bump(f"(attribute_not_exists(#minute) OR #minute < :minute) AND :one <= :rpm AND {day_has_room}",
+                    {":rpm": {"N": str(self.rpm)},
+                     **({":room": {"N": str((self.quotas.tpm or 0) - self.reserve)}} if tokens else {})})
+        later = Bump(f"(attribute_not_exists(#minute) OR #minute < :minute) AND {day_has_room}",
                      "ADD requests :one SET #minute = :minute, minute_requests = :one"
                      + (", minute_tokens = :reserve" if tokens else "")
                      + ", expires_at = if_not_exists(expires_at, :exp)")
