@@ -326,7 +326,7 @@ def test_counter_updates_applied_directly_answer_as_moto_does(monkeypatch: pytes
     moto_update = models.DynamoDBBackend.update_item.moto  # type: ignore[attr-defined]
     moto_parser = responses.create_condition_expression_parser.moto  # type: ignore[attr-defined]
     rng = random.Random(11)
-    requests = [_random_update(rng) for _ in range(600)]
+    requests = [_random_update(rng) for _ in range(300)]
     decided = 0
 
     def counted(*args: Any, **kwargs: Any) -> Any:
