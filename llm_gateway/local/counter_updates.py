@@ -101,7 +101,6 @@ class _Reader:
         return ("value", self.value()) if self.next().startswith(":") else ("path", self.path())
 
 
-
 @lru_cache(maxsize=1024)
 def parse_update(text: str) -> Update:
     reader, seen = _Reader(text), set()
@@ -141,19 +140,15 @@ def parse_condition(text: str) -> tuple[Any, ...]:
     ("exists", path, wanted)."""
     reader = _Reader(text)
 
-    def either() -> tuple[Any, ...]:
-        node = both()
-        while reader.peek("OR"):
+    def joined(keyword: str, part: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        node = part()
+        while reader.peek(keyword):
             reader.take()
-            node = ("or", node, both())
+            node = (keyword.lower(), node, part())
         return node
 
-    def both() -> tuple[Any, ...]:
-        node = negated()
-        while reader.peek("AND"):
-            reader.take()
-            node = ("and", node, negated())
-        return node
+    def either() -> tuple[Any, ...]:  # OR binds loosest, then AND, then NOT
+        return joined("OR", lambda: joined("AND", negated))
 
     def negated() -> tuple[Any, ...]:
         if reader.peek("NOT"):
@@ -184,9 +179,11 @@ def parse_condition(text: str) -> tuple[Any, ...]:
     return node
 
 
-def placeholders(text: str) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=1024)
+def placeholders(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The ``#names`` and ``:values`` an expression uses."""
     tokens = _tokens(text)
-    return {t for t in tokens if t.startswith("#")}, {t for t in tokens if t.startswith(":")}
+    return frozenset(t for t in tokens if t.startswith("#")), frozenset(t for t in tokens if t.startswith(":"))
 
 
 class Applier:
