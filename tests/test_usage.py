@@ -131,6 +131,31 @@ def test_a_budget_is_never_overrun_by_more_than_one_estimate(gateway: LocalGatew
     assert spent() == pytest.approx(answered * MICROS, abs=len(responses))  # reservations all settled
 
 
+def test_embeddings_spend_the_same_budgets(gateway: LocalGateway, keys: KeyStore) -> None:
+    """The embeddings door reserves and settles in the caller's budgets as chat does: a key past its
+    daily budget gets no more embeddings (they used to be counted only against the quotas)."""
+    limit = 0.00005
+    key, record = keys.create("t_embed_budget", "embed budget", budgets={"key_day": limit})
+    inputs = ["word " * 800] * 4  # about 4,000 tokens: $0.00008 at Titan's $0.02 a million
+
+    def embeddings() -> httpx.Response:
+        return httpx.post(f"{gateway.url}/v1/embeddings", headers={"Authorization": f"Bearer {key}"}, timeout=60,
+                          json={"model": "text-embedding", "input": inputs})
+
+    first = embeddings()  # larger than the whole budget: it still runs in an empty window
+    assert first.status_code == 200 and float(first.headers["x-ratelimit-limit-usd"]) == limit
+    cost = float(first.headers["x-gateway-cost-usd"])
+    assert cost > limit
+    refused = embeddings()
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "insufficient_quota"
+    assert refused.headers["x-should-retry"] == "false"
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    spent = gateway.client("dynamodb").get_item(
+        TableName=gateway.environment_of_gateway()["RATE_LIMITS_TABLE"],
+        Key={"pk": {"S": f"spend#key#{record.key_id}#{day}"}})["Item"]["spent"]["N"]
+    assert int(spent) == round(cost * MICROS)  # settled at what it cost; the refusal holds nothing
+
+
 # -- the usage function, exactly once --------------------------------------------------------------
 
 class Throttled:

@@ -126,17 +126,12 @@ class Answers:
         return outcome
 
     async def embed(self, caller: Caller, alias: str, inputs: list[str]) -> Embeddings:
-        """Embeddings of ``inputs`` by ``alias``, counted against the caller's quota, with the
+        """Embeddings of ``inputs`` by ``alias``, within the caller's quotas and budgets, with the
         headers and the usage record (its cost) a model door gives."""
-        embeddings, served, admission = await run_in_threadpool(
-            lambda: self.pipeline.embed(caller.tenant_id, alias, inputs, quotas=caller.quotas,
-                                        allowed_models=caller.allowed_models))
-        caller.headers |= {"x-gateway-provider": served.provider, "x-gateway-model": served.model,
-                           **(admission.headers() if admission else {})}
-        caller.alias, caller.outcome = alias, Outcome(
-            caller.request_id, "answered", model_id=served.model, provider=served.provider, usage=embeddings.usage,
-            upstream_ms=served.upstream_ms,
-            cost_usd=self.pipeline.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0))
+        query = Query(caller.tenant_id, (), alias, **caller.query_fields())
+        embeddings, outcome = await run_in_threadpool(self.pipeline.embed, query, inputs, caller.request_id)
+        caller.alias = alias
+        describe(outcome, caller)
         return embeddings
 
     async def stream(self, caller: Caller, query: Query, param: str) -> Stream:

@@ -417,14 +417,21 @@ class Pipeline:
             yield Delta(text=outcome.answer[len(shown):])
         return outcome
 
-    def embed(self, tenant_id: str, model_alias: str, inputs: list[str], *, quotas: Quotas | None = None,
-              allowed_models: tuple[str, ...] = ()) -> tuple[Embeddings, Served, Admission | None]:
-        route = self._route(model_alias, allowed_models)
-        admission = self._quota(tenant_id, quotas, route, estimate_tokens([{"content": i} for i in inputs], 0))
-        with self._released_on_failure(admission):
+    def embed(self, query: Query, inputs: list[str], request_id: str) -> tuple[Embeddings, Outcome]:
+        """Embeddings of ``inputs`` by ``query``'s alias, admitted as a chat request is (the
+        inputs' worst-case cost reserved in the caller's budgets, the request counted in its
+        quotas), then settled with what they cost."""
+        started = time.perf_counter()
+        route = self._route(query.model_alias, query.allowed_models)
+        admission, hold = self._admit(query, route, estimate_tokens([{"content": i} for i in inputs], 0), 0)
+        with self._released_on_failure(admission, hold):
             embeddings, served = self.router.embed(route, inputs)
-        self._settle(admission, embeddings.usage.total_tokens)
-        return embeddings, served, admission
+        cost = self.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0)
+        self._settle(admission, embeddings.usage.total_tokens, hold, cost)
+        return embeddings, Outcome(request_id, "answered", model_id=served.model, provider=served.provider,
+                                   usage=embeddings.usage, upstream_ms=served.upstream_ms, cost_usd=cost,
+                                   admission=admission, hold=hold,
+                                   latency_ms=int((time.perf_counter() - started) * 1000))
 
     def media(self, query: Query, request: MediaRequest, request_id: str) -> tuple[MediaResult | None, Outcome]:
         """An image, a transcript or speech: the alias, budget and quota as for chat, the input
