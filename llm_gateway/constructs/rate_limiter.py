@@ -51,7 +51,7 @@ class RateLimiter(Construct):
                             quota_store_failure=self.on_store_failure)
 
     def grant_count(self, grantee: iam.IGrantable) -> iam.Grant:
-        return grant_table(grantee, self.table, "UpdateItem", "GetItem")
+        return grant_table(grantee, self.table, "UpdateItem")  # counters are only ever bumped
 
     def metric_rate_limited(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """Requests the gateway answered 429 (quota spent)."""
