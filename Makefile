@@ -49,9 +49,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
-# Two workers on two cores; by file, so that each module's gateway starts once.
+# Two workers on two cores; by file, so that each module's gateway starts once; longest first
+# (tests/conftest.py), not xdist's order by number of tests.
 unit: $(DEV_STAMP) $(CHROMEDRIVER)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Synthesize with the standard CDK CLI (bundles Lambda code locally, no Docker): make synth ENV=prod
 synth: $(RUN_STAMP)

@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
 
 
-# The longest modules first: xdist hands modules to its two workers in collection order, and a long
-# one collected last keeps one worker busy while the other has nothing left.
-LONGEST_FIRST = ("test_fuzz.py", "test_semantic_cache.py", "test_package.py", "test_tenants.py", "test_artifact.py",
-                 "test_usage.py")
+# The longest modules first: xdist hands modules to its two workers in collection order (with
+# --no-loadscope-reorder, see the Makefile: by default it orders them by their number of tests), and a
+# long one handed out last keeps one worker busy while the other has nothing left.
+LONGEST_FIRST = ("test_fuzz.py", "test_semantic_cache.py", "test_artifact.py", "test_tenants.py", "test_package.py",
+                 "test_infrastructure.py", "test_emulator.py", "test_usage.py", "test_eval_loop.py",
+                 "test_guardrails.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

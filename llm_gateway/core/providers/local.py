@@ -164,7 +164,9 @@ class LocalProvider:
             return Embeddings([hashed_embedding(text) for text in inputs], usage, model=HASHED)
         from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
 
-        return Embeddings([list(_encode(text)) for text in inputs], usage, model=minilm.NAME)
+        if len(inputs) == 1:  # a question: remembered (a repeat costs no forward pass)
+            return Embeddings([list(_encode(inputs[0]))], usage, model=minilm.NAME)
+        return Embeddings(_encoded(inputs), usage, model=minilm.NAME)  # documents, in batches
 
 
 def _grounded(request: ChatRequest) -> str | None:
@@ -191,8 +193,18 @@ def _minilm_installed() -> bool:
 @lru_cache(maxsize=4096)
 def _encode(text: str) -> tuple[float, ...]:
     """The encoder's vector, remembered: a repeated question costs no forward pass."""
+    return tuple(_encoded([text])[0])
+
+
+ENCODER_BATCH = 16  # texts a forward pass: about 1.4x less CPU a text than one at a time, in bounded memory
+
+
+def _encoded(texts: list[str]) -> list[list[float]]:
+    """The texts' vectors from the encoder's process, a batch a round trip."""
     try:
-        return tuple(_encoder().submit(_forward, text).result())
+        batches = [_encoder().submit(_forward, texts[i:i + ENCODER_BATCH])
+                   for i in range(0, len(texts), ENCODER_BATCH)]
+        return [vector for batch in batches for vector in batch.result()]
     except BrokenProcessPool:  # the encoder's process died: the next question starts another
         _encoder.cache_clear()
         raise
@@ -220,7 +232,7 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _forward(text: str) -> list[float]:
+def _forward(texts: list[str]) -> list[list[float]]:
     from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
 
-    return minilm.load().embed([text])[0]
+    return minilm.load().embed(texts)
