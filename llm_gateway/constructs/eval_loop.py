@@ -36,9 +36,9 @@ class EvalLoop(Construct):
     :param sample_rate: share of answers judged (1.0 judges all; lower it to bound the judge's bill).
     :param max_receive_count: deliveries before a message goes to the dead-letter queue.
     :param batch_size: answers a judge invocation takes at most; :param batching_window: how long
-        Lambda gathers them first (one invocation, one poll and one delete for a batch, rather than
-        for each answer under load; a score, and a low-scored answer's eviction from the cache,
-        arrive up to that much later).
+        Lambda gathers them first, 1 s by default (one invocation, one poll and one delete for a
+        batch, rather than for each answer under load; a score, and a low-scored answer's eviction
+        from the cache, arrive up to that much later).
     :param score_alarm_threshold: the average ``JudgeScore`` below which ``score_alarm`` fires.
     :param alarm_topic: where both alarms notify, if anywhere.
     :param cache: the ``SemanticCache`` whose answers the judge evicts when it scores them below

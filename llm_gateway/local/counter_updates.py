@@ -26,8 +26,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
+
+from moto.dynamodb import models, responses
+from moto.dynamodb.exceptions import ConditionalCheckFailed
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.parsing import expressions
+from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 
 TOKEN = re.compile(r"\s*(<=|>=|<>|[=<>(),]|[#:]?[A-Za-z_]\w*)")
 NAME = re.compile(r"#?[A-Za-z_]\w*")
@@ -61,11 +67,7 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-@cache
-def _reserved() -> frozenset[str]:
-    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
-
-    return frozenset(word.upper() for word in ReservedKeywords.get_reserved_keywords())
+RESERVED = frozenset(word.upper() for word in ReservedKeywords.get_reserved_keywords())
 
 
 class _Reader:
@@ -87,7 +89,7 @@ class _Reader:
     def path(self) -> str:
         """A top-level attribute: a ``#name`` placeholder, or a name that is not a reserved word."""
         word = self.take()
-        if not NAME.fullmatch(word) or (word[0] != "#" and word.upper() in _reserved()):
+        if not NAME.fullmatch(word) or (word[0] != "#" and word.upper() in RESERVED):
             raise Unsupported(word)
         return word
 
@@ -189,8 +191,8 @@ def placeholders(text: str) -> tuple[frozenset[str], frozenset[str]]:
 class Applier:
     """One update request: names resolved, values typed, against the item as it is."""
 
-    def __init__(self, names: dict[str, str], values: dict[str, dict[str, Any]], dynamo_type: Any) -> None:
-        self.names, self.values, self.dynamo_type = names, values, dynamo_type
+    def __init__(self, names: dict[str, str], values: dict[str, dict[str, Any]]) -> None:
+        self.names, self.values = names, values
 
     def name(self, path: str) -> str:
         if path.startswith("#"):
@@ -202,7 +204,7 @@ class Applier:
     def value(self, placeholder: str) -> Any:
         if placeholder not in self.values:
             raise Unsupported(placeholder)
-        return self.dynamo_type(self.values[placeholder])
+        return DynamoType(self.values[placeholder])
 
     def holds(self, node: tuple[Any, ...], attrs: dict[str, Any]) -> bool:
         kind = node[0]
@@ -293,10 +295,6 @@ class ParsedCondition:
 
 def direct_counter_updates() -> None:
     """Patch moto's DynamoDB backend, and its request handler's own parse of expressions."""
-    from moto.dynamodb import models, responses
-    from moto.dynamodb.exceptions import ConditionalCheckFailed
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     backend_class = models.DynamoDBBackend
     original = backend_class.update_item
     if getattr(original, "applied_directly", False):
@@ -319,8 +317,7 @@ def direct_counter_updates() -> None:
             with contextlib.suppress(Unsupported):
                 return apply(table, key, update, values=self.get_keys_value(table, key),
                              condition=condition_expression, failed=failed,
-                             applier=Applier(expression_attribute_names or {}, expression_attribute_values or {},
-                                             DynamoType))
+                             applier=Applier(expression_attribute_names or {}, expression_attribute_values or {}))
         return original(self, table_name, key, update_expression, expression_attribute_names,
                         expression_attribute_values, attribute_updates, expected, condition_expression,
                         return_values_on_condition_check_failure)
@@ -335,8 +332,6 @@ def direct_counter_updates() -> None:
 
     # moto's own parse of an update, for what is left to it and for its request handler's check of
     # placeholders: remembered per text (the tree is only read; moto validates a copy of it).
-    from moto.dynamodb.parsing import expressions
-
     parser: Any = expressions.UpdateExpressionParser  # type: ignore[attr-defined]
     remembered: Any = lru_cache(maxsize=1024)(parser.make.__func__)
     parser.make = classmethod(remembered)
