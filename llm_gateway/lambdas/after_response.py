@@ -12,12 +12,12 @@ If registration fails, nothing is detached: the pipeline awaits its records befo
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
 import threading
 import time
-import urllib.request
 from collections import OrderedDict
 from typing import Any
 
@@ -76,10 +76,36 @@ def _request_id(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _call(url: str, *, data: bytes | None = None, headers: dict[str, str]) -> tuple[dict[str, Any], Any]:
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(request) as response:  # the Lambda service's own loopback API
-        return json.loads(response.read() or b"{}"), response.headers
+class ExtensionsClient:
+    """The Lambda service's loopback Extensions API, over one kept-alive connection (a new one per
+    event cost a connect, and a server thread, per invocation). One thread uses it at a time."""
+
+    def __init__(self, runtime_api: str) -> None:
+        self._host, _, port = runtime_api.rpartition(":")
+        self._port = int(port)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def call(self, path: str, *, body: bytes | None = None,
+             headers: dict[str, str]) -> tuple[dict[str, Any], http.client.HTTPMessage]:
+        """JSON from ``POST`` (with a body) or ``GET`` of ``path``; an ``OSError`` if it failed."""
+        for attempt in (1, 2):  # a kept-alive connection found closed is retried once on a new one
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self._host, self._port)
+            try:
+                self._connection.request("POST" if body is not None else "GET", f"/{EXTENSIONS_API}/{path}",
+                                         body=body, headers=headers)
+                response = self._connection.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise OSError(f"{path}: {exc!r}") from exc
+                continue
+            if response.status >= 400:
+                raise OSError(f"{path}: HTTP {response.status} {payload[:200]!r}")
+            return json.loads(payload or b"{}"), response.headers
+        raise AssertionError("unreachable")
 
 
 def hold_invocations(app: Any, background: Background, runtime_api: str | None = None) -> Any:
@@ -89,10 +115,10 @@ def hold_invocations(app: Any, background: Background, runtime_api: str | None =
     runtime_api = runtime_api or os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not runtime_api:
         return app
-    base = f"http://{runtime_api}/{EXTENSIONS_API}"
+    api = ExtensionsClient(runtime_api)
     try:
-        _, headers = _call(f"{base}/register", data=json.dumps({"events": ["INVOKE"]}).encode(),
-                           headers={"Lambda-Extension-Name": NAME, "Content-Type": "application/json"})
+        _, headers = api.call("register", body=json.dumps({"events": ["INVOKE"]}).encode(),
+                              headers={"Lambda-Extension-Name": NAME, "Content-Type": "application/json"})
         identifier = headers["Lambda-Extension-Identifier"]
     except (OSError, KeyError, ValueError) as exc:
         log.warning("the after-response extension did not register; records are written before responding",
@@ -103,7 +129,7 @@ def hold_invocations(app: Any, background: Background, runtime_api: str | None =
     def serve() -> None:
         while True:
             try:
-                event, _ = _call(f"{base}/event/next", headers={"Lambda-Extension-Identifier": identifier})
+                event, _ = api.call("event/next", headers={"Lambda-Extension-Identifier": identifier})
             except OSError as exc:  # the environment is going away, or a transient hiccup
                 log.warning("the after-response extension could not get its next event", extra={"error": repr(exc)})
                 time.sleep(0.1)

@@ -187,7 +187,7 @@ class LocalGateway:
 
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=self.host, port=self.port, log_level="warning", access_log=not self.quiet,
-            lifespan="off"))
+            lifespan="on"))
         if serve:
             threading.Thread(target=self._server.run, daemon=True, name="gateway-http").start()
             deadline = time.monotonic() + 10
