@@ -319,9 +319,10 @@ class WebAdapterProcess:
             if not message.get("more_body"):
                 break
         if self._session is None:
+            # Idle connections let go before uvicorn's own 5 s keep-alive ends them under a request.
             self._session = aiohttp.ClientSession(
                 self.url, timeout=aiohttp.ClientTimeout(total=self.function.timeout), auto_decompress=False,
-                skip_auto_headers=NOT_ADDED)
+                skip_auto_headers=NOT_ADDED, connector=aiohttp.TCPConnector(keepalive_timeout=4))
         path = scope.get("raw_path") or scope["path"].encode()
         url = path.decode() + (("?" + scope["query_string"].decode()) if scope.get("query_string") else "")
         if self.await_records:
@@ -490,7 +491,7 @@ class ApiGateway:
                 return
             arn = (f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/{scope['method']}"
                    f"{scope['path']}")
-            decision = self._authorize(authorize, token, arn, ttl)
+            decision = await self._authorize(authorize, token, arn, ttl)
             if decision is None:
                 await self._reply(send, "ACCESS_DENIED", 403, {
                     "message": "User is not authorized to access this resource with an explicit deny"})
@@ -510,13 +511,14 @@ class ApiGateway:
                     "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    def _authorize(self, authorize: Invoke, token: str, arn: str, ttl: int) -> dict[str, Any] | None:
+    async def _authorize(self, authorize: Invoke, token: str, arn: str, ttl: int) -> dict[str, Any] | None:
         with self._lock:
             cached = self._decisions.get(token)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        try:
-            policy = authorize({"type": "TOKEN", "authorizationToken": token, "methodArn": arn})
+        try:  # in a thread: the other requests being served do not wait for this key's lookup
+            policy = await asyncio.to_thread(
+                authorize, {"type": "TOKEN", "authorizationToken": token, "methodArn": arn})
             statements = policy["policyDocument"]["Statement"]
             allowed = any(s["Effect"] == "Allow" and _covers(s["Resource"], arn) for s in statements) and not any(
                 s["Effect"] == "Deny" and _covers(s["Resource"], arn) for s in statements)
