@@ -333,15 +333,23 @@ def item_undo_transactions() -> None:
 
 
 def per_call_work_once() -> None:
-    """Two things moto 5.2 redoes on every call though their answer never changes: listing a
-    response class's methods by introspection (each call), and building a JSONPath parser (ply
-    reads its tables) for each input path of an EventBridge target's input transformer (each
-    event). Both are memoized."""
+    """Things moto 5.2 redoes on every call though their answer never changes: listing a response
+    class's methods by introspection (each call), building a JSONPath parser (ply reads its
+    tables) for each input path of an EventBridge target's input transformer (each event), and
+    turning names from camel case to snake case with regular expressions (an action's name each
+    call; every queue attribute's name each SQS send, 7% of the emulator's time on the pass-through
+    path). All are memoized; the names are a bounded set. And no CORS headers: no browser calls the
+    emulator, and flask-cors's work on every response was 4% of its time."""
     import jsonpath_ng.ext
     import moto.core.responses
+    import moto.moto_server.werkzeug_app
+    import moto.sqs.models
 
-    for module, name in ((moto.core.responses, "method_names_from_class"), (jsonpath_ng.ext, "parse")):
-        setattr(module, name, functools.cache(getattr(module, name)))
+    memoized = ((moto.core.responses, "method_names_from_class"), (jsonpath_ng.ext, "parse"),
+                (moto.core.responses, "camelcase_to_underscores"), (moto.sqs.models, "camelcase_to_underscores"))
+    for module, name in memoized:
+        setattr(module, name, functools.lru_cache(maxsize=4096)(getattr(module, name)))
+    setattr(moto.moto_server.werkzeug_app, "DISABLE_GLOBAL_CORS", True)  # noqa: B010  # read by create_backend_app
 
 
 class _RecentlyDeleted:
