@@ -8,12 +8,13 @@ import asyncio
 import json
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 
 from llm_gateway.core.background import Background
-from llm_gateway.lambdas.after_response import hold_invocations
+from llm_gateway.lambdas.after_response import ExtensionsClient, hold_invocations
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.cloudformation import LocalFunction
 from llm_gateway.local.lambda_emulation import ExtensionsApi
@@ -96,3 +97,35 @@ def test_the_deployed_function_registers_its_extension_and_settles(gateway: Loca
     assert gateway.settled(timeout=30)  # every invocation complete: its records are written
     again = httpx.post(f"{gateway.url}/ask", json=question, headers=auth, timeout=30).json()
     assert first["cache_hit"] is False and again["cache_hit"] is True
+
+
+def test_the_extension_keeps_its_connection_and_reconnects_when_the_api_drops_it() -> None:
+    """One connection for every event; if the API side ends it without a word (an idle timeout),
+    the next call finds it closed and goes again on a new one."""
+    ports: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            ports.append(self.client_address[1])
+            body = json.dumps({"n": len(ports)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = len(ports) == 2  # closed after the second answer, unannounced
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ExtensionsClient(f"127.0.0.1:{server.server_address[1]}")
+        answers = [client.call("event/next", headers={})[0]["n"] for _ in range(4)]
+        assert answers == [1, 2, 3, 4]
+        assert ports[0] == ports[1] != ports[2] == ports[3]  # kept alive, then one new connection
+    finally:
+        server.shutdown()
+        server.server_close()
