@@ -34,9 +34,10 @@ Invoke = Callable[[dict[str, Any]], Any]
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 # What a function's process inherits from ours besides its own environment (Lambda gives it none).
 INHERITED = ("HOME", "LANG", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
-# Set by the forwarder itself: the function's address, the body's length, the invocation's context.
-FORWARDED_BY_US = {b"host", b"content-length", b"x-amzn-lambda-context"}
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"proxy-connection"}
+# A client's headers not forwarded: hop-by-hop ones, and those the forwarder sets itself (the
+# function's address, the body's length, the invocation's context).
+NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"x-amzn-lambda-context"}
 # What a request is forwarded with besides the client's own headers: nothing (aiohttp would add these).
 NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
@@ -331,7 +332,7 @@ class WebAdapterProcess:
         context = {"request_id": request_id, "deadline": deadline_ms,
                    "invoked_function_arn": self.extensions.function_arn}
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k.lower() not in HOP_BY_HOP and k.lower() not in FORWARDED_BY_US]
+                   if k.lower() not in NOT_FORWARDED]
         headers.append(("x-amzn-lambda-context", json.dumps(context)))
         self.extensions.invoke(request_id, deadline_ms)
         try:
