@@ -1,8 +1,10 @@
 """Issue 13's figure: what the usage ledger adds to a request. The same dev stack twice on the
-local runner, with its ledger (one SQS message per request, sent after the response) and without
-(``USAGE_QUEUE_URL`` empty), measured in interleaved rounds against one fake upstream: added
+local runner, with its ledger (one line of the function's log per request, written after the
+response, which the ledger's log subscription hands to the usage function) and without
+(``USAGE_RECORDS`` empty), measured in interleaved rounds against one fake upstream: added
 latency over a direct call (p50/p99) for the default and pass-through profiles, the SQS sends
-per request, and throughput with 16 clients. Printed, not asserted."""
+per request (none: the ledger makes no AWS call from the gateway), and throughput with 16
+clients. Printed, not asserted."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def main() -> None:
               "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]}}
     environment = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url}
     gateways = {"with the ledger": start_gateway(environment=environment),
-                "without": start_gateway(environment={**environment, "USAGE_QUEUE_URL": ""})}
+                "without": start_gateway(environment={**environment, "USAGE_RECORDS": ""})}
     try:
         sides: dict[tuple[str, str], Side] = {}
         for name, gateway in gateways.items():
@@ -47,8 +49,8 @@ def main() -> None:
             gateway.emulator.calls(clear=True)
 
         per_round = max(10, N // ROUNDS)
-        # Back to back, the record's work after one response (its SQS send, the usage function's
-        # transaction) shares this machine's two cores with the next request; spaced, it is done
+        # Back to back, the record's work after one response (the usage function's transaction)
+        # shares this machine's two cores with the next request; spaced, it is done
         # before the next arrives, as on Lambda, where it runs in the invocation's own time.
         for pause, spacing in ((0.0, "back to back"), (0.1, "100 ms apart")):
             samples: dict[tuple[str, str], list[float]] = {k: [] for k in sides}

@@ -49,7 +49,7 @@ DEGRADED = {
     "eval_events": "an answer event could not be published: it is not judged",
     "cache": "the semantic cache could not be read or written: the model answers",
     "incidents": "a guardrail incident could not be recorded (the block itself stands)",
-    "usage_ledger": "a usage record could not be queued: the request is missing from usage and billing",
+    "usage_ledger": "a usage record could not be written: the request is missing from usage and billing",
 }
 QUOTA_STORE_FAILURE = ("open", "closed")  # when the counters table fails: admit (and count a metric), or 503
 EVENT_SOURCE = "llm-gateway"
@@ -292,7 +292,7 @@ class Settings:
     default_rpd: int = _env("RPD_LIMIT", 1000)
     default_tpm: int | None = _env("TPM_LIMIT", None, int)
     # Usage ledger and budgets
-    usage_queue_url: str = _env("USAGE_QUEUE_URL", "")  # set: every request sends its usage record there
+    usage_records: str = _env("USAGE_RECORDS", "")  # "log": every request's usage record is a line of its log
     usage_table: str = _env("USAGE_TABLE", "")  # the requests table: records and the counters /v1/billing reads
     usage_retention_days: int = _env("USAGE_RETENTION_DAYS", 90)
     usage_bodies_tenants: str = _env("USAGE_BODIES_TENANTS", "")  # comma-separated: tenants whose bodies are kept

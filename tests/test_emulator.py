@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import http.client
 import io
 import json
@@ -18,6 +20,7 @@ import numpy
 import pytest
 from moto import mock_aws
 
+from llm_gateway.core.usage import USAGE_LINE_PATTERN, UsageRecord
 from llm_gateway.local import counter_updates
 from llm_gateway.local.counter_updates import Unsupported, apply, direct_counter_updates
 from llm_gateway.local.emulator import (
@@ -30,7 +33,8 @@ from llm_gateway.local.emulator import (
     partitioned_queries,
     write_units,
 )
-from llm_gateway.local.lambda_emulation import QueuePoller
+from llm_gateway.local.lambda_emulation import FunctionFailed, QueuePoller
+from llm_gateway.local.log_subscriptions import LogDelivery
 from llm_gateway.local.s3vectors import vector_queries
 from tests.conftest import eventually
 
@@ -419,6 +423,51 @@ def test_a_queue_trigger_gathers_its_batching_window_before_invoking(window: int
     assert eventually(lambda: sum(map(len, batches)) == 3, timeout=5)
     assert batches == ([["a", "b", "c"]] if window else [["a"], ["b"], ["c"]])
     poller.stopping.set()
+
+
+def test_a_log_subscription_delivers_matching_lines_and_dead_letters_what_keeps_failing(
+        emulator: EmulatorProcess) -> None:
+    """CloudWatch Logs to a Lambda destination, as the local runner emulates it: the lines the
+    pattern matches, gathered in one ``awslogs`` event; a delivery that fails is retried as Lambda
+    retries an asynchronous invocation, then goes to the on-failure queue in Lambda's record."""
+    sqs = boto3.client("sqs", endpoint_url=emulator.endpoint, region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    url = sqs.create_queue(QueueName="usage-dead-letters")["QueueUrl"]
+    events: list[dict[str, Any]] = []
+    failing = {"times": 1}
+
+    def function(event: dict[str, Any]) -> None:
+        events.append(event)
+        if failing["times"]:
+            failing["times"] -= 1
+            raise FunctionFailed("RecordsNotWritten: not now")
+
+    def lines(event: dict[str, Any]) -> list[str]:
+        data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+        return [e["message"] for e in data["logEvents"]]
+
+    with pytest.raises(ValueError, match="emulates"):
+        LogDelivery("g", "f", "[ip, user]", function, "arn", retries=2, retry_delay=0, on_failure=None, log=print)
+    delivery = LogDelivery("/aws/lambda/gateway", "usage-records", USAGE_LINE_PATTERN, function,
+                           "arn:aws:lambda:us-east-1:123456789012:function:usage", retries=2, retry_delay=0.05,
+                           on_failure=lambda body: sqs.send_message(QueueUrl=url, MessageBody=body),
+                           log=print, window=0.3)
+    delivery.start()
+    record = UsageRecord("r1", "t", "answered", 200, at=1764000000.0)
+    for line in ('{"level": "INFO", "message": "usage_record"}', record.line(), "not json", record.line()):
+        delivery.offer(line)
+    assert eventually(lambda: len(events) == 2, timeout=5)  # failed once, delivered on the first retry
+    assert lines(events[0]) == lines(events[1]) == [record.line(), record.line()]
+
+    failing["times"] = 3  # more than the two retries
+    delivery.offer(record.line())
+    message = eventually(lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"), timeout=10)
+    dead = json.loads(message[0]["Body"])
+    assert dead["requestContext"]["condition"] == "RetriesExhausted"
+    assert dead["requestContext"]["approximateInvokeCount"] == 3 and len(events) == 5
+    assert lines(dead["requestPayload"]) == [record.line()]
+    assert dead["responsePayload"]["errorMessage"] == "RecordsNotWritten: not now"
+    delivery.stop()
 
 
 def test_queues_scanned_cheaply_answer_as_sqs_does(monkeypatch: pytest.MonkeyPatch) -> None:

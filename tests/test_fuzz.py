@@ -111,7 +111,7 @@ def gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempP
     and a transaction each, on this machine's two cores) doubled this module's time, and the
     ledger has tests of its own (test_usage). For the same reason the judge scores nothing
     (SAMPLE_RATE=0; test_eval_loop covers it), and no request waits for the earlier ones' records."""
-    with dev_gateway(templates, tmp_path_factory, environment={"USAGE_QUEUE_URL": "", "SAMPLE_RATE": "0"},
+    with dev_gateway(templates, tmp_path_factory, environment={"USAGE_RECORDS": "", "SAMPLE_RATE": "0"},
                      await_records=False) as local:
         yield local
 

@@ -62,6 +62,29 @@ def test_eval_loop_queue_has_redrive_and_partial_batches(templates: dict[str, di
         "EventPattern": {"source": ["llm-gateway"], "detail-type": ["answer.generated"]}})
 
 
+def test_usage_records_reach_the_ledger_through_the_pipeline_functions_logs(
+        templates: dict[str, dict[str, Any]]) -> None:
+    """Every function running the pipeline (the gateway's, the Lex bot's) has its log group
+    subscribed for usage lines; the usage function retries a failed delivery twice, then keeps it
+    in its dead-letter queue; and no function sends usage anywhere itself."""
+    from llm_gateway.core.usage import USAGE_LINE_PATTERN
+
+    t = Template.from_json(templates["dev"])
+    resources = templates["dev"]["Resources"]
+    subscribed = {f["Properties"]["LogGroupName"]["Ref"]
+                  for f in t.find_resources("AWS::Logs::SubscriptionFilter").values()
+                  if f["Properties"]["FilterPattern"] == USAGE_LINE_PATTERN}
+    pipeline = {f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+                for f in t.find_resources("AWS::Lambda::Function").values()
+                if f["Properties"].get("Environment", {}).get("Variables", {}).get("USAGE_RECORDS") == "log"}
+    assert len(pipeline) == 2 and subscribed == pipeline
+    (config,) = t.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    dead_letters = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert resources[dead_letters]["Type"] == "AWS::SQS::Queue"
+    assert "USAGE_QUEUE_URL" not in json.dumps(templates["dev"])
+
+
 def test_alarms_on_dlq_depth_and_average_score(templates: dict[str, dict[str, Any]]) -> None:
     t = Template.from_json(templates["dev"])
     t.has_resource_properties("AWS::CloudWatch::Alarm", {

@@ -4,6 +4,7 @@ and the usage function's exactly-once counting through failures and redelivery."
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +14,21 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from llm_gateway.core.tenants import KeyStore
-from llm_gateway.core.usage import MICROS, Prices, UsageRecord, UsageStore
+from llm_gateway.core.usage import (
+    MAX_LINE_BYTES,
+    MICROS,
+    USAGE_LINE_PATTERN,
+    Prices,
+    UsageLedger,
+    UsageRecord,
+    UsageStore,
+)
 from llm_gateway.local import LocalGateway
+from llm_gateway.local.log_subscriptions import awslogs_event
 from tests.conftest import eventually
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"  # what the dev stack's default alias routes to
@@ -159,15 +168,16 @@ def test_embeddings_spend_the_same_budgets(gateway: LocalGateway, keys: KeyStore
 # -- the usage function, exactly once --------------------------------------------------------------
 
 class Throttled:
-    """A DynamoDB client whose every other transaction is throttled, as a busy table answers."""
+    """A DynamoDB client that throttles a third of its transactions, as a busy table answers
+    (seeded: the same ones every run)."""
 
     def __init__(self, client: Any) -> None:
-        self._client, self.calls = client, 0
+        self._client, self.calls, self._random = client, 0, random.Random(12)
         self.exceptions = client.exceptions
 
     def transact_write_items(self, **kw: Any) -> Any:
         self.calls += 1
-        if self.calls % 2:
+        if self._random.random() < 1 / 3:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
                               "TransactWriteItems")
         return self._client.transact_write_items(**kw)
@@ -193,12 +203,9 @@ def usage_function(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Any], Any]) 
     return function, ddb, wrapped
 
 
-def sqs_event(bodies: list[str]) -> dict[str, Any]:
-    """What an SQS event source mapping hands the function: these bodies, numbered from 0."""
-    return {"Records": [{"messageId": str(n), "receiptHandle": "h", "body": body, "attributes": {},
-                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:usage", "awsRegion": "us-east-1"}
-                        for n, body in enumerate(bodies)]}
+def logs_event(records: list[UsageRecord]) -> dict[str, Any]:
+    """What the ledger's log subscription hands the function: these records' log lines."""
+    return awslogs_event("/aws/lambda/gateway", "usage-records", [(1764000000000, r.line()) for r in records])
 
 
 def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
@@ -211,19 +218,20 @@ def test_usage_function_counts_each_record_once_through_failures_and_redelivery(
         records = [UsageRecord(f"r{i:03d}", "t_once" if i % 4 else "t_else", "answered", 200, at=time.time(),
                                model=HAIKU, prompt_tokens=10 + i, completion_tokens=20, cost_usd=0.000125 * (i + 1))
                    for i in range(40)]
-        queue = [r.message() for r in records]
-        delivered = 0
+        queue = list(records)
+        delivered, failures = 0, 0
         while queue:
             batch, queue = queue[:10], queue[10:]
             try:
-                failed = {f["itemIdentifier"]
-                          for f in function.handler(sqs_event(batch), LambdaContext())["batchItemFailures"]}
-            except BatchProcessingError:  # every record failed: the invocation fails, all come back
-                failed = {str(n) for n in range(len(batch))}
+                assert function.handler(logs_event(batch), LambdaContext())["received"] == len(batch)
+            except function.RecordsNotWritten:  # some were not written: Lambda delivers the batch again
+                failures += 1
+                queue += batch
             delivered += len(batch)
-            redelivered = [batch[int(n)] for n in failed]
-            # SQS delivers at least once: a batch that succeeded may come again too.
-            queue += redelivered + ([batch[0]] if delivered < 60 and batch[0] not in redelivered else [])
+            # And a delivery that succeeded may come again too (at least once).
+            if delivered < 60:
+                queue.append(batch[0])
+        assert failures > 0  # the throttled transactions did fail deliveries
         today = datetime.now(UTC).date()
         mine = [r for r in records if r.tenant_id == "t_once"]
         totals = UsageStore("requests", ddb).usage("t_once", today, today)
@@ -274,16 +282,15 @@ def test_a_batch_is_written_with_its_counter_updates_merged(monkeypatch: pytest.
                                model=HAIKU, prompt_tokens=5, completion_tokens=7, cost_usd=0.001,
                                reason="prompt_injection" if i == 3 else "") for i in range(10)]
 
-        def deliver(batch: list[UsageRecord]) -> list[str]:
-            event = sqs_event([r.message() for r in batch])
-            return [f["itemIdentifier"] for f in function.handler(event, LambdaContext())["batchItemFailures"]]
+        def deliver(batch: list[UsageRecord]) -> int:
+            return int(function.handler(logs_event(batch), LambdaContext())["written"])
 
-        assert deliver(records) == []
+        assert deliver(records) == 10
         (transaction,) = client.transactions
         assert len([t for t in transaction if "Put" in t]) == 10 and len([t for t in transaction if "Update" in t]) == 4
         again = [*records[:2], UsageRecord("m100", "t_merge", "answered", 200, at=time.time(), model=HAIKU,
                                            prompt_tokens=5, completion_tokens=7, cost_usd=0.001)]
-        assert deliver(again) == []  # the two already written are skipped, the new one counted
+        assert deliver(again) == 1  # the two already written are skipped, the new one counted
         today = datetime.now(UTC).date()
         totals = UsageStore("requests", ddb).usage("t_merge", today, today)["totals"]
         assert totals["requests"] == 11 and totals["prompt_tokens"] == 55 and totals["guardrail_blocks"] == 1
@@ -306,6 +313,28 @@ def test_a_record_reads_back_as_written() -> None:
     assert json.loads(record.message())["status"] == "cached"
     with pytest.raises(ValueError):
         UsageRecord.parse(json.dumps({"request_id": "x", "status": "bogus"}))
+
+
+def test_a_usage_record_is_one_line_of_the_log_whatever_the_log_level() -> None:
+    """The gateway's side of the ledger: a line of its own on standard output (not the logger's),
+    the bodies only for tenants that opted in, and dropped rather than the record cut when the line
+    would pass CloudWatch Logs' event size."""
+    import io
+
+    from llm_gateway.local.log_subscriptions import LogPattern
+
+    out = io.StringIO()
+    ledger = UsageLedger(bodies_for=frozenset({"t_keep"}), stream=out)
+    ledger.send(UsageRecord("r1", "t_other", "answered", 200, at=1764000000.0, prompt="hi", answer="hello"))
+    ledger.send(UsageRecord("r2", "t_keep", "answered", 200, at=1764000000.0, prompt="hi", answer="hello"))
+    ledger.send(UsageRecord("r3", "t_keep", "answered", 200, at=1764000000.0, prompt="x" * MAX_LINE_BYTES))
+    lines = out.getvalue().splitlines()
+    records = [UsageRecord.parse(line) for line in lines]
+    assert [(r.request_id, r.prompt, r.answer) for r in records] == [("r1", None, None), ("r2", "hi", "hello"),
+                                                                     ("r3", None, None)]
+    pattern = LogPattern(USAGE_LINE_PATTERN)  # the subscription filter's, as the construct sets it
+    assert all(pattern.matches(line) for line in lines)
+    assert not pattern.matches(json.dumps({"level": "INFO", "message": "usage_record", "request_id": "r1"}))
 
 
 def test_stages_reach_the_xray_daemon_as_subsegments_of_the_functions_segment() -> None:

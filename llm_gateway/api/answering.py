@@ -84,7 +84,7 @@ def usage_record(caller: Caller, door: str, http_status: int, error: ApiError | 
 @dataclass(frozen=True)
 class Metering:
     """What a request to a model door leaves once its response is sent (its last byte, for a
-    stream): its pipeline stages as X-Ray subsegments, and its usage record (one SQS message).
+    stream): its pipeline stages as X-Ray subsegments, and its usage record (one line of its log).
     Neither ever fails the request."""
 
     ledger: UsageLedger | None

@@ -282,15 +282,17 @@ class GuardedEndpoint(Construct):
 
     def grant_pipeline(self, grantee: iam.IGrantable) -> iam.Grant:
         """What running the pipeline takes (with ``pipeline_environment``): the cache, the eval
-        events, incident rows, the models, the quota counters, the routes, usage records and the
-        Bedrock guardrail."""
+        events, incident rows, the models, the quota counters, the routes and the Bedrock
+        guardrail; and, for a function, its usage records: the ledger subscribes to its log group
+        (they are lines of its log, no permission of its own)."""
         cache, eval_loop, model, rate_limiter, router, usage = self._pipeline
         grant = cache.grant_read_write(grantee).combine(eval_loop.grant_put_events(grantee)).combine(
             grant_table(grantee, self.incidents_table, "PutItem")).combine(model.grant_invoke(grantee))
-        for optional in (rate_limiter and rate_limiter.grant_count, router and router.grant_use,
-                         usage and usage.grant_record):
+        for optional in (rate_limiter and rate_limiter.grant_count, router and router.grant_use):
             if optional:
                 grant = grant.combine(optional(grantee))
+        if usage and isinstance(grantee, lambda_.Function):
+            usage.record_from(grantee)
         if self.guardrail_arn:
             grant = grant.combine(iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:ApplyGuardrail"],
                                                              resource_arns=[self.guardrail_arn]))

@@ -103,7 +103,7 @@ class GatewayMonitoring(Construct):
                 graph("Queues: dead letters and backlog",
                       [usage.metric_dead_letters().with_(label="usage DLQ"),
                        *([eval_loop.metric_dead_letters().with_(label="eval DLQ")] if eval_loop else [])],
-                      [usage.metric_backlog().with_(label="usage backlog")]))
+                      [usage.metric_delivery_age().with_(label="usage records' delivery age (ms)")]))
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
 
     @property

@@ -1,4 +1,5 @@
-"""``UsageLedger``: usage records -> SQS (with DLQ) -> usage Lambda -> requests table and counters."""
+"""``UsageLedger``: usage lines in a function's log -> subscription filter -> usage Lambda (failed
+deliveries to a DLQ) -> requests table and counters."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_logs_destinations as log_destinations
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from llm_gateway.constructs._lambda import (
-    dead_letters_alarm,
-    grant_table,
-    python_function,
-    queue_depth,
-    queue_for_function,
-    table_props,
-)
+from llm_gateway.constructs._lambda import dead_letters_alarm, grant_table, python_function, queue_depth, table_props
 from llm_gateway.constructs.metrics import gateway_metric
 from llm_gateway.contract import (
     METRIC_COST,
@@ -34,6 +31,7 @@ from llm_gateway.contract import (
     USAGE_SERVICE,
     Settings,
 )
+from llm_gateway.core.usage import USAGE_LINE_PATTERN
 
 MAX_METRIC_TENANTS = 50
 
@@ -41,9 +39,12 @@ MAX_METRIC_TENANTS = 50
 class UsageLedger(Construct):
     """Every request the gateway meters, written once, with what it cost (DESIGN.md section 12).
 
-    The gateway sends one SQS message per request after its response; the usage function writes
-    it to the requests table with the per-day counters the billing endpoint reads, idempotently on
-    the request id. Records expire after ``retention``; counters stay.
+    The gateway writes one line per request to its log after its response (no AWS call); a
+    subscription filter on the log group (``record_from``) hands the lines to the usage function,
+    which writes each record to the requests table with the per-day counters the billing endpoint
+    reads, idempotently on the request id. A delivery that fails is retried twice by Lambda, then
+    kept in the dead-letter queue for 14 days (an alarm fires on the first). Records expire after
+    ``retention``; counters stay.
 
     :param retention: how long request records are kept (DynamoDB TTL).
     :param prices: USD per million tokens by provider model (``{"model": {"input": 0.25,
@@ -51,30 +52,35 @@ class UsageLedger(Construct):
     :param bodies_for_tenants: tenants who opted in to keeping prompts and answers in their records.
     :param metric_tenants: tenants whose spend gets metrics of its own (at most 50; the others are
         counted together as "other", so the metrics' cardinality stays bounded).
-    :param max_receive_count: deliveries before a record goes to the dead-letter queue.
+    :param retry_attempts: retries of a failed delivery (Lambda's asynchronous invocation, 0 to 2)
+        before it goes to the dead-letter queue.
     :param table: bring your own requests table (string ``pk`` and ``sk``, TTL on ``expires_at``).
     """
 
     def __init__(self, scope: Construct, id: str, *, retention: cdk.Duration | None = None,
                  prices: dict[str, dict[str, object]] | None = None, bodies_for_tenants: list[str] | None = None,
                  metric_tenants: list[str] | None = None,
-                 max_receive_count: int = 5, batch_size: int = 25, table: ddb.ITable | None = None,
+                 retry_attempts: int = 2, table: ddb.ITable | None = None,
                  encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  vpc: ec2.IVpc | None = None, vpc_subnets: ec2.SubnetSelection | None = None,
                  removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY) -> None:
         super().__init__(scope, id)
         retention = retention or cdk.Duration.days(Settings.usage_retention_days)
-        if retention.to_days() < 1 or max_receive_count < 1 or not 1 <= batch_size <= 10000:
-            raise ValueError("retention must be at least a day, max_receive_count at least 1, batch_size 1..10000")
+        if retention.to_days() < 1 or not 0 <= retry_attempts <= 2:
+            raise ValueError("retention must be at least a day, retry_attempts 0 to 2")
         self.metric_tenants = metric_tenants or []
         if len(self.metric_tenants) > MAX_METRIC_TENANTS or OTHER_TENANTS in self.metric_tenants:
             raise ValueError(f"metric_tenants: at most {MAX_METRIC_TENANTS} tenants, none named {OTHER_TENANTS!r}")
         self.retention_days = int(retention.to_days())
         self.prices, self.bodies_for_tenants = prices or {}, bodies_for_tenants or []
         timeout = cdk.Duration.seconds(30)
-        self.queue, self.dead_letter_queue = queue_for_function(
-            self, consumer_timeout=timeout, max_receive_count=max_receive_count, retention=cdk.Duration.days(14))
+        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", encryption=sqs.QueueEncryption.SQS_MANAGED,
+                                           enforce_ssl=True, retention_period=cdk.Duration.days(14))
+        cdk.Validations.of(self.dead_letter_queue).acknowledge(cdk.Acknowledgment(
+            id="AwsSolutions-SQS3", reason="It is a dead-letter queue: the usage function's on-failure "
+                                           "destination (Lambda's asynchronous invocation), which cdk-nag does "
+                                           "not recognise as one."))
         self.table: ddb.ITable = table or ddb.Table(
             self, "Requests", partition_key=ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
             sort_key=ddb.Attribute(name="sk", type=ddb.AttributeType.STRING),
@@ -87,9 +93,9 @@ class UsageLedger(Construct):
             environment={"POWERTOOLS_SERVICE_NAME": USAGE_SERVICE,
                          **Settings.env(usage_table=self.table.table_name, usage_retention_days=self.retention_days,
                                         usage_metric_tenants=",".join(self.metric_tenants) or None)})
-        self.function.add_event_source(sources.SqsEventSource(
-            self.queue, batch_size=batch_size, max_batching_window=cdk.Duration.seconds(1),
-            report_batch_item_failures=True))
+        # CloudWatch Logs invokes it asynchronously: what still fails after the retries is kept.
+        self.function.configure_async_invoke(retry_attempts=retry_attempts, max_event_age=cdk.Duration.hours(6),
+                                             on_failure=destinations.SqsDestination(self.dead_letter_queue))
         # A transaction's Put and Updates are authorised as those actions.
         grant_table(self.function, self.table, "PutItem", "UpdateItem")
 
@@ -98,15 +104,19 @@ class UsageLedger(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        """What the gateway needs: where records go, where usage is read, the prices, the opt-ins."""
-        return Settings.env(usage_queue_url=self.queue.queue_url, usage_table=self.table.table_name,
+        """What the gateway needs: records to its log, where usage is read, the prices, the opt-ins."""
+        return Settings.env(usage_records="log", usage_table=self.table.table_name,
                             usage_retention_days=self.retention_days,
                             usage_bodies_tenants=",".join(self.bodies_for_tenants) or None,
                             prices_json=json.dumps(self.prices, sort_keys=True) if self.prices else None)
 
-    def grant_record(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Send usage records."""
-        return self.queue.grant_send_messages(grantee)
+    def record_from(self, function: lambda_.Function) -> logs.SubscriptionFilter:
+        """Write the usage records ``function`` logs (one running the pipeline with ``environment``):
+        a subscription filter on its log group, for the lines that are usage records only."""
+        return logs.SubscriptionFilter(
+            self, f"From{cdk.Names.unique_id(function)}", log_group=function.log_group,
+            destination=log_destinations.LambdaDestination(self.function),
+            filter_pattern=logs.FilterPattern.literal(USAGE_LINE_PATTERN), filter_name="usage-records")
 
     def grant_read_usage(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the counters (the billing endpoint): queries only, never a scan."""
@@ -115,9 +125,9 @@ class UsageLedger(Construct):
     def metric_dead_letters(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         return queue_depth(self.dead_letter_queue, period)
 
-    def metric_backlog(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
-        """Records waiting to be written: the ledger's lag behind the gateway."""
-        return queue_depth(self.queue, period)
+    def metric_delivery_age(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
+        """How long the oldest delivery of records waited for the usage function: the ledger's lag."""
+        return self.function.metric("AsyncEventAge", period=period or cdk.Duration.minutes(1), statistic="Maximum")
 
     def metric_cost(self, *, period: cdk.Duration | None = None) -> cloudwatch.Metric:
         """USD spent on models, from the records written."""

@@ -1,10 +1,11 @@
 """The usage ledger (DESIGN.md section 12): one record per request, what it cost, and the counters
 the billing endpoint reads.
 
-The gateway sends each record to SQS after its response (``UsageLedger``); the usage function
-writes it (``UsageStore.write``) in one DynamoDB transaction with the counters it adds to, on the
-condition that the record is new, so a redelivered message never counts twice and a failed write
-counts nothing. Counters are pre-aggregated per tenant (and for all tenants), per day, in total and
+The gateway writes each record as one line of its log after the response (``UsageLedger``): no
+AWS call of its own. The ledger's CloudWatch Logs subscription hands the lines to the usage
+function, which writes each record (``UsageStore.write``) in one DynamoDB transaction with the
+counters it adds to, on the condition that the record is new, so a redelivery never counts twice
+and a failed write counts nothing. Counters are pre-aggregated per tenant (and for all tenants), per day, in total and
 per model: a billing query reads a few items per day, never the records.
 
 Money is counted in micro-dollars (integers): DynamoDB's ADD is exact on them.
@@ -13,12 +14,13 @@ Money is counted in micro-dollars (integers): DynamoDB's ADD is exact on them.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from llm_gateway.contract import Target
@@ -129,24 +131,44 @@ class UsageRecord:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, "", {}, 0, 0.0, False)
                            or k in ("request_id", "tenant_id", "status", "http_status", "at")})
 
+    def line(self) -> str:
+        """The record as its log line: ``{"usage_record": {...}}``, what the ledger's subscription matches."""
+        return f'{{"{USAGE_LINE}": {self.message()}}}'
+
     @classmethod
     def parse(cls, body: str) -> UsageRecord:
+        """A record from its message, or from its log line."""
         data = json.loads(body)
-        if data.get("status") not in STATUSES:
-            raise ValueError(f"not a usage record: status {data.get('status')!r}")
+        data = data.get(USAGE_LINE, data) if isinstance(data, dict) else data
+        if not isinstance(data, dict) or data.get("status") not in STATUSES:
+            raise ValueError(f"not a usage record: {body[:200]!r}")
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-class UsageLedger:
-    """The gateway's side: one SQS message per request, sent after the response."""
+USAGE_LINE = "usage_record"  # the key of a usage record's log line
+USAGE_LINE_PATTERN = f"{{ $.{USAGE_LINE}.request_id EXISTS }}"  # CloudWatch Logs' filter for those lines
+MAX_LINE_BYTES = 250_000  # CloudWatch Logs cuts an event at 256 KB: a record's bodies give way first
 
-    def __init__(self, queue_url: str, sqs: Any, *, bodies_for: frozenset[str] = frozenset()) -> None:
-        self._queue, self._sqs, self.bodies_for = queue_url, sqs, bodies_for
+
+class UsageLedger:
+    """The gateway's side: one line per request on the function's standard output, after the
+    response, outside the logger (whatever its level, the line is written). Lambda sends the line to
+    the function's log group, whose subscription filter (``UsageLedger.record_from``, the construct)
+    hands it to the usage function: no AWS call here, so nothing on or after the request's path
+    waits for one, and nothing is lost with the environment (the line is out when written)."""
+
+    def __init__(self, *, bodies_for: frozenset[str] = frozenset(), stream: TextIO | None = None) -> None:
+        self.bodies_for, self._stream = bodies_for, stream
 
     def send(self, record: UsageRecord) -> None:
         if record.tenant_id not in self.bodies_for:
             record = replace(record, prompt=None, answer=None)
-        self._sqs.send_message(QueueUrl=self._queue, MessageBody=record.message())
+        line = record.line()
+        if len(line.encode()) > MAX_LINE_BYTES:
+            line = replace(record, prompt=None, answer=None).line()
+        stream = self._stream or sys.stdout  # looked up each time: the one the process has now
+        stream.write(line + "\n")  # one write: a line no other thread's output splits
+        stream.flush()
 
 
 def _increments(record: UsageRecord) -> dict[str, int]:

@@ -129,10 +129,12 @@ def document_store(settings: Settings) -> DocumentStore | None:
 
 def usage_ledger(settings: Settings) -> UsageLedger | None:
     """Where each request's usage record goes (None: the stack has no UsageLedger)."""
-    if not settings.usage_queue_url:
+    if not settings.usage_records:
         return None
+    if settings.usage_records != "log":
+        raise ValueError(f"USAGE_RECORDS={settings.usage_records!r}: records go to the log (\"log\") or nowhere")
     bodies = frozenset(t.strip() for t in settings.usage_bodies_tenants.split(",") if t.strip())
-    return UsageLedger(settings.usage_queue_url, LazyClient("sqs"), bodies_for=bodies)
+    return UsageLedger(bodies_for=bodies)
 
 
 def usage_store(settings: Settings, ddb: Any = None) -> UsageStore | None:

@@ -1,11 +1,15 @@
-"""Usage function: SQS (usage records) -> the requests table and its counters.
+"""Usage function: the gateway's usage lines (a CloudWatch Logs subscription) -> the requests table
+and its counters.
 
-Each record is written at most once (a transaction, conditional on the request id being new), so
-SQS's at-least-once delivery never counts a request twice. A batch's records go in as few
-transactions as fit, their counter updates merged (``UsageStore.write_batch``: each counter
-added to once, not once a record); a run that cannot be written so (a redelivery among them, say)
-is written a record at a time (``UsageStore.write``), where a record that fails is reported alone
-(partial batch response) and comes back, the others stay written.
+CloudWatch Logs invokes it asynchronously with the lines the ledger's subscription filter matched
+(``{"usage_record": ...}``, see ``core/usage.py``), gzipped and base64-encoded. Each record is
+written at most once (a transaction, conditional on the request id being new), so a delivery that
+comes again never counts a request twice. A batch's records go in as few transactions as fit,
+their counter updates merged (``UsageStore.write_batch``: each counter added to once, not once a
+record); a run that cannot be written so (a redelivery among them, say) is written a record at a
+time (``UsageStore.write``), up to three times for one that fails (a throttled table). If any
+record is still not written, the invocation fails: Lambda retries the whole delivery (what was
+written is skipped), then hands it to the dead-letter queue.
 
 What the batch's new records came to is also emitted as metrics (``spend_metrics``): cost, savings
 and tokens service-wide, blocks by reason, and spend by tenant for the tenants the stack names
@@ -15,13 +19,12 @@ log carries its tenant and cost, for a Contributor Insights top-tenants rule ove
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from llm_gateway.contract import (
@@ -42,14 +45,27 @@ from llm_gateway.observability import powertools
 logger, metrics, tracer = powertools(USAGE_SERVICE)
 settings = Settings.from_env()
 store = UsageStore(settings.usage_table, boto3.client("dynamodb"), retention_days=settings.usage_retention_days)
-processor = BatchProcessor(event_type=EventType.SQS)
 METRIC_TENANTS = frozenset(t for t in settings.usage_metric_tenants.split(",") if t)
 written: list[UsageRecord] = []  # this batch's new records
+WRITE_PASSES = 3  # over the records a batch's transactions did not take, before the delivery fails
+
+
+class RecordsNotWritten(RuntimeError):
+    """Some of a delivery's records could not be written: the delivery is to come again."""
+
+
+def stored(usage: UsageRecord) -> bool:
+    """Written now or before; False if this attempt failed (the others still go in)."""
+    try:
+        write_record(usage)
+    except Exception:
+        logger.exception("usage record not written", extra={"request_id": usage.request_id})
+        return False
+    return True
 
 
 @tracer.capture_method
-def write_record(record: SQSRecord) -> None:  # BatchProcessor passes it as ``record``
-    usage = UsageRecord.parse(record.body)
+def write_record(usage: UsageRecord) -> None:
     logger.set_correlation_id(usage.request_id)
     if not store.write(usage):
         logger.info("usage record already written (a redelivery)")
@@ -100,39 +116,58 @@ def emit(dimensions: dict[str, str], figures: Figures) -> None:
     document.flush_metrics()
 
 
-def merged(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Write the batch's records in as few transactions as fit, counters merged (``write_batch``);
-    the messages of a run that could not be written so (a redelivery among them, a malformed body,
-    an outage) are returned for ``write_record``, one at a time."""
-    parsed: list[tuple[dict[str, Any], UsageRecord]] = []
-    left: list[dict[str, Any]] = []
-    for message in messages:
-        try:
-            parsed.append((message, UsageRecord.parse(message["body"])))
-        except Exception:  # its own write reports it
-            left.append(message)
-    by_record = {id(usage): message for message, usage in parsed}  # by identity: a duplicate is two
-    for run in store.chunks([usage for _, usage in parsed]):
+def usage_lines(event: dict[str, Any]) -> list[str]:
+    """The log lines a subscription delivered (none in CloudWatch Logs' CONTROL_MESSAGE, its check
+    that the destination answers)."""
+    data = CloudWatchLogsEvent(event).parse_logs_data()
+    return [e.message for e in data.log_events] if data.message_type == "DATA_MESSAGE" else []
+
+
+def merged(records: list[UsageRecord]) -> list[UsageRecord]:
+    """Write the records in as few transactions as fit, counters merged (``write_batch``); those of
+    a run that could not be written so (a redelivery among them, an outage) are returned for
+    ``write_record``, one at a time."""
+    left: list[UsageRecord] = []
+    for run in store.chunks(records):
         if len(run) > 1 and store.write_batch(run):
             for usage in run:
                 recorded(usage)
         else:
-            left += [by_record[id(usage)] for usage in run]
+            left += run
     return left
+
+
+def parsed(lines: list[str]) -> list[UsageRecord]:
+    """The records among the lines; a line that is none (the filter matched something else) is
+    logged whole and counted, not retried: it would fail the same way again."""
+    records = []
+    for line in lines:
+        try:
+            records.append(UsageRecord.parse(line))
+        except (ValueError, TypeError):
+            logger.error("not a usage record", extra={"line": line[:2000]})
+            metrics.add_metric(name="UsageLinesMalformed", unit=MetricUnit.Count, value=1)
+    return records
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    metrics.add_metric(name="UsageRecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    records = parsed(usage_lines(event))
+    metrics.add_metric(name="UsageRecordsReceived", unit=MetricUnit.Count, value=len(records))
     written.clear()
+    left: list[UsageRecord] = []
     try:
-        left = merged(list(event.get("Records", [])))
-        if not left:
-            return {"batchItemFailures": []}
-        return process_partial_response(event={**event, "Records": left}, record_handler=write_record,
-                                        processor=processor, context=context)
+        left = merged(records)
+        for attempt in range(WRITE_PASSES):  # a throttled write goes again, a little later
+            if attempt and left:
+                time.sleep(0.1 * 2 ** attempt)
+            left = [usage for usage in left if not stored(usage)]
     finally:
         for dimensions, figures in spend_metrics(written) if written else []:
             emit(dimensions, figures)
+    if left:
+        raise RecordsNotWritten(f"{len(left)} of {len(records)} usage records were not written: "
+                                "the delivery is retried")
+    return {"received": len(records), "written": len(written)}

@@ -2,8 +2,8 @@
 
 Resources are created from the template itself, so the local stack cannot drift from the deployed
 one: tables with their keys, indexes and TTL, queues with their redrive policies, the bus, its rules
-and targets, secrets. The package's functions, authorizers and event source mappings are recorded
-for the runner to emulate.
+and targets, secrets. The package's functions, authorizers, event source mappings, log
+subscriptions and asynchronous invocation settings are recorded for the runner to emulate.
 """
 
 from __future__ import annotations
@@ -31,6 +31,23 @@ class LocalFunction:
     environment: dict[str, str]
     timeout: int
     memory_size: int
+    log_group: str = ""  # LoggingConfig.LogGroup: where its output goes
+
+
+@dataclass
+class LogSubscription:
+    """A subscription filter with a function as its destination."""
+
+    name: str
+    log_group: str
+    function: str  # the destination's logical id
+    pattern: str
+
+
+@dataclass
+class AsyncInvokeConfig:
+    retries: int = 2  # Lambda's defaults
+    on_failure: str = ""  # an SQS queue's ARN, or none
 
 
 @dataclass
@@ -63,6 +80,8 @@ class Deployment:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     triggers: list[QueueTrigger] = field(default_factory=list)
     authorizers: list[TokenAuthorizer] = field(default_factory=list)
+    subscriptions: list[LogSubscription] = field(default_factory=list)
+    async_configs: dict[str, AsyncInvokeConfig] = field(default_factory=dict)  # by the function's logical id
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # by ResponseType
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -219,9 +238,26 @@ class Provisioner:
         for key, value in props.get("Environment", {}).get("Variables", {}).items():
             with contextlib.suppress(Unresolved):  # e.g. the Bedrock guardrail id: unused locally
                 environment[key] = str(self.resolve(value))
+        log_group = props.get("LoggingConfig", {}).get("LogGroup")
         self.deployment.functions[logical_id] = LocalFunction(
             logical_id, name, props["Handler"], environment, int(props.get("Timeout", 3)),
-            int(props.get("MemorySize", 128)))
+            int(props.get("MemorySize", 128)), str(self.resolve(log_group)) if log_group else f"/aws/lambda/{name}")
+
+    def _AWS_Logs_LogGroup(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("LogGroupName") or self._name(logical_id, 512)
+        self.deployment.physical[logical_id] = name
+        self._attrs[(logical_id, "Arn")] = self._arn("logs", f"log-group:{name}:*")
+
+    def _AWS_Logs_SubscriptionFilter(self, logical_id: str, props: dict[str, Any]) -> None:
+        # (one whose destination is not a function of the package stays unresolved: not emulated)
+        self.deployment.subscriptions.append(LogSubscription(
+            props.get("FilterName") or logical_id, self.resolve(props["LogGroupName"]),
+            self._function_logical_id(props["DestinationArn"]), props["FilterPattern"]))
+
+    def _AWS_Lambda_EventInvokeConfig(self, logical_id: str, props: dict[str, Any]) -> None:
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self.deployment.async_configs[self._function_logical_id(props["FunctionName"])] = AsyncInvokeConfig(
+            int(props.get("MaximumRetryAttempts", 2)), str(self.resolve(on_failure)) if on_failure else "")
 
     def _AWS_Lambda_EventSourceMapping(self, logical_id: str, props: dict[str, Any]) -> None:
         function = self._function_logical_id(props["FunctionName"])

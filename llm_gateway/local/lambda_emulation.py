@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 import aiohttp
 
 from llm_gateway.local.cloudformation import ACCOUNT, REGION, GatewayResponse, LocalFunction
+from llm_gateway.local.log_subscriptions import LogDelivery, LogTap
 
 Invoke = Callable[[dict[str, Any]], Any]
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
@@ -96,6 +97,7 @@ class HandlerProcess:
     def __init__(self, function: LocalFunction, sandbox: Sandbox, overrides: dict[str, str] | None = None) -> None:
         self.function, self.sandbox = function, sandbox
         self.env = sandbox.environment(function, overrides or {})
+        self.log_subscriptions: list[LogDelivery] = []  # its log group's, set before it starts
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
@@ -103,8 +105,11 @@ class HandlerProcess:
         self._process = subprocess.Popen(
             [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
             cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.sandbox.log, text=True, bufsize=1,
+            stderr=subprocess.PIPE if self.log_subscriptions else self.sandbox.log, text=True, bufsize=1,
             preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call, resolved before the fork
+        if self.log_subscriptions and self._process.stderr:  # its logs: the handler's output is on stderr
+            LogTap(cast(TextIO, self._process.stderr).buffer, self.sandbox.log, self.log_subscriptions,
+                   self.function.name).start()
         return self
 
     def __call__(self, event: dict[str, Any]) -> Any:
@@ -257,6 +262,7 @@ class WebAdapterProcess:
     def __init__(self, function: LocalFunction, sandbox: Sandbox, overrides: dict[str, str] | None = None,
                  *, port: int, await_records: bool = False) -> None:
         self.function, self.sandbox, self.port, self.await_records = function, sandbox, port, await_records
+        self.log_subscriptions: list[LogDelivery] = []  # its log group's, set before it starts
         self.extensions = ExtensionsApi(function)
         self.env = sandbox.environment(function, {**(overrides or {}), "AWS_LWA_PORT": str(port),
                                                   "AWS_LAMBDA_RUNTIME_API": self.extensions.address})
@@ -277,9 +283,13 @@ class WebAdapterProcess:
         if not os.access(executable, os.X_OK):
             raise FunctionFailed(f"{self.function.name}: {executable} is not executable")
         log = self.sandbox.log  # None: ours, where a failure to start is seen as it happens
+        tapped = bool(self.log_subscriptions)  # then its output is read as its log group receives it
         self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
-                                         stdout=log, stderr=log,
+                                         stdout=subprocess.PIPE if tapped else log,
+                                         stderr=subprocess.STDOUT if tapped else log,
                                          preexec_fn=die_with_parent)  # noqa: PLW1509  # see HandlerProcess
+        if tapped and self._process.stdout:
+            LogTap(self._process.stdout, log, self.log_subscriptions, self.function.name).start()
         readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")
         deadline = time.monotonic() + timeout
         while not self._ready(readiness):

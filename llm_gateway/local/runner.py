@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +21,7 @@ import uvicorn
 from llm_gateway.contract import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.wiring import default_routes
-from llm_gateway.local.cloudformation import REGION, Deployment, Provisioner
+from llm_gateway.local.cloudformation import REGION, AsyncInvokeConfig, Deployment, Provisioner
 from llm_gateway.local.emulator import EmulatorProcess
 from llm_gateway.local.lambda_emulation import (
     ApiGateway,
@@ -30,6 +31,7 @@ from llm_gateway.local.lambda_emulation import (
     Sandbox,
     WebAdapterProcess,
 )
+from llm_gateway.local.log_subscriptions import LogDelivery, function_arn
 from llm_gateway.local.site import PREFIX as DASHBOARD_PATH
 from llm_gateway.local.site import LocalSite
 
@@ -68,8 +70,14 @@ def synthesize(app_command: str, context: dict[str, Any], stack: str | None = No
     raise SystemExit(f"no stack with a GuardedEndpoint found in {app_command!r} (use --stack)")
 
 
+def queue_url(queues: dict[str, str], arn: str) -> str:
+    """A queue's URL (``queues``: the stack's, by URL) from its ARN."""
+    return next(url for url in queues if url.endswith("/" + arn.rsplit(":", 1)[-1]))
+
+
 class LocalGateway:
-    """Start the emulator, create the stack's resources, serve the gateway app, run the pollers."""
+    """Start the emulator, create the stack's resources, serve the gateway app, run the pollers and
+    the log subscriptions."""
 
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
@@ -89,6 +97,7 @@ class LocalGateway:
         self.emulator: EmulatorProcess | None = None
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
+        self._deliveries: list[LogDelivery] = []
         self.keys_table: str | None = None
         self.dev_key: str | None = dev_key  # the dev tenant's key: this one, or a new one
 
@@ -153,13 +162,20 @@ class LocalGateway:
             raise SystemExit("the template has no gateway function (GuardedEndpoint)")
         self.log(f"starting its {len(functions)} functions as Lambda would...")
         # Functions events or requests call start warm; the rest (scheduled ones) on their first call.
-        called = {t.function for t in self.deployment.triggers} | {a.function for a in self.deployment.authorizers}
+        called = ({t.function for t in self.deployment.triggers} | {a.function for a in self.deployment.authorizers}
+                  | {s.function for s in self.deployment.subscriptions})
         for logical_id, function in functions.items():
             if function is not gateway:
-                process = HandlerProcess(function, self.sandbox, overrides)
-                self.functions[logical_id] = process.start() if logical_id in called else process
+                self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides)
         self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port(),
                                           await_records=self.await_records)
+        sqs = clients["sqs"]
+        queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
+                  if r["Type"] == "AWS::SQS::Queue"}
+        self._subscribe(sqs, queues)
+        for logical_id, process in self.functions.items():
+            if logical_id in called:
+                process.start()
         authorizer = None
         if self.deployment.authorizers:
             spec = self.deployment.authorizers[0]
@@ -173,17 +189,7 @@ class LocalGateway:
         if self.has_dashboard:
             app = LocalSite(app)
 
-        sqs = clients["sqs"]
-        queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
-                  if r["Type"] == "AWS::SQS::Queue"}
-        for trigger in self.deployment.triggers:
-            url = next(u for u in queues if u.endswith("/" + trigger.queue_arn.rsplit(":", 1)[-1]))
-            poller = QueuePoller(sqs, url, trigger.queue_arn, self.functions[trigger.function],
-                                 batch_size=trigger.batch_size, report_failures=trigger.report_batch_item_failures,
-                                 retry_delay=self.retry_delay, log=self.log,
-                                 batching_window=trigger.batching_window)
-            poller.start()
-            self._pollers.append(poller)
+        self._poll(sqs, queues)
 
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=self.host, port=self.port, log_level="warning", access_log=not self.quiet,
@@ -196,6 +202,38 @@ class LocalGateway:
                     raise RuntimeError(f"the gateway did not start on {self.url}")
                 time.sleep(0.02)
         return self
+
+    def _poll(self, sqs: Any, queues: dict[str, str]) -> None:
+        """The SQS event source mappings."""
+        for trigger in self.deployment.triggers:
+            poller = QueuePoller(sqs, queue_url(queues, trigger.queue_arn), trigger.queue_arn,
+                                 self.functions[trigger.function], batch_size=trigger.batch_size,
+                                 report_failures=trigger.report_batch_item_failures, retry_delay=self.retry_delay,
+                                 log=self.log, batching_window=trigger.batching_window)
+            poller.start()
+            self._pollers.append(poller)
+
+    def _subscribe(self, sqs: Any, queues: dict[str, str]) -> None:
+        """The log groups' subscription filters: each function's output tapped for the deliveries
+        to the functions they name, with those functions' asynchronous invocation settings."""
+        processes: dict[str, HandlerProcess | WebAdapterProcess] = {**self.functions}
+        if self._gateway:
+            processes[self._gateway.function.logical_id] = self._gateway
+        for subscription in self.deployment.subscriptions:
+            destination = self.functions[subscription.function]
+            settings = self.deployment.async_configs.get(subscription.function, AsyncInvokeConfig())
+            on_failure = None
+            if settings.on_failure.startswith("arn:aws:sqs:"):
+                url = queue_url(queues, settings.on_failure)
+                on_failure = partial(lambda url, body: sqs.send_message(QueueUrl=url, MessageBody=body), url)
+            delivery = LogDelivery(subscription.log_group, subscription.name, subscription.pattern, destination,
+                                   function_arn(destination.function.name), retries=settings.retries,
+                                   retry_delay=self.retry_delay, on_failure=on_failure, log=self.log)
+            for process in processes.values():
+                if process.function.log_group == subscription.log_group:
+                    process.log_subscriptions.append(delivery)
+            delivery.start()
+            self._deliveries.append(delivery)
 
     def serve_forever(self) -> None:
         """Serve in the foreground until Ctrl-C (uvicorn handles the signal)."""
@@ -226,6 +264,8 @@ class LocalGateway:
         """Everything ends at once: the emulator's end releases the pollers' long polls."""
         for poller in self._pollers:
             poller.stopping.set()
+        for delivery in self._deliveries:
+            delivery.stop()
         if self._server:
             self._server.should_exit = True
         processes: list[HandlerProcess | WebAdapterProcess] = [*self.functions.values()]
