@@ -28,6 +28,9 @@ S3V_QUERY = 2.50e-6  # per QueryVectors call (data processed: under $0.01 a mill
 S3V_PUT_GB = 0.20  # per GB of logical data put, at least 128 KB a call
 CLOUDWATCH_LOG_GB = 0.50  # ingestion
 LOG_BYTES_PER_REQUEST = 1_500  # the request record and the function's platform lines (an estimate)
+USAGE_LINE_BYTES = 600  # a usage record's log line (about 570 for a default-profile answer)
+USAGE_BATCH = 10  # usage lines a subscription delivery carries, an assumption (at 20 requests/s, about 20)
+USAGE_MB, USAGE_SECONDS = 512, 0.1  # the usage function's size, and its time a delivery (a transaction)
 
 GATEWAY_MB_BEFORE = 1024  # what the construct asked for before issue 12
 JUDGE_MB = 512
@@ -66,7 +69,9 @@ def table(calls: list[dict[str, Any]], requests: int, *, memory_mb: int, answer_
     rows = {"API Gateway (REST)": API_GATEWAY_REST,
             "Lambda, gateway": LAMBDA_REQUEST + memory_mb / 1024 * (answer_s + overhead_s) * LAMBDA_GB_SECOND_ARM,
             **per_request(calls, requests),
-            "CloudWatch Logs": LOG_BYTES_PER_REQUEST / GB * CLOUDWATCH_LOG_GB}
+            "CloudWatch Logs": (LOG_BYTES_PER_REQUEST + USAGE_LINE_BYTES) / GB * CLOUDWATCH_LOG_GB,
+            # the usage ledger's deliveries (its DynamoDB writes are in the writes line)
+            "Lambda, usage": (LAMBDA_REQUEST + USAGE_MB / 1024 * USAGE_SECONDS * LAMBDA_GB_SECOND_ARM) / USAGE_BATCH}
     if judged:
         # one invocation per batch of up to 10 events; the judge waits for its model once per judged event
         rows["Lambda, judge"] = LAMBDA_REQUEST / 10 + judged * JUDGE_MB / 1024 * JUDGE_SECONDS * LAMBDA_GB_SECOND_ARM
