@@ -361,6 +361,22 @@ def test_tenant_metrics_are_bounded() -> None:
         "Variables": Match.object_like({"USAGE_METRIC_TENANTS": "t_finance"})}})
 
 
+def test_a_function_is_subscribed_to_the_ledger_once_however_often_it_asks() -> None:
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_logs as logs
+
+    from llm_gateway.constructs import UsageLedger
+
+    stack = cdk.Stack(unbundled_app(), "Twice")
+    ledger = UsageLedger(stack, "Ledger")
+    function = lambda_.Function(stack, "Pipeline", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler",
+                                code=lambda_.Code.from_inline("def handler(event, context): pass"),
+                                log_group=logs.LogGroup(stack, "PipelineLogs"))
+    first, again = ledger.record_from(function), ledger.record_from(function)
+    assert first.node.path == again.node.path
+    Template.from_stack(stack).resource_count_is("AWS::Logs::SubscriptionFilter", 1)
+
+
 @pytest.fixture(scope="module")
 def private_template() -> dict[str, Any]:
     from tests.conftest import synth

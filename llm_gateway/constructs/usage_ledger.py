@@ -113,8 +113,11 @@ class UsageLedger(Construct):
     def record_from(self, function: lambda_.Function) -> logs.SubscriptionFilter:
         """Write the usage records ``function`` logs (one running the pipeline with ``environment``):
         a subscription filter on its log group, for the lines that are usage records only."""
+        id = f"From{cdk.Names.unique_id(function)}"
+        if isinstance(subscribed := self.node.try_find_child(id), logs.SubscriptionFilter):
+            return subscribed  # asked again for the same function: one filter is enough
         return logs.SubscriptionFilter(
-            self, f"From{cdk.Names.unique_id(function)}", log_group=function.log_group,
+            self, id, log_group=function.log_group,
             destination=log_destinations.LambdaDestination(self.function),
             filter_pattern=logs.FilterPattern.literal(USAGE_LINE_PATTERN), filter_name="usage-records")
 

@@ -86,6 +86,11 @@ class Prices:
         return self.answering(served.model, served.target)
 
 
+USAGE_LINE = "usage_record"  # the key of a usage record's log line
+USAGE_LINE_PATTERN = f"{{ $.{USAGE_LINE}.request_id EXISTS }}"  # CloudWatch Logs' filter for those lines
+MAX_LINE_BYTES = 250_000  # CloudWatch Logs cuts an event at 256 KB: a record's bodies give way first
+
+
 # What became of a request, as the ledger counts it.
 STATUSES = ("answered", "cached", "blocked", "refused", "over_quota", "over_budget", "rejected", "failed")
 SUCCEEDED = ("answered", "cached")
@@ -143,11 +148,6 @@ class UsageRecord:
         if not isinstance(data, dict) or data.get("status") not in STATUSES:
             raise ValueError(f"not a usage record: {body[:200]!r}")
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-USAGE_LINE = "usage_record"  # the key of a usage record's log line
-USAGE_LINE_PATTERN = f"{{ $.{USAGE_LINE}.request_id EXISTS }}"  # CloudWatch Logs' filter for those lines
-MAX_LINE_BYTES = 250_000  # CloudWatch Logs cuts an event at 256 KB: a record's bodies give way first
 
 
 class UsageLedger:
