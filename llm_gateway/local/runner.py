@@ -238,8 +238,12 @@ class LocalGateway:
     def serve_forever(self) -> None:
         """Serve in the foreground until Ctrl-C (uvicorn handles the signal)."""
         assert self._server is not None
-        self._server.run()
-        self.stop()
+        try:
+            self._server.run()
+        except KeyboardInterrupt:  # Ctrl-C, re-raised once uvicorn has shut down: the rest stops below
+            pass
+        finally:
+            self.stop()
 
     def keys(self) -> KeyStore:
         """The stack's API keys (its TenantAuthorizer's table), on the emulator."""
