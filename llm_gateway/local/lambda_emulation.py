@@ -137,6 +137,15 @@ class HandlerProcess:
                 self._process.stdout.close()
 
 
+class QuietServer(ThreadingHTTPServer):
+    """One that says nothing when a client's kept-alive connection ends under it (a function's
+    extension, as its process stops): that is how such a connection ends, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class ExtensionsApi:
     """Lambda's Extensions API as an internal extension uses it, on loopback: registration during
     init only, then each invocation's INVOKE event, handed over when an extension asks for its next.
@@ -186,7 +195,7 @@ class ExtensionsApi:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True, name=f"extensions-{function.name}").start()
 
