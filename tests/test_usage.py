@@ -315,7 +315,7 @@ def test_a_record_reads_back_as_written() -> None:
         UsageRecord.parse(json.dumps({"request_id": "x", "status": "bogus"}))
 
 
-def test_a_usage_record_is_one_line_of_the_log_whatever_the_log_level() -> None:
+def test_a_usage_record_is_one_line_of_its_own_on_the_output() -> None:
     """The gateway's side of the ledger: a line of its own on standard output (not the logger's),
     the bodies only for tenants that opted in, and dropped rather than the record cut when the line
     would pass CloudWatch Logs' event size."""

@@ -19,6 +19,10 @@ PACKAGE = "llm_gateway"  # the functions the runner emulates: handlers in this p
 ACCOUNT = "123456789012"
 
 
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
 class Unresolved(LookupError):
     """A value depends on something the emulator does not create (e.g. a Bedrock guardrail)."""
 
@@ -231,7 +235,7 @@ class Provisioner:
     def _AWS_Lambda_Function(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("FunctionName") or self._name(logical_id, 64)
         self.deployment.physical[logical_id] = name
-        self._attrs[(logical_id, "Arn")] = self._arn("lambda", f"function:{name}")
+        self._attrs[(logical_id, "Arn")] = function_arn(name)
         if not props.get("Handler", "").startswith(PACKAGE):
             return  # CDK's own (the dashboard's upload, bucket clean-up): what it does is the runner's
         environment = {}

@@ -28,7 +28,7 @@ from typing import IO, Any, TextIO, cast
 
 import aiohttp
 
-from llm_gateway.local.cloudformation import ACCOUNT, REGION, GatewayResponse, LocalFunction
+from llm_gateway.local.cloudformation import ACCOUNT, REGION, GatewayResponse, LocalFunction, function_arn
 from llm_gateway.local.log_subscriptions import LogDelivery, LogTap
 
 Invoke = Callable[[dict[str, Any]], Any]
@@ -250,7 +250,7 @@ class ExtensionsApi:
 
     @property
     def function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function.name}"
+        return function_arn(self.function.name)
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from llm_gateway.local.cloudformation import ACCOUNT, REGION
+from llm_gateway.local.cloudformation import ACCOUNT
 
 Invoke = Callable[[dict[str, Any]], Any]
 MAX_EVENTS = 10_000  # log events in one delivery, at most (PutLogEvents' batch)
@@ -138,7 +138,3 @@ class LogTap(threading.Thread):
                     sink.flush()
                 for delivery in self.deliveries:
                     delivery.offer(line.rstrip("\n"))
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"

@@ -21,7 +21,7 @@ import uvicorn
 from llm_gateway.contract import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.wiring import default_routes
-from llm_gateway.local.cloudformation import REGION, AsyncInvokeConfig, Deployment, Provisioner
+from llm_gateway.local.cloudformation import REGION, AsyncInvokeConfig, Deployment, Provisioner, function_arn
 from llm_gateway.local.emulator import EmulatorProcess
 from llm_gateway.local.lambda_emulation import (
     ApiGateway,
@@ -31,7 +31,7 @@ from llm_gateway.local.lambda_emulation import (
     Sandbox,
     WebAdapterProcess,
 )
-from llm_gateway.local.log_subscriptions import LogDelivery, function_arn
+from llm_gateway.local.log_subscriptions import LogDelivery
 from llm_gateway.local.site import PREFIX as DASHBOARD_PATH
 from llm_gateway.local.site import LocalSite
 
