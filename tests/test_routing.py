@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import boto3
@@ -134,6 +134,21 @@ def test_stream_falls_back_before_the_first_byte_but_never_after(fakes: dict[str
             received.append(delta.text)
     assert "".join(received) == "".join(fakes["a"].tokens[:3])
     assert fakes["b"].calls() == 1  # only the earlier, pre-first-byte fallback
+
+
+def test_a_stream_left_before_its_end_leaves_no_half_read_connection(fakes: dict[str, FakeUpstream]) -> None:
+    """The rest of an abandoned stream (a client gone) arrives after it is left: its connection is
+    closed, so the next calls on the pool read their own replies, not that stream's tail."""
+    r = router({"main": {"retries": 0, "targets": [target("a")]}}, compat(fakes, "a"))
+    fakes["a"].chunk_delay = 0.02
+    deltas, _ = r.stream(route_of(r, "main"), HELLO)
+    assert isinstance(deltas, Generator)
+    assert next(deltas).text == "" and next(deltas).text == fakes["a"].tokens[0]
+    deltas.close()
+    fakes["a"].chunk_delay = 0.0
+    for _ in range(3):
+        assert r.complete(route_of(r, "main"), HELLO)[0].text == fakes["a"].text
+    assert collect(r.stream(route_of(r, "main"), HELLO)[0]).text == fakes["a"].text
 
 
 def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes: dict[str, FakeUpstream],

@@ -1,66 +1,124 @@
-"""HTTP plumbing the HTTP providers share: one pooled client, error mapping, SSE parsing."""
+"""HTTP plumbing the HTTP providers share: one connection pool, error mapping, SSE parsing.
+
+urllib3, not httpx: botocore has already imported it (no 60 ms import on the first request to a
+provider), and a call costs about 0.5 ms less CPU (measured against a loopback upstream: 0.9 ms
+against 1.4). The code asset ships urllib3 2.x, which botocore accepts on Python 3.10 and later,
+rather than relying on the runtime's copy (``read1`` streams a body sent without chunks)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import certifi
+import urllib3
+from urllib3.exceptions import HTTPError, TimeoutError
 
 from llm_gateway.core.chat import UpstreamError
 
-CLIENT = httpx.Client(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+# Retries and fallbacks are the router's; redirects are not followed (an API that moved is an error).
+POOL = urllib3.PoolManager(maxsize=20, retries=False, ca_certs=certifi.where())
+Fields = Sequence[tuple[str, str | tuple[str, bytes]]]
 
 
-def _error(response: httpx.Response) -> UpstreamError:
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def _error(status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
     try:
-        body = response.json()
+        body = json.loads(content)
         error = body.get("error", body)
         message = error.get("message") if isinstance(error, dict) else str(error)
     except (ValueError, AttributeError):
-        message = response.text[:300]
-    retry_after = response.headers.get("retry-after")
-    return UpstreamError(response.status_code, f"upstream {response.status_code}: {message}",
+        message = content[:300].decode("utf-8", "replace")
+    retry_after = headers.get("retry-after")
+    return UpstreamError(status, f"upstream {status}: {message}",
                          retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
 
 
-def post(url: str, headers: dict[str, str], timeout: float, **content: Any) -> httpx.Response:
-    """A POST whose failure is an UpstreamError; ``content``: httpx's ``json=``, or ``data=`` and ``files=``."""
+def _request(url: str, headers: dict[str, str], timeout: float, *, body: dict[str, Any] | None = None,
+             fields: Fields | None = None, stream: bool = False) -> urllib3.BaseHTTPResponse:
+    """A POST of a JSON ``body`` or of multipart ``fields``; its failure an UpstreamError."""
+    content = {"fields": fields} if fields is not None else {"json": body}
     try:
-        response = CLIENT.post(url, headers=headers, timeout=timeout, **content)
-    except httpx.TimeoutException as exc:
+        response = POOL.request("POST", url, headers=headers, timeout=timeout, redirect=False,
+                                preload_content=not stream, **content)
+    except TimeoutError as exc:
         raise UpstreamError(504, f"upstream timed out after {timeout}s") from exc
-    except httpx.TransportError as exc:
+    except HTTPError as exc:
         raise UpstreamError(502, f"upstream unreachable: {exc}") from exc
-    if response.status_code >= 400:
-        raise _error(response)
+    if response.status >= 400:
+        error = _error(response.status, response.headers, response.data)
+        response.release_conn()
+        raise error
     return response
 
 
+def post(url: str, headers: dict[str, str], timeout: float, *, json: dict[str, Any] | None = None,
+         fields: Fields | None = None) -> Reply:
+    """A POST of ``json``, or of multipart ``fields`` (a file as ``(name, (filename, bytes))``)."""
+    response = _request(url, headers, timeout, body=json, fields=fields)
+    return Reply(response.status, response.headers, response.data)
+
+
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> dict[str, Any]:
-    return dict(post(url, headers, timeout, json=body).json())
+    return loads(post(url, headers, timeout, json=body).text)
 
 
 @contextlib.contextmanager
-def open_stream(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> Iterator[httpx.Response]:
+def open_stream(url: str, body: dict[str, Any], headers: dict[str, str],
+                timeout: float) -> Iterator[Iterator[bytes]]:
+    """The reply's body as it arrives, a read at a time."""
+    response = _request(url, headers, timeout, body=body, stream=True)
+    finished = False
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal finished
+        try:
+            while chunk := response.read1(64 * 1024):
+                yield chunk
+        except TimeoutError as exc:
+            raise UpstreamError(504, f"upstream timed out after {timeout}s") from exc
+        except HTTPError as exc:
+            raise UpstreamError(502, f"upstream stream failed: {exc}") from exc
+        finished = True
+
     try:
-        with CLIENT.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise _error(response)
-            yield response
-    except httpx.TimeoutException as exc:
-        raise UpstreamError(504, f"upstream timed out after {timeout}s") from exc
-    except httpx.TransportError as exc:
-        raise UpstreamError(502, f"upstream stream failed: {exc}") from exc
+        yield chunks()
+    finally:
+        if not finished:  # left before its end: the connection is closed, never reused half-read
+            response.close()
+        response.release_conn()
 
 
-def sse(response: httpx.Response) -> Iterator[tuple[str, str]]:
+def lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The text lines of a body read in chunks (a line may span several)."""
+    pending = b""
+    for chunk in chunks:
+        *complete, pending = (pending + chunk).split(b"\n")
+        yield from (line.rstrip(b"\r").decode("utf-8", "replace") for line in complete)
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def sse(chunks: Iterator[bytes]) -> Iterator[tuple[str, str]]:
     """(event, data) pairs of a server-sent event stream."""
     event, data = "message", list[str]()
-    for line in response.iter_lines():
+    for line in lines(chunks):
         if not line:
             if data:
                 yield event, "\n".join(data)

@@ -78,8 +78,8 @@ class AnthropicProvider:
         body = {**to_messages(request, model), "stream": True}
         started: dict[str, Any] = {}
         calls = 0
-        with open_stream(f"{self.base_url}/v1/messages", body, self._headers(key), timeout) as response:
-            for event, data in sse(response):
+        with open_stream(f"{self.base_url}/v1/messages", body, self._headers(key), timeout) as events:
+            for event, data in sse(events):
                 payload = loads(data)
                 if event == "error" or payload.get("type") == "error":
                     raise UpstreamError(502, f"upstream stream error: {payload.get('error')}")

@@ -67,8 +67,8 @@ class OpenAIProvider:
         body = self._chat_body(request, model) if mode == "chat" else self._completions_body(request, model)
         body |= {"stream": True, "stream_options": {"include_usage": True}}
         path = "/chat/completions" if mode == "chat" else "/completions"
-        with open_stream(self.base_url + path, body, self._headers(key), timeout) as response:
-            for _, data in sse(response):
+        with open_stream(self.base_url + path, body, self._headers(key), timeout) as events:
+            for _, data in sse(events):
                 if data == "[DONE]":
                     return
                 chunk = loads(data)
@@ -102,11 +102,11 @@ class OpenAIProvider:
             response = post(f"{self.base_url}/audio/speech", headers, timeout, json=fields)
             return MediaResult(response.content, response.headers.get("content-type", "audio/mpeg"),
                                units=speech_characters(request))
-        form = {f"{k}[]" if isinstance(v, list) else k:  # OpenAI's array fields: timestamp_granularities[]
-                [str(x) for x in v] if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
-                for k, v in fields.items()}
-        response = post(f"{self.base_url}/audio/transcriptions", headers, timeout, data=form,
-                        files={"file": (request.filename, request.audio)})
+        form: list[tuple[str, str | tuple[str, bytes]]] = [
+            (f"{k}[]", str(x)) if isinstance(v, list) else (k, str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in fields.items() for x in (v if isinstance(v, list) else [v])]  # array fields: name[]
+        response = post(f"{self.base_url}/audio/transcriptions", headers, timeout,
+                        fields=[*form, ("file", (request.filename, request.audio))])
         content_type = response.headers.get("content-type", "application/json")
         reply = loads(response.text) if content_type.startswith("application/json") else {}
         return MediaResult(response.content, content_type, units=transcript_minutes(reply, request.audio))
