@@ -236,14 +236,16 @@ class Pipeline:
         started, timings = time.perf_counter(), Timings()
         route = self._route(query.model_alias, query.allowed_models)
         max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
-        admitting = self._pool.submit(timings.timed, "admission", self._admit, query, route,
-                                      query.prompt_tokens(), max_tokens)
+        # Counted at once beside the rest; a route that skips quotas has nothing to wait for.
+        admitting = (None if "quotas" in route.skip else
+                     self._pool.submit(timings.timed, "admission", self._admit, query, route,
+                                       query.prompt_tokens(), max_tokens))
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._start_lookup(query, route, timings)
         with timings.stage("input_guardrail"):
             checked = self._check_input(query, route, query.text)
-        admission, hold = admitting.result()  # over quota or budget raises here
+        admission, hold = admitting.result() if admitting else (None, None)  # over quota or budget raises here
         prompts = tuple(text_of(m.get("content")) for m in query.messages if m.get("role") in ("system", "developer"))
         prepared = Prepared(query, request_id, started, admission, route, hold, timings=timings,
                             protected=Protected(prompts, f"ref-{secrets.token_hex(5)}" if prompts else None))
@@ -329,7 +331,8 @@ class Pipeline:
         answer = verdict.text if verdict and verdict.text is not None else result.text
         # The answer's records are written at once, and the response does not wait for them.
         records: list[Callable[[], None]] = [
-            lambda: self._settle(prepared.admission, result.usage.total_tokens, prepared.hold, cost)]
+            lambda: self._settle(prepared.admission, result.usage.total_tokens, prepared.hold, cost)
+        ] if prepared.admission or prepared.hold else []
         ref = None
         if (prepared.embedding is not None and answer and result.finish_reason == "stop"
                 and query.cache_control != "no-store"):
@@ -341,7 +344,8 @@ class Pipeline:
                 request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
                 model_id=served.model, question=query.text, answer=answer,
                 cache_ref=ref.as_dict() if ref else None)))
-        self.background.run(records)
+        if records:
+            self.background.run(records)
         return self._done(prepared, "answered", answer=answer, finish_reason=result.finish_reason,
                           tool_calls=result.tool_calls, guardrail_status=verdict.status if verdict else "allowed",
                           **answered)
