@@ -236,13 +236,13 @@ class Pipeline:
         started, timings = time.perf_counter(), Timings()
         route = self._route(query.model_alias, query.allowed_models)
         max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
+        # The cache lookup runs while the input guardrail decides; its answer is used only if the
+        # guardrail lets the question through (and was asked about the same text).
+        lookup = self._start_lookup(query, route, timings)  # first: the longest way (an embedding, then a query)
         # Counted at once beside the rest; a route that skips quotas has nothing to wait for.
         admitting = (None if "quotas" in route.skip else
                      self._pool.submit(timings.timed, "admission", self._admit, query, route,
                                        query.prompt_tokens(), max_tokens))
-        # The cache lookup runs while the input guardrail decides; its answer is used only if the
-        # guardrail lets the question through (and was asked about the same text).
-        lookup = self._start_lookup(query, route, timings)
         with timings.stage("input_guardrail"):
             checked = self._check_input(query, route, query.text)
         admission, hold = admitting.result() if admitting else (None, None)  # over quota or budget raises here

@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 
 from llm_gateway.local.counter_updates import direct_counter_updates
 from llm_gateway.local.lambda_emulation import die_with_parent, end_process
-from llm_gateway.local.s3vectors import vector_queries
+from llm_gateway.local.s3vectors import direct_query, vector_queries
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 # SigV4 signing name -> moto backend, for the services the gateway uses.
@@ -249,6 +249,25 @@ def write_units(operation: str, request: bytes) -> int:
         return sum(units((entry.get("PutRequest") or {}).get("Item") or entry.get("DeleteRequest"))
                    for entries in body.get("RequestItems", {}).values() for entry in entries)
     return units(body.get("Item") or body)
+
+
+class DirectVectorQueries:
+    """S3 Vectors' ``QueryVectors`` answered without moto's request and response machinery where
+    it can be (``local.s3vectors.direct_query``); every other call, and any query it cannot
+    answer, goes to moto."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/QueryVectors" and operation_of(environ) == "s3vectors.QueryVectors":
+            request = environ["wsgi.input"].read()
+            environ["wsgi.input"] = io.BytesIO(request)
+            answer = direct_query(request)
+            if answer is not None:
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
+                return [answer]
+        return self._app(environ, start_response)
 
 
 class CallLedger:
@@ -494,7 +513,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     direct_counter_updates()
     per_call_work_once()
     cheap_queue_scans()
-    app = CallLedger(atomic_dynamodb(Dispatcher(create_backend_app)))
+    app = CallLedger(atomic_dynamodb(DirectVectorQueries(Dispatcher(create_backend_app))))
     return make_server(host, port, app, threaded=True, request_handler=keep_alive())
 
 

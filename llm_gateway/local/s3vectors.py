@@ -9,6 +9,7 @@ approximate search, so local recall is an upper bound of the deployed one.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import threading
@@ -187,17 +188,42 @@ def query_vectors(index: Index, top_k: int, query: list[float],
     return found
 
 
+def query_result(index: Index, params: dict[str, Any]) -> dict[str, Any]:
+    """``QueryVectors``' answer to its request's parameters (``topK``, ``queryVector``, ``filter``,
+    ``returnDistance``, ``returnMetadata``)."""
+    found = query_vectors(index, int(params["topK"]), list(params["queryVector"]["float32"]), params.get("filter"))
+    with_distance, with_metadata = params.get("returnDistance") is True, params.get("returnMetadata") is True
+    return {"distanceMetric": index.distance_metric, "vectors": [
+        {"key": vector.key, **({"distance": distance} if with_distance else {}),
+         **({"metadata": vector.metadata} if with_metadata else {})} for distance, vector in found]}
+
+
 def _query_response(self: S3VectorsResponse) -> ActionResult:
     bucket, name, arn = (self._get_param(p) for p in ("vectorBucketName", "indexName", "indexArn"))
     self._validate_index_params(arn, name, bucket)
     index = self.s3vectors_backend.get_index(bucket, index_name=name, index_arn=arn)
-    found = query_vectors(index, int(self._get_param("topK")), list(self._get_param("queryVector")["float32"]),
-                          self._get_param("filter"))
-    with_distance = self._get_bool_param("returnDistance", False)
-    with_metadata = self._get_bool_param("returnMetadata", False)
-    return ActionResult({"distanceMetric": index.distance_metric, "vectors": [
-        {"key": vector.key, **({"distance": distance} if with_distance else {}),
-         **({"metadata": vector.metadata} if with_metadata else {})} for distance, vector in found]})
+    return ActionResult(query_result(index, {
+        "topK": self._get_param("topK"), "queryVector": self._get_param("queryVector"),
+        "filter": self._get_param("filter"), "returnDistance": self._get_bool_param("returnDistance", False),
+        "returnMetadata": self._get_bool_param("returnMetadata", False)}))
+
+
+def direct_query(body: bytes) -> bytes | None:
+    """A ``QueryVectors`` that names its index by ARN (as the gateway's do), answered from its JSON
+    body; None for anything else, or anything that fails, which moto then answers (its validation,
+    its errors). moto parses the request and writes the response by walking the service's shape
+    model, value by value: a query's 384 numbers made it about 3.7 ms of the emulator's CPU, on the
+    semantic cache's critical path (``local.emulator.DirectVectorQueries``)."""
+    from moto.s3vectors.models import s3vectors_backends
+
+    try:
+        params = json.loads(body)
+        arn = params["indexArn"]
+        _, partition, _, _, account, _ = arn.split(":", 5)  # moto keeps a backend per partition
+        index = s3vectors_backends[account][partition].get_index("", index_name="", index_arn=arn)
+        return json.dumps(query_result(index, params)).encode()
+    except Exception:
+        return None
 
 
 def _create_index(original: Callable[..., Any]) -> Callable[..., Any]:
