@@ -398,34 +398,48 @@ def test_connections_are_kept_alive_and_no_request_is_swallowed(emulator: Emulat
     connection.close()
 
 
-def test_vector_queries_answered_directly_equal_motos_and_its_errors_stay(emulator: EmulatorProcess) -> None:
-    """A QueryVectors naming its index by ARN is answered without moto's shape walk; by names it
-    goes through moto: the same neighbours, distances and metadata either way. What the direct
-    path cannot answer (no such index, a vector of the wrong size) gets moto's own error."""
+def test_vector_calls_served_directly_equal_motos_and_its_errors_stay(emulator: EmulatorProcess) -> None:
+    """A PutVectors or QueryVectors naming its index by ARN is served without moto's shape walk; by
+    names it goes through moto: the same vectors stored, the same neighbours, distances and
+    metadata found. What the direct path cannot serve (no such index, a vector of the wrong size)
+    gets moto's own error."""
     s3v = boto3.client("s3vectors", endpoint_url=emulator.endpoint, region_name="us-east-1",
                        aws_access_key_id="local", aws_secret_access_key="local")
     s3v.create_vector_bucket(vectorBucketName="direct")
-    s3v.create_index(vectorBucketName="direct", indexName="idx", dataType="float32", dimension=8,
-                     distanceMetric="cosine", metadataConfiguration={"nonFilterableMetadataKeys": ["question"]})
     rng = random.Random(3)
-    s3v.put_vectors(vectorBucketName="direct", indexName="idx", vectors=[
-        {"key": f"k{i}", "data": {"float32": [rng.uniform(-1, 1) for _ in range(8)]},
-         "metadata": {"scope": f"s{i % 3}", "question": f"q{i}"}} for i in range(60)])
-    arn = s3v.get_index(vectorBucketName="direct", indexName="idx")["index"]["indexArn"]
+    vectors = [{"key": f"k{i}", "data": {"float32": [rng.uniform(-1, 1) for _ in range(8)]},
+                "metadata": {"scope": f"s{i % 3}", "question": f"q{i}"}} for i in range(60)]
+    arns = {}
+    for name in ("by-arn", "by-name"):
+        s3v.create_index(vectorBucketName="direct", indexName=name, dataType="float32", dimension=8,
+                         distanceMetric="cosine", metadataConfiguration={"nonFilterableMetadataKeys": ["question"]})
+        arns[name] = s3v.get_index(vectorBucketName="direct", indexName=name)["index"]["indexArn"]
     emulator.calls(clear=True)
+    for start in range(0, 60, 20):
+        s3v.put_vectors(indexArn=arns["by-arn"], vectors=vectors[start:start + 20])
+        s3v.put_vectors(vectorBucketName="direct", indexName="by-name", vectors=vectors[start:start + 20])
+    stored = {name: s3v.get_vectors(vectorBucketName="direct", indexName=name, keys=[v["key"] for v in vectors],
+                                    returnData=True, returnMetadata=True)["vectors"] for name in arns}
+    assert len(stored["by-arn"]) == 60 and stored["by-arn"] == stored["by-name"]
     for _ in range(5):
         query = {"topK": 4, "queryVector": {"float32": [rng.uniform(-1, 1) for _ in range(8)]},
                  "filter": {"scope": "s1"}, "returnDistance": True, "returnMetadata": True}
-        direct = s3v.query_vectors(indexArn=arn, **query)
-        through_moto = s3v.query_vectors(vectorBucketName="direct", indexName="idx", **query)
+        direct = s3v.query_vectors(indexArn=arns["by-arn"], **query)
+        through_moto = s3v.query_vectors(vectorBucketName="direct", indexName="by-name", **query)
         assert direct["vectors"] and direct["vectors"] == through_moto["vectors"]
         assert direct["distanceMetric"] == through_moto["distanceMetric"] == "cosine"
-    assert [c["operation"] for c in emulator.calls()] == ["s3vectors.QueryVectors"] * 10  # still counted
+    operations = [c["operation"] for c in emulator.calls()]  # still counted, as the benches read them
+    assert operations.count("s3vectors.PutVectors") == 6 and operations.count("s3vectors.QueryVectors") == 10
 
+    nowhere = arns["by-arn"].replace("/by-arn", "/nothing")
     with pytest.raises(s3v.exceptions.NotFoundException):
-        s3v.query_vectors(indexArn=arn.replace("/idx", "/nothing"), topK=1, queryVector={"float32": [1.0] * 8})
-    with pytest.raises(s3v.exceptions.ValidationException):
-        s3v.query_vectors(indexArn=arn, topK=1, queryVector={"float32": [1.0] * 3})
+        s3v.query_vectors(indexArn=nowhere, topK=1, queryVector={"float32": [1.0] * 8})
+    with pytest.raises(s3v.exceptions.NotFoundException):
+        s3v.put_vectors(indexArn=nowhere, vectors=vectors[:1])
+    for call in (lambda: s3v.query_vectors(indexArn=arns["by-arn"], topK=1, queryVector={"float32": [1.0] * 3}),
+                 lambda: s3v.put_vectors(indexArn=arns["by-arn"], vectors=[{"key": "short", "data": {"float32": [1.0]}}])):
+        with pytest.raises(s3v.exceptions.ValidationException):
+            call()
 
 
 @pytest.mark.parametrize("window", [0, 1])

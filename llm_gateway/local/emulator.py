@@ -6,7 +6,8 @@ More targeted patches: a transaction that backs up the items it writes rather th
 it touches (``item_undo_transactions``), counter updates applied directly
 (``local.counter_updates``), work moto repeats on every call done once
 (``per_call_work_once``), SQS calls whose cost no longer grows with the backlog
-(``cheap_queue_scans``), and connections kept alive with TCP_NODELAY (``KeepAliveHandler``).
+(``cheap_queue_scans``), S3 Vectors' queries and puts served from their JSON bodies
+(``DirectVectorCalls``), and connections kept alive with TCP_NODELAY (``KeepAliveHandler``).
 
 It runs in a process of its own (``EmulatorProcess``; ``python -m llm_gateway.local.emulator``), so
 moto's request handling never competes with the gateway's own code for one interpreter lock, and
@@ -45,7 +46,7 @@ from werkzeug.serving import make_server
 
 from llm_gateway.local.counter_updates import direct_counter_updates
 from llm_gateway.local.lambda_emulation import die_with_parent, end_process
-from llm_gateway.local.s3vectors import direct_query, vector_queries
+from llm_gateway.local.s3vectors import DIRECT_OPERATIONS, direct_call, vector_queries
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 # SigV4 signing name -> moto backend, for the services the gateway uses.
@@ -251,19 +252,20 @@ def write_units(operation: str, request: bytes) -> int:
     return units(body.get("Item") or body)
 
 
-class DirectVectorQueries:
-    """S3 Vectors' ``QueryVectors`` answered without moto's request and response machinery where
-    it can be (``local.s3vectors.direct_query``); every other call, and any query it cannot
-    answer, goes to moto."""
+class DirectVectorCalls:
+    """S3 Vectors' ``QueryVectors`` and ``PutVectors`` served without moto's request and response
+    machinery where they can be (``local.s3vectors.direct_call``); every other call, and any one
+    it cannot serve, goes to moto."""
 
     def __init__(self, app: WSGIApp) -> None:
         self._app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/QueryVectors" and operation_of(environ) == "s3vectors.QueryVectors":
+        service, _, operation = operation_of(environ).partition(".")
+        if service == "s3vectors" and operation in DIRECT_OPERATIONS:
             request = environ["wsgi.input"].read()
             environ["wsgi.input"] = io.BytesIO(request)
-            answer = direct_query(request)
+            answer = direct_call(operation, request)
             if answer is not None:
                 start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
                 return [answer]
@@ -513,7 +515,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     direct_counter_updates()
     per_call_work_once()
     cheap_queue_scans()
-    app = CallLedger(atomic_dynamodb(DirectVectorQueries(Dispatcher(create_backend_app))))
+    app = CallLedger(atomic_dynamodb(DirectVectorCalls(Dispatcher(create_backend_app))))
     return make_server(host, port, app, threaded=True, request_handler=keep_alive())
 
 
