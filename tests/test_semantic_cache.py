@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -16,6 +17,7 @@ from llm_gateway.cache_cli import read_pairs
 from llm_gateway.contract import Route, Settings, cache_threshold_for
 from llm_gateway.core.cache import Embedding, Scope, SemanticCache, VectorBucketIndex
 from llm_gateway.core.providers import minilm
+from llm_gateway.core.vector_wire import fast_vectors
 from llm_gateway.core.verify import same_question
 from llm_gateway.core.wiring import model_tasks
 from llm_gateway.local import LocalGateway
@@ -197,6 +199,54 @@ def test_s3_vectors_index_behind_the_same_interface(gateway: LocalGateway, table
     stale = SemanticCache(tables["cache"], ddb, threshold=0.9, ttl_seconds=0, vectors=VectorBucketIndex(arn, s3v))
     stale.store(scope, "How do I tag an S3 bucket?", "old", Embedding(near, "model-a"), request_id="r3")
     assert cache.lookup(scope, paraphrase, Embedding(near, "model-a")) is None  # expired is filtered out
+
+
+class Sent(Exception):
+    """Raised by a ``before-send`` handler: the request was built and signed, and goes no further."""
+
+
+def sent_bodies(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+    """The bodies ``client`` signs and would send for ``calls``, caught just before sending."""
+    bodies: list[bytes] = []
+
+    def catch(request: Any, **_: Any) -> None:
+        bodies.append(request.body)
+        raise Sent
+
+    client.meta.events.register("before-send.s3vectors", catch)
+    for operation, params in calls:
+        with pytest.raises(Sent):
+            getattr(client, operation)(**params)
+    return bodies
+
+
+def test_vectors_written_by_json_dumps_are_the_bytes_botocore_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fast_vectors`` takes the vectors out of botocore's per-value serializer and writes them
+    into the body before signing: the bodies equal botocore's own, byte for byte, and the
+    caller's parameters are left as they were."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    rng = random.Random(5)
+    index = "arn:aws:s3vectors:us-east-1:123456789012:bucket/b/index/cache-1"
+    vectors: list[dict[str, Any]] = [
+        {"key": f"k{i}", "data": {"float32": [rng.uniform(-1, 1) for _ in range(384)]},
+         "metadata": {"scope": "s", "expires_at": 2_000_000_000, "question": f"q{i}"}} for i in range(25)]
+    query: dict[str, Any] = {
+        "indexArn": index, "topK": 8, "queryVector": {"float32": vectors[0]["data"]["float32"]},
+        "filter": {"$and": [{"scope": "s"}, {"expires_at": {"$gt": 1}}]}, "returnMetadata": True,
+        "returnDistance": True}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("query_vectors", query), ("put_vectors", {"indexArn": index, "vectors": vectors}),
+        ("put_vectors", {"indexArn": index, "vectors": vectors[:1]})]
+    before = json.dumps(calls)
+
+    def client() -> Any:
+        return boto3.client("s3vectors", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+
+    fast, serialized = fast_vectors(client()), list[bytes]()
+    fast.meta.events.register("before-call.s3vectors", lambda params, **_: serialized.append(params["body"]))
+    assert sent_bodies(fast, calls) == sent_bodies(client(), calls)
+    assert all(b"[0.0]" in body and len(body) < 5000 for body in serialized)  # botocore never walked a vector
+    assert json.dumps(calls) == before
 
 
 class CountingPuts:

@@ -29,6 +29,7 @@ from typing import Any
 from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
 from llm_gateway.contract import cache_threshold_for
 from llm_gateway.core.chat import text_of
+from llm_gateway.core.vector_wire import fast_vectors
 from llm_gateway.core.verify import same_question
 
 # Request parameters that change what a right answer is (not merely how it is sampled).
@@ -182,7 +183,7 @@ class VectorBucketIndex:
 
     def __init__(self, bucket_arn: str, client: Any, *, top_k: int = 8, batch: int = 1, linger_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._bucket, self._client, self._top_k = bucket_arn, client, top_k
+        self._bucket, self._client, self._top_k = bucket_arn, fast_vectors(client), top_k
         self._batch, self._linger, self._clock = batch, linger_seconds, clock
         self._pending: list[tuple[tuple[str, str], Scope, str, Embedding, int]] = []
         self._since, self._lock = 0.0, threading.Lock()
