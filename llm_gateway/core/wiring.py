@@ -5,6 +5,7 @@ tasks, the guardrail, the pipeline and the judge."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +27,7 @@ from llm_gateway.core.routing import Router, RouteTable
 from llm_gateway.core.tasks import ModelTasks
 from llm_gateway.core.tenants import Quotas
 from llm_gateway.core.usage import Prices, UsageLedger, UsageStore
+from llm_gateway.core.vector_wire import fast_vectors
 
 
 def default_routes(settings: Settings) -> dict[str, Route]:
@@ -69,15 +71,16 @@ class LazyClient:
     """A boto3 client built on first use, so the function's init does not pay for it (each client
     loads its service's model: 5 to 20 milliseconds): for the ones a request needs only after its
     answer is sent (EventBridge), rarely (the eval events' fallback queue, Secrets Manager), or
-    only under some settings (Bedrock Guardrails)."""
+    only under some settings (Bedrock Guardrails). ``prepare``: applied to the client once built."""
 
-    def __init__(self, service: str) -> None:
-        self._service, self._client, self._lock = service, None, threading.Lock()
+    def __init__(self, service: str, prepare: Callable[[Any], Any] | None = None) -> None:
+        self._service, self._prepare, self._client, self._lock = service, prepare, None, threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = boto3.client(self._service)
+                client = boto3.client(self._service)
+                self._client = self._prepare(client) if self._prepare else client
         return getattr(self._client, name)
 
 
@@ -124,7 +127,7 @@ def document_store(settings: Settings) -> DocumentStore | None:
     """The RAG bucket (None: the stack has no RagStore)."""
     if not settings.rag_vector_bucket_arn:
         return None
-    return DocumentStore(settings.rag_vector_bucket_arn, LazyClient("s3vectors"))
+    return DocumentStore(settings.rag_vector_bucket_arn, LazyClient("s3vectors", fast_vectors))
 
 
 def usage_ledger(settings: Settings) -> UsageLedger | None:
