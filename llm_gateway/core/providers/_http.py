@@ -26,6 +26,8 @@ Fields = Sequence[tuple[str, str | tuple[str, bytes]]]
 
 @dataclass(frozen=True)
 class Reply:
+    """A reply read whole: its status, headers and body."""
+
     status: int
     headers: Mapping[str, str]
     content: bytes
@@ -33,9 +35,6 @@ class Reply:
     @property
     def text(self) -> str:
         return self.content.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
 
 
 def _error(status: int, headers: Mapping[str, str], content: bytes) -> UpstreamError:
