@@ -32,7 +32,7 @@ def fast_vectors(client: Any) -> Any:
 
 def _floats(vector: Any) -> list[float] | None:
     data = vector.get("float32") if isinstance(vector, dict) else None
-    return data if isinstance(data, list) and len(data) > 1 else None
+    return data if isinstance(data, list) else None
 
 
 def _hold(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
