@@ -12,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 
-from llm_gateway.core.background import Background
+from llm_gateway.core.background import AfterResponse, Background
 from llm_gateway.lambdas.after_response import ExtensionsClient, hold_invocations
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.cloudformation import LocalFunction
@@ -86,6 +87,56 @@ def test_without_the_extension_the_records_are_written_before_the_response() -> 
         assert release.is_set()  # run() returned only once the work had finished
     finally:
         api.stop()
+
+
+def serve(app: Any) -> list[bytes]:
+    """One request to an ASGI app: the bodies it sent."""
+    bodies: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        bodies.append(message.get("body", b""))
+
+    asyncio.run(app({"type": "http", "method": "POST", "path": "/", "headers": []}, receive, send))
+    return bodies
+
+
+def test_a_requests_records_start_once_its_last_byte_is_sent() -> None:
+    """Started at once, the records' AWS calls took the interpreter lock from the response."""
+    background, seen = Background(), list[list[bytes]]()
+    background.detached = True
+    bodies: list[bytes] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        background.run([lambda: seen.append(list(bodies))])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"an", "more_body": True})
+        await asyncio.sleep(0.2)  # time enough for a record started already to have run
+        await send({"type": "http.response.body", "body": b"swer"})
+
+    async def recording(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def sending(message: dict[str, Any]) -> None:
+            bodies.append(message.get("body", b""))
+            await send(message)
+        await AfterResponse(app)(scope, receive, sending)
+
+    serve(recording)
+    assert background.wait(10) and seen == [[b"", b"an", b"swer"]]
+
+
+def test_a_request_that_fails_before_responding_still_writes_its_records() -> None:
+    background, ran = Background(), threading.Event()
+    background.detached = True
+
+    async def failing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        background.run([ran.set])
+        raise RuntimeError("the door failed")
+
+    with pytest.raises(RuntimeError):
+        serve(AfterResponse(failing))
+    assert background.wait(10) and ran.is_set()
 
 
 def test_the_deployed_function_registers_its_extension_and_settles(gateway: LocalGateway) -> None:

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from llm_gateway.api.schemas import openapi
 from llm_gateway.api.seed_doors import SeedDoors, seed_error
 from llm_gateway.api.telemetry import logger, metrics
 from llm_gateway.contract import METRIC_BUDGET_NEARLY_SPENT, METRIC_RATE_LIMITED, Settings
+from llm_gateway.core.background import AfterResponse
 from llm_gateway.core.pipeline import Pipeline
 from llm_gateway.core.timings import StageTraces
 from llm_gateway.core.wiring import build_pipeline, document_store, usage_ledger, usage_store
@@ -121,7 +123,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     rag, media = RagDoors(answers, settings, document_store(settings)), MediaDoors(answers, settings)
     billing = BillingDoors(usage_store(settings))
     metered = Metering(usage_ledger(settings), StageTraces())  # the doors that call a model
-    app = Starlette(exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
+    # An answer's records start once its response is sent (core/background.py).
+    app = Starlette(middleware=[Middleware(AfterResponse)],
+                    exception_handlers={HTTPException: not_routed, Exception: not_routed}, routes=[
         Route("/openapi.json", door(openapi_document, openai_error), methods=["GET"]),
         Route("/ask", door(seed.ask, seed_or_openai_error, metered), methods=["POST"]),
         Route("/invoke", door(seed.invoke, openai_error, metered), methods=["POST"]),
