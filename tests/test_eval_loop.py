@@ -6,7 +6,11 @@ import json
 import uuid
 from typing import Any
 
+import boto3
+from botocore.stub import Stubber
+
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
+from llm_gateway.core.judge import Judge, Score
 from llm_gateway.local import LocalGateway
 from tests.conftest import eventually
 
@@ -73,3 +77,32 @@ def test_refused_answers_are_not_judged(gateway: LocalGateway, tables: dict[str,
     event["detail"]["refused"] = True
     assert gateway.function("EvalLoopJudge")(sqs_event(event)) == {"batchItemFailures": []}
     assert score_of(gateway, tables["scores"], event["detail"]["request_id"]) is None
+
+
+def test_a_batchs_scores_are_written_at_once(gateway: LocalGateway, tables: dict[str, str]) -> None:
+    events = [answer_event(f"How do I rotate IAM session number {i}?") for i in range(4)]
+    gateway.emulator.calls(clear=True)
+    assert gateway.function("EvalLoopJudge")(sqs_event(*events)) == {"batchItemFailures": []}
+    writes = [call["operation"] for call in gateway.emulator.calls()
+              if call["operation"] in ("DynamoDB.PutItem", "DynamoDB.BatchWriteItem")]
+    assert writes == ["DynamoDB.BatchWriteItem"]
+    for event in events:
+        row = score_of(gateway, tables["scores"], event["detail"]["request_id"])
+        assert row and row["score"]["N"] == "0.92" and row["tenant_id"]["S"] == "t1"
+
+
+def test_scores_dynamodb_does_not_take_are_reported_unsaved() -> None:
+    """``UnprocessedItems`` (throttling) is retried, and what is still left is handed back, so that
+    the judge function reports those answers for redelivery."""
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    judge = Judge(tasks=None, scores_table="scores", client=client)  # type: ignore[arg-type]
+    kept, throttled = Score("r-kept", 0.9, "rubric"), Score("r-throttled", 0.4, "rubric")
+    left = {"scores": [{"PutRequest": {"Item": {"request_id": {"S": "r-throttled"}}}}]}
+    with Stubber(client) as stub:
+        stub.add_response("batch_write_item", {"UnprocessedItems": left})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        assert judge.save([kept, throttled]) == set()  # taken on the second call
+        for _ in range(4):
+            stub.add_response("batch_write_item", {"UnprocessedItems": left})
+        assert judge.save([kept, throttled]) == {"r-throttled"}
+        stub.assert_no_pending_responses()

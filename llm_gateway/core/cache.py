@@ -29,6 +29,7 @@ from typing import Any
 from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
 from llm_gateway.contract import cache_threshold_for
 from llm_gateway.core.chat import text_of
+from llm_gateway.core.records import batch_write
 from llm_gateway.core.vector_wire import fast_vectors
 from llm_gateway.core.verify import same_question
 
@@ -428,11 +429,6 @@ class SemanticCache:
                 return purged
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _write(self, pending: dict[str, Any]) -> None:
-        pending = {table: requests for table, requests in pending.items() if requests}
-        for attempt in range(4):  # BatchWriteItem may hand back what it throttled
-            pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(0.05 * 2**attempt)
-        raise RuntimeError("semantic cache write throttled")
+    def _write(self, requests: dict[str, Any]) -> None:
+        if batch_write(self._ddb, requests):  # what DynamoDB throttled, still throttled after retries
+            raise RuntimeError("semantic cache write throttled")

@@ -1,4 +1,5 @@
-"""The eval loop's judge: a second model call grades each answer; the score is kept in DynamoDB."""
+"""The eval loop's judge: a second model call grades each answer; the scores of a batch are kept
+in DynamoDB with one write (a ``PutItem`` each cost as much again as the judging around it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_gateway.core.cache import EntryRef, SemanticCache
+from llm_gateway.core.records import batch_write
 from llm_gateway.core.tasks import ModelTasks
 
 RUBRIC = "helpfulness_accuracy"
@@ -19,6 +21,10 @@ class Score:
     request_id: str
     score: float
     rubric: str
+    tenant_id: str = ""
+    model_id: str = ""
+    evicted: bool = False  # the answer was cached, and this score took it out of the cache
+    created_at: int = 0
 
 
 class Judge:
@@ -30,26 +36,36 @@ class Judge:
         self._cache, self._evict_below = cache, evict_below
 
     def score(self, detail: dict[str, Any]) -> Score | None:
-        """Grade one answer event; None when it is not to be graded (refused, or not sampled)."""
+        """Grade one answer event (``save`` keeps it); None when it is not to be graded (refused, or
+        not sampled). A cached answer scored below the bar is evicted here."""
         if detail.get("refused") or self._sample() >= self._sample_rate:
             return None
         verdict = self._tasks.judge(query=detail["question"], response=detail["answer"], rubric=RUBRIC)
-        score = Score(detail["request_id"], float(verdict["score"]), str(verdict["rubric"]))
-        # Keyed on request_id: SQS delivers at least once, and a redelivery rewrites the same row.
-        self._ddb.put_item(TableName=self._table, Item={
+        value = float(verdict["score"])
+        return Score(detail["request_id"], value, str(verdict["rubric"]), str(detail.get("tenant_id", "")),
+                     str(detail.get("model_id", "")), self._evicts(value, detail), int(time.time()))
+
+    def save(self, scores: list[Score]) -> set[str]:
+        """Write ``scores``, 25 to a call; the request ids of those DynamoDB did not take. Keyed on
+        request_id: SQS delivers at least once, and a redelivery rewrites the same row."""
+        rows = {score.request_id: {  # one row an answer, even if a batch holds it twice
             "request_id": {"S": score.request_id},
             "score": {"N": repr(score.score)},
             "rubric": {"S": score.rubric},
-            "tenant_id": {"S": str(detail.get("tenant_id", ""))},
-            "model_id": {"S": str(detail.get("model_id", ""))},
-            "created_at": {"N": str(int(time.time()))},
-            "evicted": {"BOOL": self._evicts(score, detail)},
-        })
-        return score
+            "tenant_id": {"S": score.tenant_id},
+            "model_id": {"S": score.model_id},
+            "created_at": {"N": str(score.created_at)},
+            "evicted": {"BOOL": score.evicted},
+        } for score in scores}
+        puts, unsaved = [{"PutRequest": {"Item": row}} for row in rows.values()], set()
+        for start in range(0, len(puts), 25):
+            left = batch_write(self._ddb, {self._table: puts[start:start + 25]}).get(self._table, [])
+            unsaved |= {put["PutRequest"]["Item"]["request_id"]["S"] for put in left}
+        return unsaved
 
-    def _evicts(self, score: Score, detail: dict[str, Any]) -> bool:
+    def _evicts(self, score: float, detail: dict[str, Any]) -> bool:
         """A cached answer the judge scores below the bar is not served again."""
-        if self._cache is None or not detail.get("cache_ref") or score.score >= self._evict_below:
+        if self._cache is None or not detail.get("cache_ref") or score >= self._evict_below:
             return False
         self._cache.evict(EntryRef.of(detail["cache_ref"]))
         return True

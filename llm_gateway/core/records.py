@@ -68,3 +68,16 @@ class EvalEvents:
 
 class EventKept(Exception):
     """The bus refused the event; it is in the keep queue (not judged until redriven)."""
+
+
+def batch_write(client: Any, requests: dict[str, list[dict[str, Any]]], attempts: int = 4) -> dict[str, Any]:
+    """``BatchWriteItem`` until DynamoDB has taken every request (at most 25), or ``attempts``
+    calls, backing off between them; what it never took (its ``UnprocessedItems``, empty if all)."""
+    pending = {table: items for table, items in requests.items() if items}
+    for attempt in range(attempts):
+        if not pending:
+            break
+        if attempt:
+            time.sleep(0.05 * 2 ** (attempt - 1))
+        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return pending
