@@ -480,6 +480,11 @@ class KeepAliveHandler(MotoRequestHandler):
         environ["wsgi.input"] = io.BytesIO(body)
         return environ
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """werkzeug formats each access line before its logger drops it (``main`` silences it)."""
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
+
     def send_header(self, keyword: str, value: str) -> None:
         if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
             return  # werkzeug's blanket close; a client's own "Connection: close" still ends it
