@@ -87,7 +87,7 @@ class EvalLoop(Construct):
         self.judge_function.add_event_source(sources.SqsEventSource(
             self.queue, batch_size=batch_size, max_batching_window=batching_window or cdk.Duration.seconds(1),
             report_batch_item_failures=True))
-        grant_table(self.judge_function, self.scores_table, "PutItem")
+        grant_table(self.judge_function, self.scores_table, "BatchWriteItem")
         if cache:
             cache.grant_evict(self.judge_function)
         model.grant_invoke(self.judge_function)
