@@ -93,9 +93,12 @@ def dev_gateway(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.T
     with (tmp_path_factory.mktemp("functions") / "functions.log").open("w+") as log:
         local = LocalGateway(templates["dev"], stack_name="LlmGateway-dev", await_records=await_records,
                              answers_path=os.pathsep.join([TEST_ANSWERS, DEFAULT_ANSWERS]), quiet=True,
-                             sandbox=Sandbox(TASK_ROOT, log=log), environment=environment)
+                             sandbox=Sandbox(TASK_ROOT, log=log), environment=environment, audit_iam=True)
         with local:
             yield local
+            # Every AWS call a function made in the module's tests is one its role allows on AWS.
+            denied = local.denied_calls()
+        assert not denied, f"calls the functions' roles do not allow: {denied}"
 
 
 @pytest.fixture(scope="module")

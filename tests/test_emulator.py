@@ -21,7 +21,8 @@ import pytest
 from moto import mock_aws
 
 from llm_gateway.core.usage import USAGE_LINE_PATTERN, UsageRecord
-from llm_gateway.local import counter_updates
+from llm_gateway.local import counter_updates, iam_audit
+from llm_gateway.local.cloudformation import ACCOUNT, REGION
 from llm_gateway.local.counter_updates import Unsupported, apply, direct_counter_updates
 from llm_gateway.local.emulator import (
     CallLedger,
@@ -563,3 +564,23 @@ def test_a_queue_remembers_only_its_latest_deleted_handles() -> None:
     deleted.add(["a", "b"])
     deleted.add(["c", "d", "e"])
     assert [h in deleted for h in "abcde"] == [False, False, True, True, True]
+
+
+def test_the_iam_audit_finds_a_call_its_role_does_not_grant() -> None:
+    """What IAM checks for a call, as AWS checks it: a batch on each of its tables, a transaction
+    by its items' own actions, a query on its index; a call that names no function is not audited."""
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/scores"
+    role = [{"Action": ["dynamodb:PutItem", "dynamodb:Query"], "Resource": [table, f"{table}/index/*"]}]
+
+    def call(caller: str, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        return {"caller": caller, "needs": iam_audit.needs(operation, json.dumps(request).encode(), REGION, ACCOUNT)}
+
+    judge = iam_audit.access_key("Judge")
+    calls = [call(judge, "DynamoDB.Query", {"TableName": "scores", "IndexName": "by_tenant"}),
+             call(judge, "DynamoDB.TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "scores"}}]}),
+             call(judge, "DynamoDB.BatchWriteItem", {"RequestItems": {"scores": []}}),
+             call(judge, "DynamoDB.DeleteItem", {"TableName": "other"}),
+             call("local", "DynamoDB.DeleteItem", {"TableName": "scores"})]  # a test's own call
+    assert iam_audit.denied(calls, {"Judge": role}) == [
+        f"Judge: dynamodb:BatchWriteItem on {table}",
+        f"Judge: dynamodb:DeleteItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/other"]

@@ -27,6 +27,8 @@ def without_request_id(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def cache_entries(gateway: LocalGateway, table: str, question: str) -> list[dict[str, Any]]:
+    """Once every request so far has written its records (they are written after the response)."""
+    assert gateway.settled(timeout=30)
     items = gateway.client("dynamodb").scan(TableName=table)["Items"]
     return [i for i in items if i["question"]["S"] == question and "answer" in i]  # entries, not index items
 

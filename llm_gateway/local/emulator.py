@@ -26,6 +26,7 @@ import functools
 import io
 import json
 import logging
+import os
 import re
 import socket
 import subprocess
@@ -44,6 +45,8 @@ from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from llm_gateway.local import iam_audit
+from llm_gateway.local.cloudformation import ACCOUNT, REGION
 from llm_gateway.local.counter_updates import direct_counter_updates
 from llm_gateway.local.lambda_emulation import die_with_parent, end_process
 from llm_gateway.local.s3vectors import DIRECT_OPERATIONS, direct_call, vector_queries
@@ -274,12 +277,13 @@ class DirectVectorCalls:
 
 class CallLedger:
     """Every AWS call served: its start and end (wall clock, comparable across processes), the
-    bytes of its request and response, and a DynamoDB write's request units (what prices count)."""
+    bytes of its request and response, and a DynamoDB write's request units (what prices count).
+    Auditing (``iam_audit.AUDIT_ENV``), also its caller's access key and what IAM would check."""
 
-    def __init__(self, app: WSGIApp) -> None:
-        self._app, self._lock = app, threading.Lock()
+    def __init__(self, app: WSGIApp, *, audit: bool = False) -> None:
+        self._app, self._lock, self._audit = app, threading.Lock(), audit
         # The newest calls only: a long `make dev` session must not grow without bound.
-        self.calls: deque[tuple[str, float, float, int, int, int]] = deque(maxlen=100_000)
+        self.calls: deque[tuple[str, float, float, int, int, int, dict[str, Any]]] = deque(maxlen=100_000)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/_local/calls":
@@ -288,20 +292,23 @@ class CallLedger:
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.calls.clear()
             listing = json.dumps([{"operation": o, "start": a, "end": b, "sent": sent, "received": received,
-                                   **({"write_units": units} if units else {})}
-                                  for o, a, b, sent, received, units in calls]).encode()
+                                   **({"write_units": units} if units else {}), **audited}
+                                  for o, a, b, sent, received, units, audited in calls]).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(listing)))])
             return [listing]
         started, operation = time.time(), operation_of(environ)
-        units = 0
-        if operation in WRITES:  # read here, handed on unchanged
+        units, audited = 0, {}
+        if operation in WRITES or self._audit:  # read here, handed on unchanged
             request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(request)
-            units = write_units(operation, request)
+            units = write_units(operation, request) if operation in WRITES else 0
+            if self._audit:
+                audited = {"caller": iam_audit.caller_of(environ),
+                           "needs": iam_audit.needs(operation, request, REGION, ACCOUNT)}
         body = list(self._app(environ, start_response))
         with self._lock:
             self.calls.append((operation, started, time.time(), int(environ.get("CONTENT_LENGTH") or 0),
-                               sum(map(len, body)), units))
+                               sum(map(len, body)), units, audited))
         return body
 
 
@@ -520,20 +527,22 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     direct_counter_updates()
     per_call_work_once()
     cheap_queue_scans()
-    app = CallLedger(atomic_dynamodb(DirectVectorCalls(Dispatcher(create_backend_app))))
+    app = CallLedger(atomic_dynamodb(DirectVectorCalls(Dispatcher(create_backend_app))),
+                     audit=os.environ.get(iam_audit.AUDIT_ENV) == "1")
     return make_server(host, port, app, threaded=True, request_handler=keep_alive())
 
 
 class EmulatorProcess:
     """The emulator in a process of its own, ended with its parent."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host, self.endpoint = host, ""
+    def __init__(self, host: str = "127.0.0.1", *, audit_iam: bool = False) -> None:
+        self.host, self.endpoint, self.audit_iam = host, "", audit_iam
         self._process: subprocess.Popen[str] | None = None
 
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from llm_gateway.local.emulator import main; main()", "--host", self.host],
+            env={**os.environ, iam_audit.AUDIT_ENV: "1" if self.audit_iam else ""},
             stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call
         assert self._process.stdout is not None
         ready = threading.Timer(timeout, self._process.kill)

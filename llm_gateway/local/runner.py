@@ -21,6 +21,7 @@ import uvicorn
 from llm_gateway.contract import Settings
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.wiring import default_routes
+from llm_gateway.local import iam_audit
 from llm_gateway.local.cloudformation import REGION, AsyncInvokeConfig, Deployment, Provisioner, function_arn
 from llm_gateway.local.emulator import EmulatorProcess
 from llm_gateway.local.lambda_emulation import (
@@ -82,8 +83,10 @@ class LocalGateway:
     def __init__(self, template: dict[str, Any], *, stack_name: str = "local", host: str = "127.0.0.1",
                  port: int | None = None, answers_path: str | None = None, retry_delay: int = 1,
                  quiet: bool = False, environment: dict[str, str] | None = None,
-                 sandbox: Sandbox | None = None, dev_key: str | None = None, await_records: bool = False) -> None:
+                 sandbox: Sandbox | None = None, dev_key: str | None = None, await_records: bool = False,
+                 audit_iam: bool = False) -> None:
         self.template, self.stack_name = template, stack_name
+        self.audit_iam = audit_iam  # the emulator records what IAM would check: see denied_calls
         self.await_records = await_records  # see WebAdapterProcess: for tests
         self.host, self.port = host, port if port is not None else free_port()
         self.answers_path, self.retry_delay, self.quiet = answers_path, retry_delay, quiet
@@ -94,6 +97,7 @@ class LocalGateway:
         self._devnull: IO[str] | None = None
         self.aws_endpoint = ""
         self.deployment = Deployment(stack_name)
+        self.iam_statements: dict[str, list[dict[str, Any]]] = {}  # each function's role, by logical id
         self.emulator: EmulatorProcess | None = None
         self._server: uvicorn.Server | None = None
         self._pollers: list[QueuePoller] = []
@@ -132,7 +136,7 @@ class LocalGateway:
             print(f"[local] {message}", file=sys.stderr, flush=True)
 
     def _start_emulator(self) -> None:
-        self.emulator = EmulatorProcess().start()  # an empty account, in a process of its own
+        self.emulator = EmulatorProcess(audit_iam=self.audit_iam).start()  # an empty account, in its own process
         self.aws_endpoint = self.emulator.endpoint
         # The functions reach the emulator through the standard endpoint override, nothing else.
         aws = {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
@@ -151,7 +155,10 @@ class LocalGateway:
         self._start_emulator()
         clients = {service: self.client(service) for service in EMULATED_SERVICES}
         self.log(f"creating the stack's {len(self.template['Resources'])} resources from its template...")
-        self.deployment = Provisioner(self.template, self.stack_name, clients).provision()
+        provisioner = Provisioner(self.template, self.stack_name, clients)
+        self.deployment = provisioner.provision()
+        self.iam_statements = {logical_id: iam_audit.role_statements(self.template, logical_id, provisioner.resolve)
+                               for logical_id in self.deployment.functions}
         overrides = {"LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin", **self.environment}
         if self.answers_path:
             overrides["LLM_LOCAL_ANSWERS_PATH"] = self.answers_path
@@ -164,10 +171,13 @@ class LocalGateway:
         # Functions events or requests call start warm; the rest (scheduled ones) on their first call.
         called = ({t.function for t in self.deployment.triggers} | {a.function for a in self.deployment.authorizers}
                   | {s.function for s in self.deployment.subscriptions})
+        def own(logical_id: str) -> dict[str, str]:  # its own access key: its calls name it (iam_audit)
+            return {**overrides, "AWS_ACCESS_KEY_ID": iam_audit.access_key(logical_id)}
+
         for logical_id, function in functions.items():
             if function is not gateway:
-                self.functions[logical_id] = HandlerProcess(function, self.sandbox, overrides)
-        self._gateway = WebAdapterProcess(gateway, self.sandbox, overrides, port=free_port(),
+                self.functions[logical_id] = HandlerProcess(function, self.sandbox, own(logical_id))
+        self._gateway = WebAdapterProcess(gateway, self.sandbox, own(gateway.logical_id), port=free_port(),
                                           await_records=self.await_records)
         sqs = clients["sqs"]
         queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
@@ -259,6 +269,13 @@ class LocalGateway:
     def extensions(self) -> ExtensionsApi | None:
         """The gateway function's Extensions API (what registered with it, what is still open)."""
         return self._gateway.extensions if self._gateway else None
+
+    def denied_calls(self) -> list[str]:
+        """The AWS calls a function made that its execution role, as the template grants it, does
+        not allow (``audit_iam``; see iam_audit)."""
+        if not (self.audit_iam and self.emulator):
+            raise RuntimeError("started without audit_iam")
+        return iam_audit.denied(self.emulator.calls(), self.iam_statements)
 
     def settled(self, timeout: float = 30.0) -> bool:
         """Every request so far complete, its records written after the response included."""
