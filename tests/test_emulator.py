@@ -572,8 +572,8 @@ def test_the_iam_audit_finds_a_call_its_role_does_not_grant() -> None:
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/scores"
     role = [{"Action": ["dynamodb:PutItem", "dynamodb:Query"], "Resource": [table, f"{table}/index/*"]}]
 
-    def call(caller: str, operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        return {"caller": caller, "needs": iam_audit.needs(operation, json.dumps(request).encode(), REGION, ACCOUNT)}
+    def call(caller: str, operation: str, request: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [(caller, *need) for need in iam_audit.needs(operation, json.dumps(request).encode(), REGION, ACCOUNT)]
 
     judge = iam_audit.access_key("Judge")
     calls = [call(judge, "DynamoDB.Query", {"TableName": "scores", "IndexName": "by_tenant"}),
@@ -581,6 +581,6 @@ def test_the_iam_audit_finds_a_call_its_role_does_not_grant() -> None:
              call(judge, "DynamoDB.BatchWriteItem", {"RequestItems": {"scores": []}}),
              call(judge, "DynamoDB.DeleteItem", {"TableName": "other"}),
              call("local", "DynamoDB.DeleteItem", {"TableName": "scores"})]  # a test's own call
-    assert iam_audit.denied(calls, {"Judge": role}) == [
+    assert iam_audit.denied([need for c in calls for need in c], {"Judge": role}) == [
         f"Judge: dynamodb:BatchWriteItem on {table}",
         f"Judge: dynamodb:DeleteItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/other"]

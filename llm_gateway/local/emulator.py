@@ -278,37 +278,42 @@ class DirectVectorCalls:
 class CallLedger:
     """Every AWS call served: its start and end (wall clock, comparable across processes), the
     bytes of its request and response, and a DynamoDB write's request units (what prices count).
-    Auditing (``iam_audit.AUDIT_ENV``), also its caller's access key and what IAM would check."""
+    Auditing (``iam_audit.AUDIT_ENV``), also each (caller's access key, IAM action, resource) seen,
+    kept apart from the calls (clearing them leaves it)."""
 
     def __init__(self, app: WSGIApp, *, audit: bool = False) -> None:
         self._app, self._lock, self._audit = app, threading.Lock(), audit
         # The newest calls only: a long `make dev` session must not grow without bound.
-        self.calls: deque[tuple[str, float, float, int, int, int, dict[str, Any]]] = deque(maxlen=100_000)
+        self.calls: deque[tuple[str, float, float, int, int, int]] = deque(maxlen=100_000)
+        self.audited: set[tuple[str, str, str]] = set()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/_local/calls":
+        if environ.get("PATH_INFO") in ("/_local/calls", "/_local/iam"):
             with self._lock:
-                calls = list(self.calls)
+                calls, audited = list(self.calls), sorted(self.audited)
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.calls.clear()
-            listing = json.dumps([{"operation": o, "start": a, "end": b, "sent": sent, "received": received,
-                                   **({"write_units": units} if units else {}), **audited}
-                                  for o, a, b, sent, received, units, audited in calls]).encode()
+            listing = json.dumps(audited if environ["PATH_INFO"] == "/_local/iam" else [
+                {"operation": o, "start": a, "end": b, "sent": sent, "received": received,
+                 **({"write_units": units} if units else {})}
+                for o, a, b, sent, received, units in calls]).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(listing)))])
             return [listing]
         started, operation = time.time(), operation_of(environ)
-        units, audited = 0, {}
+        units = 0
         if operation in WRITES or self._audit:  # read here, handed on unchanged
             request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(request)
             units = write_units(operation, request) if operation in WRITES else 0
             if self._audit:
-                audited = {"caller": iam_audit.caller_of(environ),
-                           "needs": iam_audit.needs(operation, request, REGION, ACCOUNT)}
+                caller = iam_audit.caller_of(environ)
+                needed = {(caller, *need) for need in iam_audit.needs(operation, request, REGION, ACCOUNT)}
+                with self._lock:
+                    self.audited |= needed
         body = list(self._app(environ, start_response))
         with self._lock:
             self.calls.append((operation, started, time.time(), int(environ.get("CONTENT_LENGTH") or 0),
-                               sum(map(len, body)), units, audited))
+                               sum(map(len, body)), units))
         return body
 
 
@@ -559,6 +564,11 @@ class EmulatorProcess:
         request = urllib.request.Request(f"{self.endpoint}/_local/calls", method="DELETE" if clear else "GET")
         with urllib.request.urlopen(request) as response:
             return list(json.load(response))
+
+    def audited(self) -> list[tuple[str, str, str]]:
+        """Each (caller's access key, IAM action, resource) served so far (``audit_iam``)."""
+        with urllib.request.urlopen(f"{self.endpoint}/_local/iam") as response:
+            return [(caller, action, resource) for caller, action, resource in json.load(response)]
 
     def stop(self) -> None:
         if self._process:

@@ -2,8 +2,8 @@
 
 moto does not enforce IAM, so a function whose code calls an API its role was never granted passes
 every local test and is denied on AWS. The local runner gives each function its own access key
-(``access_key``); the emulator, auditing (``AUDIT_ENV``), records for each call its caller and the
-IAM actions and resources it needs (``needs``); ``denied`` then checks them against the role's
+(``access_key``); the emulator, auditing (``AUDIT_ENV``), records each caller with the IAM actions
+and resources its calls needed (``needs``); ``denied`` then checks them against the role's
 statements. DynamoDB authorizes a transaction by its items' own actions, and a batch by its
 tables, as IAM does; conditions are not evaluated (a call they would deny is not caught).
 """
@@ -21,6 +21,8 @@ KEY_PREFIX = "LOCALFN"
 CREDENTIAL = re.compile(r"Credential=([^/]+)/")
 SERVICES = {"DynamoDB": "dynamodb", "AmazonSQS": "sqs", "AWSEvents": "events", "secretsmanager": "secretsmanager",
             "s3vectors": "s3vectors", "Logs": "logs", "AmazonBedrockRuntime": "bedrock"}
+SQS_BATCH_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+                     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}  # IAM has no batch actions
 TRANSACTION_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                        "ConditionCheck": "ConditionCheckItem"}
 
@@ -48,7 +50,8 @@ def needs(operation: str, body: bytes, region: str, account: str) -> list[tuple[
     if prefix == "dynamodb":
         return list(_dynamodb(name, request, arn))
     if prefix == "sqs" and "QueueUrl" in request:
-        return [(f"sqs:{name}", f"{arn}:{request['QueueUrl'].rstrip('/').rsplit('/', 1)[-1]}")]
+        queue = request["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+        return [(f"sqs:{SQS_BATCH_ACTIONS.get(name, name)}", f"{arn}:{queue}")]
     if prefix == "events" and name == "PutEvents":
         buses = {entry.get("EventBusName") or "default" for entry in request.get("Entries", [])}
         return [("events:PutEvents", bus if bus.startswith("arn:") else f"{arn}:event-bus/{bus}") for bus in buses]
@@ -112,14 +115,12 @@ def allowed(statements: list[dict[str, Any]], action: str, resource: str) -> boo
                and any(fnmatch.fnmatchcase(resource, r) for r in s["Resource"]) for s in statements)
 
 
-def denied(calls: list[dict[str, Any]], statements_of: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """The calls a function made that its role does not allow: ``function: action on resource``."""
+def denied(audited: Iterable[tuple[str, str, str]], statements_of: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What functions did that their roles do not allow, from (caller's access key, action,
+    resource): ``function: action on resource``. A caller that is no function (a test) is skipped."""
     found = set()
-    for call in calls:
-        function = call.get("caller", "").removeprefix(KEY_PREFIX)
-        if function not in statements_of:
-            continue  # not a function's call (a test's, the runner's)
-        for action, resource in call.get("needs", []):
-            if not allowed(statements_of[function], action, resource):
-                found.add(f"{function}: {action} on {resource}")
+    for caller, action, resource in audited:
+        function = caller.removeprefix(KEY_PREFIX)
+        if function in statements_of and not allowed(statements_of[function], action, resource):
+            found.add(f"{function}: {action} on {resource}")
     return sorted(found)

@@ -128,8 +128,12 @@ class LocalGateway:
         """The model aliases the gateway function is configured with."""
         return sorted(default_routes(Settings.from_env(self.environment_of_gateway())))
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+    def client(self, service: str, *, function: str | None = None) -> Any:
+        """A client of the emulator; ``function`` (a logical id): with that function's access key,
+        as Lambda calls on a function's behalf with its role (polling its queue, say)."""
+        own = ({"aws_access_key_id": iam_audit.access_key(function), "aws_secret_access_key": "local"}
+               if function else {})
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION, **own)
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -179,10 +183,9 @@ class LocalGateway:
                 self.functions[logical_id] = HandlerProcess(function, self.sandbox, own(logical_id))
         self._gateway = WebAdapterProcess(gateway, self.sandbox, own(gateway.logical_id), port=free_port(),
                                           await_records=self.await_records)
-        sqs = clients["sqs"]
         queues = {self.deployment.physical[k]: k for k, r in self.template["Resources"].items()
                   if r["Type"] == "AWS::SQS::Queue"}
-        self._subscribe(sqs, queues)
+        self._subscribe(queues)
         for logical_id, process in self.functions.items():
             if logical_id in called:
                 process.start()
@@ -199,7 +202,7 @@ class LocalGateway:
         if self.has_dashboard:
             app = LocalSite(app)
 
-        self._poll(sqs, queues)
+        self._poll(queues)
 
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=self.host, port=self.port, log_level="warning", access_log=not self.quiet,
@@ -213,17 +216,18 @@ class LocalGateway:
                 time.sleep(0.02)
         return self
 
-    def _poll(self, sqs: Any, queues: dict[str, str]) -> None:
+    def _poll(self, queues: dict[str, str]) -> None:
         """The SQS event source mappings."""
         for trigger in self.deployment.triggers:
-            poller = QueuePoller(sqs, queue_url(queues, trigger.queue_arn), trigger.queue_arn,
+            poller = QueuePoller(self.client("sqs", function=trigger.function), queue_url(queues, trigger.queue_arn),
+                                 trigger.queue_arn,
                                  self.functions[trigger.function], batch_size=trigger.batch_size,
                                  report_failures=trigger.report_batch_item_failures, retry_delay=self.retry_delay,
                                  log=self.log, batching_window=trigger.batching_window)
             poller.start()
             self._pollers.append(poller)
 
-    def _subscribe(self, sqs: Any, queues: dict[str, str]) -> None:
+    def _subscribe(self, queues: dict[str, str]) -> None:
         """The log groups' subscription filters: each function's output tapped for the deliveries
         to the functions they name, with those functions' asynchronous invocation settings."""
         processes: dict[str, HandlerProcess | WebAdapterProcess] = {**self.functions}
@@ -234,8 +238,8 @@ class LocalGateway:
             settings = self.deployment.async_configs.get(subscription.function, AsyncInvokeConfig())
             on_failure = None
             if settings.on_failure.startswith("arn:aws:sqs:"):
-                url = queue_url(queues, settings.on_failure)
-                on_failure = partial(lambda url, body: sqs.send_message(QueueUrl=url, MessageBody=body), url)
+                url, sqs = queue_url(queues, settings.on_failure), self.client("sqs", function=subscription.function)
+                on_failure = partial(lambda sqs, url, body: sqs.send_message(QueueUrl=url, MessageBody=body), sqs, url)
             delivery = LogDelivery(subscription.log_group, subscription.name, subscription.pattern, destination,
                                    function_arn(destination.function.name), retries=settings.retries,
                                    retry_delay=self.retry_delay, on_failure=on_failure, log=self.log)
@@ -275,7 +279,7 @@ class LocalGateway:
         not allow (``audit_iam``; see iam_audit)."""
         if not (self.audit_iam and self.emulator):
             raise RuntimeError("started without audit_iam")
-        return iam_audit.denied(self.emulator.calls(), self.iam_statements)
+        return iam_audit.denied(self.emulator.audited(), self.iam_statements)
 
     def settled(self, timeout: float = 30.0) -> bool:
         """Every request so far complete, its records written after the response included."""
