@@ -19,8 +19,9 @@ from typing import Any
 AUDIT_ENV = "LOCAL_EMULATOR_AUDIT_IAM"
 KEY_PREFIX = "LOCALFN"
 CREDENTIAL = re.compile(r"Credential=([^/]+)/")
+# The emulator's service names (JSON protocols' target prefixes, signing names) -> IAM's.
 SERVICES = {"DynamoDB": "dynamodb", "AmazonSQS": "sqs", "AWSEvents": "events", "secretsmanager": "secretsmanager",
-            "s3vectors": "s3vectors", "Logs": "logs", "AmazonBedrockRuntime": "bedrock"}
+            "s3vectors": "s3vectors", "Logs": "logs"}
 SQS_BATCH_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
                      "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}  # IAM has no batch actions
 TRANSACTION_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",

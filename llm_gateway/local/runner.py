@@ -131,9 +131,9 @@ class LocalGateway:
     def client(self, service: str, *, function: str | None = None) -> Any:
         """A client of the emulator; ``function`` (a logical id): with that function's access key,
         as Lambda calls on a function's behalf with its role (polling its queue, say)."""
-        own = ({"aws_access_key_id": iam_audit.access_key(function), "aws_secret_access_key": "local"}
+        key = ({"aws_access_key_id": iam_audit.access_key(function), "aws_secret_access_key": "local"}
                if function else {})
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION, **own)
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION, **key)
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -175,6 +175,7 @@ class LocalGateway:
         # Functions events or requests call start warm; the rest (scheduled ones) on their first call.
         called = ({t.function for t in self.deployment.triggers} | {a.function for a in self.deployment.authorizers}
                   | {s.function for s in self.deployment.subscriptions})
+
         def own(logical_id: str) -> dict[str, str]:  # its own access key: its calls name it (iam_audit)
             return {**overrides, "AWS_ACCESS_KEY_ID": iam_audit.access_key(logical_id)}
 
@@ -220,8 +221,7 @@ class LocalGateway:
         """The SQS event source mappings."""
         for trigger in self.deployment.triggers:
             poller = QueuePoller(self.client("sqs", function=trigger.function), queue_url(queues, trigger.queue_arn),
-                                 trigger.queue_arn,
-                                 self.functions[trigger.function], batch_size=trigger.batch_size,
+                                 trigger.queue_arn, self.functions[trigger.function], batch_size=trigger.batch_size,
                                  report_failures=trigger.report_batch_item_failures, retry_delay=self.retry_delay,
                                  log=self.log, batching_window=trigger.batching_window)
             poller.start()
