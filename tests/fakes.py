@@ -29,6 +29,7 @@ class Seen:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
+    client: tuple[str, int] | None = None  # the connection it came on
 
 
 @dataclass
@@ -73,7 +74,8 @@ class FakeUpstream:
 
     async def _gate(self, request: Request) -> tuple[dict[str, Any], Response | None]:
         body = await request.json() if await request.body() else {}
-        self.seen.append(Seen(request.url.path, dict(request.headers), body))
+        client = (request.client.host, request.client.port) if request.client else None
+        self.seen.append(Seen(request.url.path, dict(request.headers), body, client=client))
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.failures:

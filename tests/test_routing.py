@@ -151,6 +151,18 @@ def test_a_stream_left_before_its_end_leaves_no_half_read_connection(fakes: dict
     assert collect(r.stream(route_of(r, "main"), HELLO)[0]).text == fakes["a"].text
 
 
+def test_a_stream_read_to_its_end_marker_leaves_its_connection_for_the_next_call(
+        fakes: dict[str, FakeUpstream]) -> None:
+    """Left at ``[DONE]``, a stream's body has only its last bytes behind it: read, its kept-alive
+    connection serves the next call (closed, each stream after a stream paid a new TLS handshake)."""
+    r = router({"main": {"retries": 0, "targets": [target("a")]}}, compat(fakes, "a"))
+    assert collect(r.stream(route_of(r, "main"), HELLO)[0]).text == fakes["a"].text
+    assert collect(r.stream(route_of(r, "main"), HELLO)[0]).text == fakes["a"].text
+    assert r.complete(route_of(r, "main"), HELLO)[0].text == fakes["a"].text
+    first, second, third = (seen.client for seen in fakes["a"].seen[-3:])
+    assert first is not None and first == second == third
+
+
 def test_key_pool_rotates_round_robin_and_key_ids_pick_accounts(fakes: dict[str, FakeUpstream],
                                                                  gateway: LocalGateway) -> None:
     sm = gateway.client("secretsmanager")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,9 +100,33 @@ def open_stream(url: str, body: dict[str, Any], headers: dict[str, str],
     try:
         yield chunks()
     finally:
-        if not finished:  # left before its end: the connection is closed, never reused half-read
+        if not (finished or _ends_soon(response)):  # never back in the pool half-read
             response.close()
         response.release_conn()
+
+
+def _ends_soon(response: urllib3.BaseHTTPResponse, seconds: float = 0.05, limit: int = 64 * 1024) -> bool:
+    """Whether the rest of a body left early ends within ``seconds`` and ``limit`` bytes, read and
+    dropped. A stream is left at its end marker (OpenAI's ``[DONE]``, Anthropic's ``message_stop``)
+    with the body's last bytes just behind it: read, its connection is reused (closed, the next
+    stream paid a new TLS handshake); a stream abandoned halfway is not waited for."""
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    if sock is None:
+        return False
+    timeout, read, deadline = sock.gettimeout(), 0, time.monotonic() + seconds
+    try:
+        while read <= limit and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            chunk = response.read1(limit)
+            if not chunk:
+                return True
+            read += len(chunk)
+    except Exception:  # timed out or failed: the connection is closed
+        return False
+    finally:
+        with contextlib.suppress(OSError):  # a socket the failed read closed
+            sock.settimeout(timeout)
+    return False
 
 
 def lines(chunks: Iterator[bytes]) -> Iterator[str]:
