@@ -54,6 +54,18 @@ def test_the_encoders_process_answers_and_ends_with_the_one_it_serves() -> None:
                       timeout=10)
 
 
+def test_requests_asking_first_at_once_start_one_encoder() -> None:
+    """The first questions of a fresh gateway arrive together (a burst after a cold start): each
+    used to start its own encoder process, left running beside the one that was kept."""
+    asking = subprocess.run([sys.executable, "-c", (
+        "import threading\nfrom llm_gateway.core.providers import local\n"
+        "got = []\nthreads = [threading.Thread(target=lambda: got.append(local._encoder())) for _ in range(6)]\n"
+        "[t.start() for t in threads]\n[t.join() for t in threads]\n"
+        "import multiprocessing\nprint(len({id(e) for e in got}), len(multiprocessing.active_children()))")],
+        capture_output=True, text=True, timeout=60, check=True)
+    assert asking.stdout.split() == ["1", "1"]
+
+
 def processes() -> dict[int, tuple[str, int]]:
     """Each running process's state and parent, from /proc (Linux)."""
     found = {}

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import lru_cache
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -227,16 +227,28 @@ class Encoder:
                 self._pipe.send(texts)
                 reply: list[list[float]] | BaseException = self._pipe.recv()
         except (EOFError, OSError) as exc:  # the process died: the next question starts another
-            _encoder.cache_clear()
+            _forget(self)
             raise RuntimeError("the sentence encoder's process ended") from exc
         if isinstance(reply, BaseException):
             raise reply
         return reply
 
 
-@cache
+_running: list[Encoder] = []  # the process questions go to (none yet, or it died)
+_starting = threading.Lock()  # requests asking first at once start one process, not one each
+
+
 def _encoder() -> Encoder:
-    return Encoder()
+    with _starting:
+        if not _running:
+            _running.append(Encoder())
+        return _running[0]
+
+
+def _forget(encoder: Encoder) -> None:
+    with _starting:
+        if encoder in _running:
+            _running.remove(encoder)
 
 
 def _serve(pipe: Connection) -> None:
