@@ -290,13 +290,13 @@ class CallLedger:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in ("/_local/calls", "/_local/iam"):
             with self._lock:
-                calls, audited = list(self.calls), sorted(self.audited)
+                listed: list[Any] = sorted(self.audited) if environ["PATH_INFO"] == "/_local/iam" else [
+                    {"operation": o, "start": a, "end": b, "sent": sent, "received": received,
+                     **({"write_units": units} if units else {})}
+                    for o, a, b, sent, received, units in self.calls]
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.calls.clear()
-            listing = json.dumps(audited if environ["PATH_INFO"] == "/_local/iam" else [
-                {"operation": o, "start": a, "end": b, "sent": sent, "received": received,
-                 **({"write_units": units} if units else {})}
-                for o, a, b, sent, received, units in calls]).encode()
+            listing = json.dumps(listed).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(listing)))])
             return [listing]
         started, operation = time.time(), operation_of(environ)
