@@ -21,8 +21,6 @@ from llm_gateway.local import LocalGateway
 from llm_gateway.local.lambda_emulation import Sandbox
 from llm_gateway.local.runner import TASK_ROOT
 
-# The embedder runs in this process too (calibration): one BLAS thread, as in the gateway (see minilm).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ANSWERS = str(ROOT / "tests" / "answers.jsonl")
 

@@ -547,7 +547,9 @@ class EmulatorProcess:
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from llm_gateway.local.emulator import main; main()", "--host", self.host],
-            env={**os.environ, iam_audit.AUDIT_ENV: "1" if self.audit_iam else ""},
+            # One BLAS thread for QueryVectors' product over an index: a second one spins against the
+            # gateway's processes on a small machine (the 1e4-entry row read 1.28x the 1e3 one with two).
+            env={**os.environ, iam_audit.AUDIT_ENV: "1" if self.audit_iam else "", "OPENBLAS_NUM_THREADS": "1"},
             stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call
         assert self._process.stdout is not None
         ready = threading.Timer(timeout, self._process.kill)

