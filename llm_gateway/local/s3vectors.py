@@ -9,6 +9,7 @@ approximate search, so local recall is an upper bound of the deployed one.
 
 from __future__ import annotations
 
+import array
 import json
 import math
 import operator
@@ -154,18 +155,25 @@ def _nearest_first(np: Any, found: Any, keys: list[str]) -> Iterator[tuple[float
 
 
 def _changed(original: Callable[..., Any], *, delete: bool) -> Callable[..., Any]:
-    """A write to an index updates its matrix, if it has one."""
+    """A write to an index updates its matrix, if it has one. A put's numbers are kept in an array
+    (read back the same): moto's lists of Python floats took 123 MB for 1e4 vectors of 384, and the
+    interpreter's full collections, which walk every list, stalled the emulator for up to 111 ms."""
     def write(self: S3VectorsBackend, vector_bucket_name: str, index_name: str, index_arn: str,
               **written: list[Any]) -> Any:  # moto passes them all by name: vectors=, or keys=
         with _WRITES:
             result = original(self, vector_bucket_name, index_name, index_arn, **written)
             index = self.get_index(vector_bucket_name, index_name=index_name, index_arn=index_arn)
             rows: _Rows | None = getattr(index, "rows", None)
-            for item in written["keys" if delete else "vectors"] if rows else ():
+            for item in written["keys" if delete else "vectors"]:
                 if delete:
-                    rows.delete(item)  # type: ignore[union-attr]
-                else:
-                    rows.put(item["key"], item["data"]["float32"])  # type: ignore[union-attr]
+                    if rows:
+                        rows.delete(item)
+                    continue
+                stored = index.vectors[item["key"]]
+                compact = array.array("d", item["data"]["float32"])  # read back as any list is
+                stored.data = {**stored.data, "float32": compact}  # type: ignore[typeddict-item]
+                if rows:
+                    rows.put(item["key"], stored.data["float32"])
             return result
     return write
 
