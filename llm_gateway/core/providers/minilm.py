@@ -143,22 +143,22 @@ def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int,
     x = op("Add", op("Gather", constant("words", weights["embeddings.word_embeddings.weight"]), "ids"),
            op("Slice", constant("positions", positions), constant("zero", np.array([0], np.int64)), length))
     x = norm(x, "embeddings.LayerNorm")
+    half, one, root = (constant(name, np.float32(value)) for name, value in
+                       (("half", 0.5), ("one", 1), ("root", 1 / math.sqrt(2))))
     # Padding's keys weigh nothing: -1e9 added to their scores (batch x 1 x 1 x tokens).
-    ignored = op("Mul", op("Sub", "mask", constant("one", np.float32(1))), constant("big", np.float32(1e9)))
+    ignored = op("Mul", op("Sub", "mask", one), constant("big", np.float32(1e9)))
     ignored = op("Unsqueeze", ignored, constant("axes", np.array([1, 2], np.int64)))
     split = constant("heads", np.array([0, 0, heads, size], np.int64))
     joined = constant("joined", np.array([0, 0, width], np.int64))
     scale = constant("scale", np.float32(1 / math.sqrt(size)))
-    half, one, root = (constant(name, np.float32(value)) for name, value in
-                       (("half", 0.5), ("unit", 1), ("root", 1 / math.sqrt(2))))
 
     def attention(x: str, prefix: str) -> str:
         def by_head(name: str, perm: list[int]) -> str:
             return op("Transpose", op("Reshape", dense(x, f"{prefix}.self.{name}"), split), perm=perm)
 
         scores = op("MatMul", by_head("query", [0, 2, 1, 3]), by_head("key", [0, 2, 3, 1]))
-        weights = op("Softmax", op("Add", op("Mul", scores, scale), ignored), axis=-1)
-        context = op("MatMul", weights, by_head("value", [0, 2, 1, 3]))
+        shares = op("Softmax", op("Add", op("Mul", scores, scale), ignored), axis=-1)
+        context = op("MatMul", shares, by_head("value", [0, 2, 1, 3]))
         context = op("Reshape", op("Transpose", context, perm=[0, 2, 1, 3]), joined)
         return norm(op("Add", x, dense(context, f"{prefix}.output.dense")), f"{prefix}.output.LayerNorm")
 
