@@ -14,7 +14,7 @@ import json
 import math
 import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -83,7 +83,7 @@ class _Rows:
         self.matrix = np.zeros((16, dimension), np.float32)
         self.norms = np.zeros(16, np.float32)  # each row's length, kept with it: a query reads the matrix once
 
-    def put(self, key: str, data: list[float]) -> None:
+    def put(self, key: str, data: Sequence[float]) -> None:
         row = self.at.get(key)
         if row is None:
             row = self.at[key] = len(self.keys)
@@ -164,16 +164,14 @@ def _changed(original: Callable[..., Any], *, delete: bool) -> Callable[..., Any
             result = original(self, vector_bucket_name, index_name, index_arn, **written)
             index = self.get_index(vector_bucket_name, index_name=index_name, index_arn=index_arn)
             rows: _Rows | None = getattr(index, "rows", None)
-            for item in written["keys" if delete else "vectors"]:
-                if delete:
-                    if rows:
-                        rows.delete(item)
-                    continue
-                stored = index.vectors[item["key"]]
+            for key in written["keys"] if delete and rows else ():
+                rows.delete(key)  # type: ignore[union-attr]
+            for item in () if delete else written["vectors"]:
                 compact = array.array("d", item["data"]["float32"])  # read back as any list is
+                stored = index.vectors[item["key"]]
                 stored.data = {**stored.data, "float32": compact}  # type: ignore[typeddict-item]
                 if rows:
-                    rows.put(item["key"], stored.data["float32"])
+                    rows.put(item["key"], compact)
             return result
     return write
 

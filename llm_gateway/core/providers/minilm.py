@@ -88,10 +88,9 @@ class MiniLM:
         self.dimensions, self._int8 = int(config["hidden_size"]), int8
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        # int8 inputs are quantized by the whole tensor's range: batched, a text's vector would
-        # depend on the texts beside it (and on their padding), so each text runs alone.
-        return [vector for batch in ([[text] for text in texts] if self._int8 else [texts] if texts else [])
-                for vector in self._run(batch)]
+        if self._int8:  # inputs quantized by the whole tensor's range: batched, a text's vector
+            return [self._run([text])[0] for text in texts]  # would depend on its batch mates
+        return self._run(texts) if texts else []
 
     def _run(self, texts: list[str]) -> list[list[float]]:
         encodings = self._tokenizer.encode_batch(texts)
