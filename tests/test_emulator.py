@@ -38,7 +38,7 @@ from llm_gateway.local.emulator import (
 )
 from llm_gateway.local.lambda_emulation import FunctionFailed, QueuePoller
 from llm_gateway.local.log_subscriptions import LogDelivery
-from llm_gateway.local.s3vectors import vector_queries
+from llm_gateway.local.s3vectors import _Rows, vector_queries
 from tests.conftest import eventually
 
 OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
@@ -194,6 +194,41 @@ def test_emulated_vector_queries_stay_exact_through_writes(monkeypatch: pytest.M
         found = s3v.query_vectors(vectorBucketName="bkt", indexName="idx", topK=3, filter={"far": True},
                                   queryVector={"float32": [1, 0, 0, 0]})["vectors"]
         assert [v["key"] for v in found] == ["m495", "m496", "m497"]
+
+
+@pytest.mark.parametrize("shape", ["spread", "clustered"])
+def test_the_int8_first_pass_finds_exactly_the_nearest_rows(shape: str) -> None:
+    """Past ``INT8_FROM`` rows a cosine query reads int8 codes first and scores exactly only the
+    rows that can be among the nearest: the same rows, distances and order (ties by row) as
+    scoring every row, through overwrites and deletes, among exact duplicates, and where 200
+    rows lie within 1e-3 of each other, far closer than int8 scores can tell apart."""
+    rng = numpy.random.default_rng(3)
+    rows = _Rows(numpy, 384)
+    size = rows.INT8_FROM + 500
+    centres = rng.normal(size=(12, 384)).astype(numpy.float32)
+    data = (centres[rng.integers(0, 12, size)] + 0.05 * rng.normal(size=(size, 384)) if shape == "clustered"
+            else rng.normal(size=(size, 384))).astype(numpy.float32)
+    data[1::97] = data[::97][:len(data[1::97])]  # exact duplicates: ties
+    target = rng.normal(size=384)
+    target /= numpy.linalg.norm(target)
+    for i, cosine in zip(range(size - 200, size), numpy.linspace(0.9, 0.901, 200), strict=True):
+        aside = rng.normal(size=384)
+        aside -= aside @ target * target
+        data[i] = cosine * target + math.sqrt(1 - cosine ** 2) * aside / numpy.linalg.norm(aside)
+    for i, vector in enumerate(data):
+        rows.put(f"k{i}", vector)
+    for i in range(0, 300, 3):
+        rows.delete(f"k{i}")
+        rows.put(f"k{i + 1}", data[i + 2] * 2)  # the same direction, another length
+    near = data[rng.integers(0, size, 10)] + 0.01 * rng.normal(size=(10, 384))
+    for query in [target, *rng.normal(size=(10, 384)), *near]:
+        q = query.astype(numpy.float32)
+        head = rows.cosine_head(q, 32)
+        assert head is not None
+        every = rows.cosine(q)
+        expected = numpy.lexsort((numpy.arange(len(every)), every))[:32]
+        assert head[0].tolist() == expected.tolist()
+        assert numpy.allclose(head[1], every[expected], atol=1e-6)
 
 
 def test_stored_vectors_are_not_lists_the_collector_walks(monkeypatch: pytest.MonkeyPatch) -> None:
