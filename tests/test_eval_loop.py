@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -11,6 +13,7 @@ from botocore.stub import Stubber
 
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
 from llm_gateway.core.judge import Judge, Score
+from llm_gateway.core.records import AnswerEvent, EvalEvents, GroupCommit
 from llm_gateway.local import LocalGateway
 from tests.conftest import eventually
 
@@ -106,3 +109,71 @@ def test_scores_dynamodb_does_not_take_are_reported_unsaved() -> None:
             stub.add_response("batch_write_item", {"UnprocessedItems": left})
         assert judge.save([kept, throttled]) == {"r-throttled"}
         stub.assert_no_pending_responses()
+
+
+def test_a_group_commit_sends_what_queued_meanwhile_together_and_fails_only_its_own() -> None:
+    """The first caller sends alone at once; the callers that arrive during that send go out
+    together next, within the item limit and the weight budget; each caller hears only its own
+    item's failure."""
+    sent: list[list[int]] = []
+    first_in_flight, release = threading.Event(), threading.Event()
+
+    def send(items: list[int]) -> list[Exception | None]:
+        sent.append(items)
+        if items == [0]:
+            first_in_flight.set()
+            release.wait(5)
+        return [ValueError(f"odd {i}") if i % 2 else None for i in items]
+
+    commit = GroupCommit(send, limit=4, budget=10, weight=lambda i: 5 if i == 7 else 1)
+    failures: dict[int, str] = {}
+
+    def call(i: int) -> None:
+        try:
+            commit(i)
+        except ValueError as exc:
+            failures[i] = str(exc)
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    assert first_in_flight.wait(5)
+    rest = [threading.Thread(target=call, args=(i,)) for i in range(1, 11)]
+    for thread in rest:
+        thread.start()
+    eventually(lambda: len(commit._queue) == 10, timeout=5, interval=0.01)
+    release.set()
+    for thread in [first, *rest]:
+        thread.join(5)
+
+    assert sent[0] == [0] and sorted(i for batch in sent for i in batch) == list(range(11))
+    assert all(len(batch) <= 4 and sum(5 if i == 7 else 1 for i in batch) <= 10 for batch in sent)
+    assert len(sent) == 4  # 0, then ten in three sends
+    assert failures == {i: f"odd {i}" for i in range(1, 11, 2)}
+
+
+def test_concurrent_answers_share_put_events_calls_and_every_event_arrives(gateway: LocalGateway) -> None:
+    """Answers' eval events from concurrent requests: fewer PutEvents calls than events, on the
+    emulated bus, and each event reaches the rule's queue."""
+    events, sqs = gateway.client("events"), gateway.client("sqs")
+    events.create_event_bus(Name="group-commit")
+    queue = sqs.create_queue(QueueName="group-commit")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName="group-commit", EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    events.put_targets(Rule="all", EventBusName="group-commit", Targets=[{"Id": "q", "Arn": arn}])
+    calls: list[int] = []
+    events.meta.events.register("before-call.events.PutEvents",
+                                lambda params, **_: calls.append(len(params["body"])))
+    publisher = EvalEvents("group-commit", events)
+    ids = [uuid.uuid4().hex for _ in range(40)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda i: publisher.answer_generated(AnswerEvent(
+            request_id=i, tenant_id="t1", model_alias="default", model_id="m", question="q?", answer="a.")), ids))
+
+    assert len(calls) < len(ids)
+    arrived: set[str] = set()
+
+    def drained() -> bool:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            arrived.add(json.loads(message["Body"])["detail"]["request_id"])
+        return arrived == set(ids)
+    assert eventually(drained)

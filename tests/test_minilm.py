@@ -51,11 +51,16 @@ def test_paraphrases_sit_closer_than_unrelated_questions() -> None:
 
 
 def test_the_encoders_process_answers_and_ends_with_the_one_it_serves() -> None:
-    """The stand-in's encoder runs in a process of its own; killed outright, the process it serves
-    never closes the pool, and the encoder must still end (not wait for work forever)."""
+    """The stand-in's encoder runs in a process of its own: its vectors are the model's, exactly;
+    a failure there is raised to the asker, and the process goes on serving. Killed outright, the
+    process it serves never closes the pool, and the encoder must still end (not wait for work
+    forever)."""
     serving = subprocess.Popen([sys.executable, "-c", (
         "import sys\nfrom llm_gateway.core.providers import local, minilm\n"
         "assert list(local._encode('hello there')) == minilm.load().embed(['hello there'])[0]\n"
+        "try:\n    local._encoder().ask([None])\nexcept TypeError:\n    pass\n"
+        "else:\n    raise SystemExit('no failure raised')\n"
+        "assert local._encoded(['hi', 'hello there'])[1] == minilm.load().embed(['hello there'])[0]\n"
         "print('ready', flush=True)\nsys.stdin.read()")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert serving.stdout is not None and serving.stdout.readline().strip() == "ready"
     children = [pid for pid, (_, parent) in processes().items() if parent == serving.pid]

@@ -29,7 +29,7 @@ from typing import Any
 from llm_gateway.contract import CACHE_PURGE_INDEX as PURGE_INDEX
 from llm_gateway.contract import cache_threshold_for
 from llm_gateway.core.chat import text_of
-from llm_gateway.core.records import batch_write
+from llm_gateway.core.records import MAX_BATCH_WRITE, GroupCommit, batch_write
 from llm_gateway.core.vector_wire import fast_vectors
 from llm_gateway.core.verify import same_question
 
@@ -283,6 +283,7 @@ class SemanticCache:
         self._threshold, self._ttl = threshold, ttl_seconds
         self._bands, self._prefix_bits, self._bits, self._candidates = bands, prefix_bits, bits, candidates
         self._pool = ThreadPoolExecutor(max_workers=2 * bands + 1, thread_name_prefix="cache")
+        self._writes = GroupCommit(self._write_batch, limit=MAX_BATCH_WRITE, budget=MAX_BATCH_WRITE, weight=len)
 
     def threshold(self, model: str) -> float:
         """The configured threshold, else the one calibrated for the embedding model."""
@@ -375,8 +376,7 @@ class SemanticCache:
 
     def evict(self, ref: EntryRef) -> None:
         """Remove a cached answer (the judge scored it too low, or an operator purged it)."""
-        self._write({self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
-                                   for pk, sk in ref.keys]})
+        self._write([{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in ref.keys])
         if ref.vectors and self._vectors:
             self._vectors.remove(ref.vectors)
 
@@ -398,7 +398,7 @@ class SemanticCache:
         pointer = {"entry_pk": {"S": entry_pk}, "entry_sk": {"S": entry_sk},
                    "embedding": {"B": _f16(embedding.vector)}, **common}
         items = [entry] + [{"pk": {"S": pk}, "sk": {"S": sk}, **pointer} for pk, sk in index]
-        self._write({self._table: [{"PutRequest": {"Item": item}} for item in items]})
+        self._write([{"PutRequest": {"Item": item}} for item in items])
         if ref.vectors and self._vectors:
             self._vectors.add([(ref.vectors[0], scope, question, embedding, now + self._ttl)])
 
@@ -429,6 +429,12 @@ class SemanticCache:
                 return purged
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _write(self, requests: dict[str, Any]) -> None:
-        if batch_write(self._ddb, requests):  # what DynamoDB throttled, still throttled after retries
-            raise RuntimeError("semantic cache write throttled")
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        """Put or delete items, in one ``BatchWriteItem`` with other writers' (``GroupCommit``)."""
+        self._writes(requests)
+
+    def _write_batch(self, writes: list[list[dict[str, Any]]]) -> list[Exception | None]:
+        left = batch_write(self._ddb, {self._table: [r for requests in writes for r in requests]}).get(self._table, [])
+        # What DynamoDB throttled, still throttled after retries: those writers fail.
+        return [RuntimeError("semantic cache write throttled") if any(r in left for r in requests) else None
+                for requests in writes]

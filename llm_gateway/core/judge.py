@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_gateway.core.cache import EntryRef, SemanticCache
-from llm_gateway.core.records import batch_write
+from llm_gateway.core.records import MAX_BATCH_WRITE, batch_write
 from llm_gateway.core.tasks import ModelTasks
 
 RUBRIC = "helpfulness_accuracy"
@@ -58,8 +58,8 @@ class Judge:
             "evicted": {"BOOL": score.evicted},
         } for score in scores}
         puts, unsaved = [{"PutRequest": {"Item": row}} for row in rows.values()], set()
-        for start in range(0, len(puts), 25):
-            left = batch_write(self._ddb, {self._table: puts[start:start + 25]}).get(self._table, [])
+        for start in range(0, len(puts), MAX_BATCH_WRITE):
+            left = batch_write(self._ddb, {self._table: puts[start:start + MAX_BATCH_WRITE]}).get(self._table, [])
             unsaved |= {put["PutRequest"]["Item"]["request_id"]["S"] for put in left}
         return unsaved
 

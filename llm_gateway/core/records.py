@@ -3,13 +3,71 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
 
 EXCERPT_CHARS = 2000
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """Writes from concurrent callers, sent together. A caller that finds no send under way sends
+    its item at once (alone, a request waits for nothing more); items that arrive meanwhile go out
+    together in the next send, at most ``limit`` of them and ``budget`` by ``weight``. Each
+    caller returns once its own item is written, or raises what failed it. ``send`` returns, item
+    by item, None or the exception that item failed with.
+
+    A long-lived server under load so makes one ``PutEvents`` or ``BatchWriteItem`` call for
+    several answers where it made one each; a Lambda environment, one request at a time, sends
+    each alone as before."""
+
+    def __init__(self, send: Callable[[list[T]], Sequence[Exception | None]], *, limit: int,
+                 budget: int = 0, weight: Callable[[T], int] = lambda _: 0) -> None:
+        self._send, self._limit, self._budget, self._weight = send, limit, budget, weight
+        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[T, Future[None]]](), False
+
+    def __call__(self, item: T) -> None:
+        done: Future[None] = Future()
+        with self._lock:
+            self._queue.append((item, done))
+            lead, self._sending = not self._sending, True
+        if lead:
+            self._drain()
+        done.result()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch = self._next()
+                if not batch:
+                    self._sending = False
+                    return
+            try:
+                failures = list(self._send([item for item, _ in batch]))
+            except Exception as exc:
+                failures = [exc] * len(batch)
+            for (_, done), failure in zip(batch, failures, strict=True):
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)
+
+    def _next(self) -> list[tuple[T, Future[None]]]:
+        """The queue's head, within the limits (its first item always: one too heavy fails alone)."""
+        taken, weight = 0, 0
+        for item, _ in self._queue[:self._limit]:
+            weight += self._weight(item)
+            if taken and self._budget and weight > self._budget:
+                break
+            taken += 1
+        batch, self._queue = self._queue[:taken], self._queue[taken:]
+        return batch
 
 
 class IncidentLog:
@@ -48,16 +106,23 @@ class EvalEvents:
     refuses it (after botocore's retries), the event is kept in ``keep_queue`` (the eval loop's
     dead-letter queue), in the envelope the judge reads, so a redrive scores it later."""
 
+    MAX_ENTRIES, MAX_BYTES = 10, 256 * 1024  # a PutEvents call's limits
+
     def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None) -> None:
         self._bus, self._events, self._keep, self._sqs = bus_name, client, keep_queue, sqs
+        self._put = GroupCommit(self._put_events, limit=self.MAX_ENTRIES, budget=self.MAX_BYTES,
+                                weight=lambda entry: sum(len(str(v).encode()) for v in entry.values()))
+
+    def _put_events(self, entries: list[dict[str, str]]) -> list[Exception | None]:
+        reply = self._events.put_events(Entries=entries)
+        return [RuntimeError(f"eval event rejected: {result.get('ErrorMessage')}") if result.get("ErrorCode") else None
+                for result in reply["Entries"]]
 
     def answer_generated(self, event: AnswerEvent) -> None:
         entry = {"EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,
                  "Detail": json.dumps(asdict(event))}
         try:
-            reply = self._events.put_events(Entries=[entry])
-            if reply.get("FailedEntryCount"):
-                raise RuntimeError(f"eval event rejected: {reply['Entries'][0].get('ErrorMessage')}")
+            self._put(entry)
         except Exception as exc:
             if not (self._keep and self._sqs):
                 raise
@@ -68,6 +133,9 @@ class EvalEvents:
 
 class EventKept(Exception):
     """The bus refused the event; it is in the keep queue (not judged until redriven)."""
+
+
+MAX_BATCH_WRITE = 25  # requests in a BatchWriteItem call
 
 
 def batch_write(client: Any, requests: dict[str, list[dict[str, Any]]], attempts: int = 4) -> dict[str, Any]:

@@ -88,16 +88,22 @@ class MiniLM:
         self.dimensions, self._int8 = int(config["hidden_size"]), int8
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        if self._int8:  # inputs quantized by the whole tensor's range: batched, a text's vector
-            return [self._run([text])[0] for text in texts]  # would depend on its batch mates
-        return self._run(texts) if texts else []
+        return self.vectors(texts).tolist()  # type: ignore[no-any-return]
 
-    def _run(self, texts: list[str]) -> list[list[float]]:
+    def vectors(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The texts' unit vectors, a float32 row each."""
+        if not texts:
+            return np.zeros((0, self.dimensions), np.float32)
+        if self._int8:  # inputs quantized by the whole tensor's range: batched, a text's vector
+            return np.concatenate([self._run([text]) for text in texts])  # would depend on its batch mates
+        return self._run(texts)
+
+    def _run(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         (pooled,) = self._session.run(None, {"ids": ids, "mask": mask})
-        return [[float(v) for v in row] for row in pooled]
+        return pooled  # type: ignore[no-any-return]
 
 
 def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float, int8: bool) -> bytes:
