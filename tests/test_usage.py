@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import boto3
@@ -21,6 +22,7 @@ from llm_gateway.core.tenants import KeyStore
 from llm_gateway.core.usage import (
     MAX_LINE_BYTES,
     MICROS,
+    TRANSACTION_ITEMS,
     USAGE_LINE_PATTERN,
     Prices,
     UsageLedger,
@@ -366,3 +368,21 @@ def test_stages_reach_the_xray_daemon_as_subsegments_of_the_functions_segment() 
         assert document["type"] == "subsegment" and len(document["id"]) == 16
         assert 0.009 < document["end_time"] - document["start_time"] < 1
     assert StageTraces("").send(f"Root={root};Parent={parent};Sampled=1", timings.spans) == 0  # no daemon
+
+
+def test_a_batch_is_split_into_full_transactions_each_within_the_limit() -> None:
+    """``chunks`` packs records greedily into runs of at most TRANSACTION_ITEMS items (a record's
+    own and each counter the run adds to), each run as full as the next record allows, in order."""
+    rng = random.Random(4)
+    day = 86_400.0
+    records = [UsageRecord(request_id=f"r{i}", tenant_id=f"t{rng.randrange(30)}", status="answered",
+                           http_status=200, at=1_764_000_000 + day * rng.randrange(3),
+                           model=rng.choice(["m1", "m2", "m3", ""])) for i in range(3000)]
+    store = UsageStore("usage", None)
+    runs = store.chunks(records)
+
+    def items(run: list[UsageRecord]) -> int:
+        return len(run) + len(store._counts(run))
+    assert [r for run in runs for r in run] == records
+    assert all(items(run) <= TRANSACTION_ITEMS for run in runs)
+    assert all(items([*run, following[0]]) > TRANSACTION_ITEMS for run, following in pairwise(runs))

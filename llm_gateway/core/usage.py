@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -128,9 +129,15 @@ class UsageRecord:
         """Why a guardrail blocked it (None: it was not blocked)."""
         return (self.reason or "policy_violation") if self.status in BLOCKED else None
 
-    @property
+    @cached_property  # counting a batch reads it for each of the record's four counters
     def day(self) -> str:
         return datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d")
+
+    @property
+    def counters(self) -> list[tuple[str, str]]:
+        """The counters (pk, sk) it adds to: its tenant's and all tenants', in total and for its model."""
+        return [(f"usage#{tenant}", f"{self.day}#{model}") for tenant in (self.tenant_id, ALL_TENANTS)
+                for model in (TOTAL, self.model or NO_MODEL)]
 
     def message(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, "", {}, 0, 0.0, False)
@@ -207,10 +214,8 @@ class UsageStore:
             added = {k: v for k, v in _increments(record).items() if v}
             if record.block_reason:
                 added[f"block:{record.block_reason}"] = 1
-            for tenant in (record.tenant_id, ALL_TENANTS):
-                for model in (TOTAL, record.model or NO_MODEL):
-                    counts[(f"usage#{tenant}", f"{record.day}#{model}")] = _sum(
-                        counts.get((f"usage#{tenant}", f"{record.day}#{model}"), {}), added)
+            for counter in record.counters:
+                counts[counter] = _sum(counts.get(counter, {}), added)
         return counts
 
     def _updates(self, counts: dict[tuple[str, str], dict[str, int]]) -> list[dict[str, Any]]:
@@ -237,12 +242,16 @@ class UsageStore:
         return True
 
     def chunks(self, records: Sequence[UsageRecord]) -> list[list[UsageRecord]]:
-        """The records in runs that ``write_batch`` takes in one transaction (100 items)."""
+        """The records in runs that ``write_batch`` takes in one transaction (100 items: a record's
+        own, and one for each counter the run adds to)."""
         chunks: list[list[UsageRecord]] = [[]]
+        counters: set[tuple[str, str]] = set()
         for record in records:
-            if chunks[-1] and len(chunks[-1]) + 1 + len(self._counts([*chunks[-1], record])) > TRANSACTION_ITEMS:
+            if chunks[-1] and len(chunks[-1]) + 1 + len(counters | set(record.counters)) > TRANSACTION_ITEMS:
                 chunks.append([])
+                counters = set()
             chunks[-1].append(record)
+            counters |= set(record.counters)
         return [chunk for chunk in chunks if chunk]
 
     def write_batch(self, records: Sequence[UsageRecord]) -> bool:
