@@ -19,9 +19,10 @@ T = TypeVar("T")
 class GroupCommit(Generic[T]):
     """Writes from concurrent callers, sent together. A caller that finds no send under way sends
     its item at once (alone, a request waits for nothing more); items that arrive meanwhile go out
-    together in the next send, at most ``limit`` of them and ``budget`` by ``weight``. Each
-    caller returns once its own item is written, or raises what failed it. ``send`` returns, item
-    by item, None or the exception that item failed with.
+    together in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by
+    the caller already sending, while any are left. Each caller returns once its own item is
+    written, or raises what failed it. ``send`` returns, item by item, None or the exception that
+    item failed with.
 
     A long-lived server under load so makes one ``PutEvents`` or ``BatchWriteItem`` call for
     several answers where it made one each; a Lambda environment, one request at a time, sends

@@ -198,8 +198,8 @@ def _encode(text: str) -> tuple[float, ...]:
 
 
 ENCODER_BATCH = 16  # texts a round trip to the encoder's process (it runs them one at a time: see minilm)
-# A reply's first byte: float32 vectors follow, or a pickled exception. Raw bytes, not the pipe's
-# pickling of lists of floats, which took half the encoder process's time beside the forward pass.
+# A reply's first byte: float32 vectors follow, or a pickled exception. Raw bytes, not lists of
+# Python floats pickled by the pipe: a question's round trip 2.23 -> 1.97 ms.
 VECTORS, FAILED = b"\x00", b"\x01"
 
 
