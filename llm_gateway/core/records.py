@@ -8,15 +8,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
 
 EXCERPT_CHARS = 2000
-T = TypeVar("T")
 
 
-class GroupCommit(Generic[T]):
+class GroupCommit:
     """Writes from concurrent callers, sent together. A caller that finds no send under way sends
     its item at once (alone, a request waits for nothing more); items that arrive meanwhile go out
     together in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by
@@ -28,12 +27,12 @@ class GroupCommit(Generic[T]):
     several answers where it made one each; a Lambda environment, one request at a time, sends
     each alone as before."""
 
-    def __init__(self, send: Callable[[list[T]], Sequence[Exception | None]], *, limit: int,
-                 budget: int = 0, weight: Callable[[T], int] = lambda _: 0) -> None:
+    def __init__(self, send: Callable[[list[Any]], Sequence[Exception | None]], *, limit: int,
+                 budget: int = 0, weight: Callable[[Any], int] = lambda _: 0) -> None:
         self._send, self._limit, self._budget, self._weight = send, limit, budget, weight
-        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[T, Future[None]]](), False
+        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, Future[None]]](), False
 
-    def __call__(self, item: T) -> None:
+    def __call__(self, item: Any) -> None:
         done: Future[None] = Future()
         with self._lock:
             self._queue.append((item, done))
@@ -59,7 +58,7 @@ class GroupCommit(Generic[T]):
                 else:
                     done.set_exception(failure)
 
-    def _next(self) -> list[tuple[T, Future[None]]]:
+    def _next(self) -> list[tuple[Any, Future[None]]]:
         """The queue's head, within the limits (its first item always: one too heavy fails alone)."""
         taken, weight = 0, 0
         for item, _ in self._queue[:self._limit]:
