@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llm_gateway.core.background import AfterResponse, Background
+from llm_gateway.core.background import AfterResponse, Background, others_in_flight
 from llm_gateway.lambdas.after_response import ExtensionsClient, hold_invocations
 from llm_gateway.local import LocalGateway
 from llm_gateway.local.cloudformation import LocalFunction
@@ -104,13 +104,16 @@ def serve(app: Any) -> list[bytes]:
 
 
 def test_a_requests_records_start_once_its_last_byte_is_sent() -> None:
-    """Started at once, the records' AWS calls took the interpreter lock from the response."""
-    background, seen = Background(), list[list[bytes]]()
+    """Started at once, the records' AWS calls took the interpreter lock from the response. The
+    request counts as in flight until then, and its records see no other beside them (so their
+    writes wait for none: ``GroupCommit``)."""
+    background, seen, flying = Background(), list[list[bytes]](), list[bool]()
     background.detached = True
     bodies: list[bytes] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        background.run([lambda: seen.append(list(bodies))])
+        flying.append(others_in_flight())
+        background.run([lambda: seen.append(list(bodies)), lambda: flying.append(others_in_flight())])
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"an", "more_body": True})
         await asyncio.sleep(0.2)  # time enough for a record started already to have run
@@ -124,6 +127,7 @@ def test_a_requests_records_start_once_its_last_byte_is_sent() -> None:
 
     serve(recording)
     assert background.wait(10) and seen == [[b"", b"an", b"swer"]]
+    assert flying == [True, False]
 
 
 def test_a_request_that_fails_before_responding_still_writes_its_records() -> None:
@@ -136,7 +140,7 @@ def test_a_request_that_fails_before_responding_still_writes_its_records() -> No
 
     with pytest.raises(RuntimeError):
         serve(AfterResponse(failing))
-    assert background.wait(10) and ran.is_set()
+    assert background.wait(10) and ran.is_set() and not others_in_flight()
 
 
 def test_the_deployed_function_registers_its_extension_and_settles(gateway: LocalGateway) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -125,7 +126,7 @@ def test_a_group_commit_sends_what_queued_meanwhile_together_and_fails_only_its_
             release.wait(5)
         return [ValueError(f"odd {i}") if i % 2 else None for i in items]
 
-    commit = GroupCommit(send, limit=4, budget=10, weight=lambda i: 5 if i == 7 else 1)
+    commit = GroupCommit(send, limit=4, budget=10, weight=lambda i: 5 if i == 7 else 1, busy=lambda: False)
     failures: dict[int, str] = {}
 
     def call(i: int) -> None:
@@ -149,6 +150,30 @@ def test_a_group_commit_sends_what_queued_meanwhile_together_and_fails_only_its_
     assert all(len(batch) <= 4 and sum(5 if i == 7 else 1 for i in batch) <= 10 for batch in sent)
     assert len(sent) == 4  # 0, then ten in three sends
     assert failures == {i: f"odd {i}" for i in range(1, 11, 2)}
+
+
+def test_beside_requests_in_flight_a_group_commit_waits_for_its_batch_to_fill() -> None:
+    """While other requests are in flight the first caller's send waits (up to ``linger``) for
+    ``limit`` items: one call for three; with none in flight it sends at once."""
+    sent: list[list[int]] = []
+
+    def send(items: list[int]) -> list[Exception | None]:
+        sent.append(items)
+        return [None] * len(items)
+
+    busy = GroupCommit(send, limit=3, linger=10, busy=lambda: True)
+    callers = [threading.Thread(target=busy, args=(i,)) for i in range(3)]
+    started = time.monotonic()
+    for caller in callers:
+        caller.start()
+        time.sleep(0.05)
+    for caller in callers:
+        caller.join(10)
+    assert sent == [[0, 1, 2]] and time.monotonic() - started < 5  # sent once the third came, and no wait after
+
+    idle = GroupCommit(send, limit=3, linger=10, busy=lambda: False)
+    idle(3)
+    assert sent[1:] == [[3]]
 
 
 def test_concurrent_answers_share_put_events_calls_and_every_event_arrives(gateway: LocalGateway) -> None:

@@ -81,6 +81,27 @@ class _Held:
 _held: ContextVar[_Held | None] = ContextVar("held_until_sent", default=None)
 
 
+class _Serving:
+    """How many requests this process is serving (their responses not yet sent): a Lambda
+    environment serves one at a time, a server several."""
+
+    def __init__(self) -> None:
+        self._lock, self.count = threading.Lock(), 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.count += n
+
+
+serving = _Serving()
+
+
+def others_in_flight() -> bool:
+    """Whether a request is being served beside whatever work asks (records run once their own
+    request's response is sent)."""
+    return serving.count > 0
+
+
 class AfterResponse:
     """ASGI middleware: the background work a request leaves starts once its response's last byte
     is sent, or once the request ends without it (it failed, or the client left)."""
@@ -92,16 +113,24 @@ class AfterResponse:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        held = _Held()
+        held, sent = _Held(), False
         token = _held.set(held)
+        serving.add(1)
+
+        def done() -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                serving.add(-1)
+            held.release()
 
         async def sending(message: dict[str, Any]) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                held.release()
+                done()
 
         try:
             await self.app(scope, receive, sending)
         finally:
             _held.reset(token)
-            held.release()
+            done()

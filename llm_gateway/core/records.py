@@ -11,31 +11,42 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE
+from llm_gateway.core.background import others_in_flight
 
 EXCERPT_CHARS = 2000
+# While other requests are in flight, how long a send waits for their records to join it
+# (PostgreSQL's commit_delay, with commit_siblings). With 16 clients: about 0.5 calls a request for
+# each kind of record instead of 0.67, and 5% more requests a second (median of five runs side by
+# side; 14% by their mean).
+LINGER_SECONDS = 0.05
 
 
 class GroupCommit:
     """Writes from concurrent callers, sent together. A caller that finds no send under way sends
-    its item at once (alone, a request waits for nothing more); items that arrive meanwhile go out
-    together in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by
-    the caller already sending, while any are left. Each caller returns once its own item is
+    its item (alone, a request waits for nothing more); items that arrive meanwhile go out together
+    in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by the caller
+    already sending, while any are left. While ``busy`` (other requests in flight) a send first
+    waits up to ``linger`` seconds for ``limit`` items. Each caller returns once its own item is
     written, or raises what failed it. ``send`` returns, item by item, None or the exception that
     item failed with.
 
     A long-lived server under load so makes one ``PutEvents`` or ``BatchWriteItem`` call for
-    several answers where it made one each; a Lambda environment, one request at a time, sends
-    each alone as before."""
+    several answers where it made one each; a Lambda environment serves one request at a time, so
+    there each goes alone and at once, as before (its duration is billed)."""
 
     def __init__(self, send: Callable[[list[Any]], Sequence[Exception | None]], *, limit: int,
-                 budget: int = 0, weight: Callable[[Any], int] = lambda _: 0) -> None:
+                 budget: int = 0, weight: Callable[[Any], int] = lambda _: 0, linger: float = LINGER_SECONDS,
+                 busy: Callable[[], bool] = others_in_flight) -> None:
         self._send, self._limit, self._budget, self._weight = send, limit, budget, weight
+        self._linger, self._busy = linger, busy
         self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, Future[None]]](), False
+        self._arrived = threading.Condition(self._lock)
 
     def __call__(self, item: Any) -> None:
         done: Future[None] = Future()
         with self._lock:
             self._queue.append((item, done))
+            self._arrived.notify()
             lead, self._sending = not self._sending, True
         if lead:
             self._drain()
@@ -44,6 +55,8 @@ class GroupCommit:
     def _drain(self) -> None:
         while True:
             with self._lock:
+                if self._queue and self._linger and len(self._queue) < self._limit and self._busy():
+                    self._arrived.wait_for(lambda: len(self._queue) >= self._limit, self._linger)
                 batch = self._next()
                 if not batch:
                     self._sending = False
