@@ -50,10 +50,10 @@ def per_request(calls: list[dict[str, Any]], requests: int) -> dict[str, float]:
                 cost["DynamoDB reads"] += max(1, math.ceil(received / (8 * KB))) * DYNAMODB_READ_UNIT
             elif operation in ("UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
                 # the emulator's count: a unit per KB of each item, twice that in a transaction
-                cost["DynamoDB writes"] += int(call.get("write_units") or max(1, math.ceil(sent / KB))) \
+                cost["DynamoDB writes"] += int(call.get("units") or max(1, math.ceil(sent / KB))) \
                     * DYNAMODB_WRITE_UNIT
-        elif service == "AWSEvents" and operation == "PutEvents":
-            cost["EventBridge"] += max(1, math.ceil(sent / (64 * KB))) * EVENTBRIDGE_EVENT
+        elif service == "AWSEvents" and operation == "PutEvents":  # the emulator's count: events, not calls
+            cost["EventBridge"] += int(call.get("units") or max(1, math.ceil(sent / (64 * KB)))) * EVENTBRIDGE_EVENT
         elif service == "AmazonSQS" and operation != "ReceiveMessage":  # polls are the judge's, below
             cost["SQS"] += max(1, math.ceil(sent / (64 * KB))) * SQS_REQUEST
         elif service == "s3vectors" and operation == "QueryVectors":

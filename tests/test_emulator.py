@@ -32,6 +32,7 @@ from llm_gateway.local.emulator import (
     _RecentlyDeleted,
     cheap_queue_scans,
     direct_item_responses,
+    event_units,
     item_undo_transactions,
     partitioned_queries,
     write_units,
@@ -281,7 +282,17 @@ def test_the_call_ledger_counts_dynamodb_write_units_as_dynamodb_bills_them() ->
             "wsgi.input": io.BytesIO(body), "PATH_INFO": "/", "REQUEST_METHOD": "POST"}, lambda *_: None)
     assert seen == [body]  # the emulator still reads the request whole
     listing = json.loads(b"".join(ledger({"PATH_INFO": "/_local/calls", "REQUEST_METHOD": "GET"}, lambda *_: None)))
-    assert listing[0]["operation"] == "DynamoDB.TransactWriteItems" and listing[0]["write_units"] == 12
+    assert listing[0]["operation"] == "DynamoDB.TransactWriteItems" and listing[0]["units"] == 12
+
+
+def test_the_call_ledger_counts_the_events_a_put_events_is_billed_for() -> None:
+    """An event per entry (per 64 KB of it): a PutEvents call that carries three entries, the
+    answers of three requests, is billed three events, not one."""
+    small = {"Source": "s", "DetailType": "t", "Detail": json.dumps({"answer": "a" * 1000})}
+    large = {**small, "Detail": json.dumps({"answer": "a" * 100_000})}
+    assert event_units(json.dumps({"Entries": [small, small, small]}).encode()) == 3
+    assert event_units(json.dumps({"Entries": [small, large]}).encode()) == 1 + 2
+    assert event_units(b"not json") == 0
 
 
 def test_numeric_adds_applied_directly_answer_as_moto_would(monkeypatch: pytest.MonkeyPatch) -> None:

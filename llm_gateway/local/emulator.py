@@ -259,6 +259,30 @@ def write_units(operation: str, request: bytes) -> int:
     return units(body.get("Item") or body)
 
 
+PUT_EVENTS = "AWSEvents.PutEvents"
+
+
+def event_units(request: bytes) -> int:
+    """The events an EventBridge ``PutEvents`` is billed for: each entry's 64 KB chunks, its size
+    its time (14 bytes if given), source, detail type, detail and resources, in UTF-8."""
+    try:
+        entries = json.loads(request or b"{}").get("Entries", [])
+    except (ValueError, AttributeError):
+        return 0
+    fields = ("Source", "DetailType", "Detail")
+    return sum(max(1, -(-(14 * ("Time" in entry) + sum(len(str(entry.get(f, "")).encode()) for f in fields)
+                          + sum(len(str(r).encode()) for r in entry.get("Resources", []))) // (64 * 1024)))
+               for entry in entries)
+
+
+def billed_units(operation: str, request: bytes) -> int:
+    """What a call is billed by where that is not the call itself: a DynamoDB write's write units,
+    an EventBridge ``PutEvents``' events; 0 for any other."""
+    if operation in WRITES:
+        return write_units(operation, request)
+    return event_units(request) if operation == PUT_EVENTS else 0
+
+
 class DirectVectorCalls:
     """S3 Vectors' ``QueryVectors`` and ``PutVectors`` served without moto's request and response
     machinery where they can be (``local.s3vectors.direct_call``); every other call, and any one
@@ -296,7 +320,7 @@ class CallLedger:
             with self._lock:
                 listed: list[Any] = sorted(self.audited) if environ["PATH_INFO"] == "/_local/iam" else [
                     {"operation": o, "start": a, "end": b, "sent": sent, "received": received,
-                     **({"write_units": units} if units else {})}
+                     **({"units": units} if units else {})}
                     for o, a, b, sent, received, units in self.calls]
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.calls.clear()
@@ -305,10 +329,10 @@ class CallLedger:
             return [listing]
         started, operation = time.time(), operation_of(environ)
         units = 0
-        if operation in WRITES or self._audit:  # read here, handed on unchanged
+        if operation in WRITES or operation == PUT_EVENTS or self._audit:  # read here, handed on unchanged
             request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(request)
-            units = write_units(operation, request) if operation in WRITES else 0
+            units = billed_units(operation, request)
             if self._audit:
                 caller = iam_audit.caller_of(environ)
                 needed = {(caller, *need) for need in iam_audit.needs(operation, request, REGION, ACCOUNT)}
