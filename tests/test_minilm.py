@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +69,23 @@ def test_the_encoders_process_answers_and_ends_with_the_one_it_serves() -> None:
     assert children  # the encoder (and multiprocessing's resource tracker)
     serving.kill()
     serving.wait()
+    assert eventually(lambda: not [pid for pid, (state, _) in processes().items() if pid in children and state != "Z"],
+                      timeout=10)
+
+
+def test_ctrl_c_stops_the_encoder_with_the_process_it_serves_and_no_traceback() -> None:
+    """Ctrl-C reaches the whole process group (``make dev`` in a terminal): the encoder leaves when
+    the process it serves does, without printing a KeyboardInterrupt of its own."""
+    serving = subprocess.Popen([sys.executable, "-c", (  # it leaves quietly on Ctrl-C, whenever that comes
+        "import signal, sys, time\nfrom llm_gateway.core.providers import local\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit(0))\nlocal._encoded(['hello'])\n"
+        "print('ready', flush=True)\ntime.sleep(60)")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert serving.stdout is not None and serving.stdout.readline().strip() == "ready"
+    children = [pid for pid, (_, parent) in processes().items() if parent == serving.pid]
+    os.killpg(serving.pid, signal.SIGINT)
+    _, errors = serving.communicate(timeout=30)
+    assert "sentence-encoder" not in errors and "KeyboardInterrupt" not in errors, errors
     assert eventually(lambda: not [pid for pid, (state, _) in processes().items() if pid in children and state != "Z"],
                       timeout=10)
 

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -263,6 +264,9 @@ def _serve(pipe: Connection) -> None:
     does when the process it serves ends, however it ends."""
     from llm_gateway.core.providers import minilm  # NumPy: only where the encoder runs
 
+    # Ctrl-C reaches the whole process group: the process this one serves stops, and its pipe's
+    # end stops this one, where a KeyboardInterrupt here printed a traceback into `make dev`.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     model = minilm.load()
     while True:
         try:
