@@ -439,3 +439,23 @@ def test_without_the_embedder_exact_repeats_still_hit_and_new_questions_are_answ
     assert repeat.headers["x-gateway-cache-hit"] == "true"
     for _ in range(2):  # answered, and nothing stored without an embedding
         assert chat(http, "Which EMBEDDER OUTAGE drill runs next?").headers["x-gateway-cache-hit"] == "false"
+
+
+def test_writers_of_one_item_in_one_commit_go_in_separate_batches(gateway: LocalGateway,
+                                                                 tables: dict[str, str]) -> None:
+    """Two evictions of one entry at once (the judge's and an operator's purge), sent together with
+    a third writer's entry: DynamoDB refuses a batch that names a key twice, so the writers that
+    share a key go in separate batches, and every one of them succeeds."""
+    ddb = gateway.client("dynamodb")
+    cache = SemanticCache(tables["cache"], ddb)
+    scope = Scope("t_twice", "default")
+    cache.store(scope, "How do I tag a queue?", "With tag-queue.", Embedding([1.0, 0.0] * 8, "model-a"),
+                request_id="r-twice")
+    entry = next(item for item in ddb.scan(TableName=tables["cache"])["Items"]
+                 if item.get("request_id", {}).get("S") == "r-twice")
+    delete = {"DeleteRequest": {"Key": {"pk": entry["pk"], "sk": entry["sk"]}}}
+    put = {"PutRequest": {"Item": {"pk": {"S": "t_twice#other"}, "sk": {"S": "x"}, "expires_at": {"N": "0"}}}}
+
+    assert cache._write_batch([[delete], [delete], [put]]) == [None, None, None]
+    assert "Item" not in ddb.get_item(TableName=tables["cache"], Key={"pk": entry["pk"], "sk": entry["sk"]})
+    assert "Item" in ddb.get_item(TableName=tables["cache"], Key={"pk": {"S": "t_twice#other"}, "sk": {"S": "x"}})

@@ -119,6 +119,12 @@ def normalised(question: str) -> str:
     return " ".join(re.findall(r"\S+", question.lower())).rstrip(" ?!.")
 
 
+def _key_of(request: dict[str, Any]) -> tuple[str, str]:
+    """The (pk, sk) a ``BatchWriteItem`` put or delete request names."""
+    key = request["PutRequest"]["Item"] if "PutRequest" in request else request["DeleteRequest"]["Key"]
+    return key["pk"]["S"], key["sk"]["S"]
+
+
 def exact_key(scope: Scope, question: str) -> str:
     return f"{scope.key}#q#{hashlib.sha256(normalised(question).encode()).hexdigest()[:32]}"
 
@@ -434,7 +440,18 @@ class SemanticCache:
         self._writes(requests)
 
     def _write_batch(self, writes: list[list[dict[str, Any]]]) -> list[Exception | None]:
-        left = batch_write(self._ddb, {self._table: [r for requests in writes for r in requests]}).get(self._table, [])
+        """One ``BatchWriteItem`` for the writers' requests, or more where two touch one item (an
+        entry evicted twice at once): DynamoDB refuses a batch that names a key twice."""
+        batches: list[list[dict[str, Any]]] = [[]]
+        keys: set[tuple[str, str]] = set()
+        for requests in writes:
+            touched = {_key_of(r) for r in requests}
+            if keys & touched:
+                batches.append([])
+                keys = set()
+            batches[-1] += requests
+            keys |= touched
+        left = [r for batch in batches for r in batch_write(self._ddb, {self._table: batch}).get(self._table, [])]
         # What DynamoDB throttled, still throttled after retries: those writers fail.
         return [RuntimeError("semantic cache write throttled") if any(r in left for r in requests) else None
                 for requests in writes]
