@@ -153,8 +153,9 @@ def test_a_group_commit_sends_what_queued_meanwhile_together_and_fails_only_its_
 
 
 def test_beside_requests_in_flight_a_group_commit_waits_for_its_batch_to_fill() -> None:
-    """While other requests are in flight the first caller's send waits (up to ``linger``) for
-    ``limit`` items: one call for three; with none in flight it sends at once."""
+    """While other requests are in flight the first caller's send waits (up to ``linger``) for a
+    whole send (``limit`` items, or ``budget`` by weight): one call for three; with none in flight,
+    or a full budget already, it sends at once."""
     sent: list[list[int]] = []
 
     def send(items: list[int]) -> list[Exception | None]:
@@ -174,6 +175,11 @@ def test_beside_requests_in_flight_a_group_commit_waits_for_its_batch_to_fill() 
     idle = GroupCommit(send, limit=3, linger=10, busy=lambda: False)
     idle(3)
     assert sent[1:] == [[3]]
+
+    heavy = GroupCommit(send, limit=3, budget=2, weight=lambda _: 2, linger=10, busy=lambda: True)
+    started = time.monotonic()
+    heavy(4)  # a whole budget's worth already: no wait for company
+    assert sent[2:] == [[4]] and time.monotonic() - started < 5
 
 
 def test_concurrent_answers_share_put_events_calls_and_every_event_arrives(gateway: LocalGateway) -> None:

@@ -26,7 +26,7 @@ class GroupCommit:
     its item (alone, a request waits for nothing more); items that arrive meanwhile go out together
     in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by the caller
     already sending, while any are left. While ``busy`` (other requests in flight) a send first
-    waits up to ``linger`` seconds for ``limit`` items. Each caller returns once its own item is
+    waits up to ``linger`` seconds for a whole send's worth. Each caller returns once its own item is
     written, or raises what failed it. ``send`` returns, item by item, None or the exception that
     item failed with.
 
@@ -39,13 +39,14 @@ class GroupCommit:
                  busy: Callable[[], bool] = others_in_flight) -> None:
         self._send, self._limit, self._budget, self._weight = send, limit, budget, weight
         self._linger, self._busy = linger, busy
-        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, Future[None]]](), False
+        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, int, Future[None]]](), False
         self._arrived = threading.Condition(self._lock)
 
     def __call__(self, item: Any) -> None:
         done: Future[None] = Future()
+        weight = self._weight(item)
         with self._lock:
-            self._queue.append((item, done))
+            self._queue.append((item, weight, done))
             self._arrived.notify()
             lead, self._sending = not self._sending, True
         if lead:
@@ -55,28 +56,33 @@ class GroupCommit:
     def _drain(self) -> None:
         while True:
             with self._lock:
-                if self._queue and self._linger and len(self._queue) < self._limit and self._busy():
-                    self._arrived.wait_for(lambda: len(self._queue) >= self._limit, self._linger)
+                if self._queue and self._linger and not self._full() and self._busy():
+                    self._arrived.wait_for(self._full, self._linger)
                 batch = self._next()
                 if not batch:
                     self._sending = False
                     return
             try:
-                failures = list(self._send([item for item, _ in batch]))
+                failures = list(self._send([item for item, _, _ in batch]))
             except Exception as exc:
                 failures = [exc] * len(batch)
-            for (_, done), failure in zip(batch, failures, strict=True):
+            for (_, _, done), failure in zip(batch, failures, strict=True):
                 if failure is None:
                     done.set_result(None)
                 else:
                     done.set_exception(failure)
 
-    def _next(self) -> list[tuple[Any, Future[None]]]:
+    def _full(self) -> bool:
+        """Whether the queue holds a whole send: ``limit`` items, or ``budget`` by weight."""
+        return len(self._queue) >= self._limit or bool(
+            self._budget and sum(weight for _, weight, _ in self._queue) >= self._budget)
+
+    def _next(self) -> list[tuple[Any, int, Future[None]]]:
         """The queue's head, within the limits (its first item always: one too heavy fails alone)."""
-        taken, weight = 0, 0
-        for item, _ in self._queue[:self._limit]:
-            weight += self._weight(item)
-            if taken and self._budget and weight > self._budget:
+        taken, total = 0, 0
+        for _, weight, _ in self._queue[:self._limit]:
+            total += weight
+            if taken and self._budget and total > self._budget:
                 break
             taken += 1
         batch, self._queue = self._queue[:taken], self._queue[taken:]
