@@ -247,11 +247,12 @@ class UsageStore:
         chunks: list[list[UsageRecord]] = [[]]
         counters: set[tuple[str, str]] = set()
         for record in records:
-            if chunks[-1] and len(chunks[-1]) + 1 + len(counters | set(record.counters)) > TRANSACTION_ITEMS:
+            adds = set(record.counters)
+            if chunks[-1] and len(chunks[-1]) + 1 + len(counters | adds) > TRANSACTION_ITEMS:
                 chunks.append([])
                 counters = set()
             chunks[-1].append(record)
-            counters |= set(record.counters)
+            counters |= adds
         return [chunk for chunk in chunks if chunk]
 
     def write_batch(self, records: Sequence[UsageRecord]) -> bool:

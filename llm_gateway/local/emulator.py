@@ -269,10 +269,12 @@ def event_units(request: bytes) -> int:
         entries = json.loads(request or b"{}").get("Entries", [])
     except (ValueError, AttributeError):
         return 0
-    fields = ("Source", "DetailType", "Detail")
-    return sum(max(1, -(-(14 * ("Time" in entry) + sum(len(str(entry.get(f, "")).encode()) for f in fields)
-                          + sum(len(str(r).encode()) for r in entry.get("Resources", []))) // (64 * 1024)))
-               for entry in entries)
+
+    def size(entry: dict[str, Any]) -> int:
+        texts = [entry.get(name, "") for name in ("Source", "DetailType", "Detail")] + entry.get("Resources", [])
+        return 14 * ("Time" in entry) + sum(len(str(text).encode()) for text in texts)
+
+    return sum(max(1, -(-size(entry) // (64 * 1024))) for entry in entries)
 
 
 def billed_units(operation: str, request: bytes) -> int:

@@ -173,24 +173,19 @@ def _int8_scores() -> Callable[[Any, Any, Any], Any] | None:
     """``score(unit, codes, steps)``: the query's inner product with each column of int8 codes,
     each scaled by its step (ONNX Runtime's ``DynamicQuantizeMatMul``); None without it."""
     try:
-        import onnxruntime
         from onnx import TensorProto, helper
+
+        from llm_gateway.core.providers.minilm import session
     except ImportError:
         return None
     node = helper.make_node("DynamicQuantizeMatMul", ["unit", "codes", "steps"], ["scores"],
                             domain="com.microsoft")
-    graph = helper.make_graph([node], "int8_scores", [
+    scores = session(helper.make_graph([node], "int8_scores", [
         helper.make_tensor_value_info("unit", TensorProto.FLOAT, [1, None]),
         helper.make_tensor_value_info("codes", TensorProto.INT8, [None, None]),
         helper.make_tensor_value_info("steps", TensorProto.FLOAT, [None])],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
-                                                    helper.make_opsetid("com.microsoft", 1)])
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                           providers=["CPUExecutionProvider"])
-    return lambda unit, codes, steps: session.run(None, {"unit": unit[None], "codes": codes, "steps": steps})[0][0]
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, None)]))
+    return lambda unit, codes, steps: scores.run(None, {"unit": unit[None], "codes": codes, "steps": steps})[0][0]
 
 
 def _rows(index: Index) -> _Rows | None:

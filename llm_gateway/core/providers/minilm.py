@@ -69,19 +69,13 @@ class MiniLM:
     cosine 0.987 to 0.997 of the fp32 ones (see ``load``)."""
 
     def __init__(self, directory: Path, *, int8: bool = False) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         config = json.loads((directory / "config.json").read_text())
         max_length = int(json.loads((directory / "sentence_bert_config.json").read_text())["max_seq_length"])
-        graph = _graph(_read_safetensors(directory / "model.safetensors"), heads=int(config["num_attention_heads"]),
-                       layers=int(config["num_hidden_layers"]), eps=float(config["layer_norm_eps"]), int8=int8)
-        options = onnxruntime.SessionOptions()
-        # A sentence is a few dozen rows: one thread, no pool spinning beside the gateway's processes.
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only (not the optimizer's notes)
-        self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self._session = session(_graph(
+            _read_safetensors(directory / "model.safetensors"), heads=int(config["num_attention_heads"]),
+            layers=int(config["num_hidden_layers"]), eps=float(config["layer_norm_eps"]), int8=int8))
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.enable_padding()
@@ -106,7 +100,23 @@ class MiniLM:
         return pooled  # type: ignore[no-any-return]
 
 
-def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float, int8: bool) -> bytes:
+def session(graph: Any) -> Any:
+    """An ONNX Runtime session for ``graph`` (an ``onnx`` GraphProto, standard and Microsoft ops)
+    on one thread: its inputs are a few dozen rows, and a pool would spin beside the gateway's
+    processes on a small machine."""
+    import onnxruntime
+    from onnx import helper
+
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]  # DynamicQuantizeMatMul
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only (not the optimizer's notes)
+    return onnxruntime.InferenceSession(helper.make_model(graph, opset_imports=opsets).SerializeToString(), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int, eps: float, int8: bool) -> Any:
     """BERT's encoder as the model's ``modules.json`` has it: embeddings, ``layers`` blocks of
     self-attention and a GELU feed-forward (each with a residual and a layer norm), then the mean
     over the real tokens, L2-normalised. Inputs ``ids`` and ``mask`` (batch x tokens), output one
@@ -178,12 +188,10 @@ def _graph(weights: dict[str, np.ndarray[Any, Any]], *, heads: int, layers: int,
     pooled = op("Div", op("ReduceSum", op("Mul", x, real), constant("tokens", np.array([1], np.int64)), keepdims=0),
                 op("ReduceSum", real, "tokens", keepdims=0))
     nodes.append(helper.make_node("LpNormalization", [pooled], ["vectors"], axis=-1, p=2))
-    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", [
+    return helper.make_graph(nodes, "all-MiniLM-L6-v2", [
         helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "tokens"]),
         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
         [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", width])], constants)
-    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]  # DynamicQuantizeMatMul
-    return bytes(helper.make_model(graph, opset_imports=opsets).SerializeToString())
 
 
 @cache
