@@ -220,10 +220,10 @@ def sent_bodies(client: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[by
     return bodies
 
 
-def test_vectors_written_by_json_dumps_are_the_bytes_botocore_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vectors_written_by_msgspec_are_the_json_botocore_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """``fast_vectors`` takes the vectors out of botocore's per-value serializer and writes them
-    into the body before signing: the bodies equal botocore's own, byte for byte, and the
-    caller's parameters are left as they were."""
+    into the body before signing: the bodies are botocore's own JSON, every number the same float,
+    the caller's parameters are left as they were, and a number that is not finite is refused."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     rng = random.Random(5)
     index = "arn:aws:s3vectors:us-east-1:123456789012:bucket/b/index/cache-1"
@@ -244,9 +244,11 @@ def test_vectors_written_by_json_dumps_are_the_bytes_botocore_writes(monkeypatch
 
     fast, serialized = fast_vectors(client()), list[bytes]()
     fast.meta.events.register("before-call.s3vectors", lambda params, **_: serialized.append(params["body"]))
-    assert sent_bodies(fast, calls) == sent_bodies(client(), calls)
+    assert [json.loads(b) for b in sent_bodies(fast, calls)] == [json.loads(b) for b in sent_bodies(client(), calls)]
     assert all(b"[0.0]" in body and len(body) < 5000 for body in serialized)  # botocore never walked a vector
     assert json.dumps(calls) == before
+    with pytest.raises(ValueError, match="not finite"):
+        sent_bodies(fast, [("query_vectors", {**query, "queryVector": {"float32": [float("nan")] * 384}})])
 
 
 class CountingPuts:

@@ -22,8 +22,15 @@ from typing import Any
 Tasks = list[Callable[[], Any]]
 
 
+# An answer's records wait in a group commit (``records.GroupCommit``) for the others sent with
+# them, each holding a worker meanwhile: with 8 workers a PutEvents gathered about 2 events under 16
+# clients, with 32 it fills its 10 (0.1 calls a request instead of 0.47, and 2.3 ms less CPU a
+# request across the local stack, median of four runs side by side).
+WORKERS = 32
+
+
 class Background:
-    def __init__(self, workers: int = 8) -> None:
+    def __init__(self, workers: int = WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="after-response")
         self._pending = 0
         self._idle = threading.Condition()

@@ -1,20 +1,23 @@
-"""S3 Vectors requests with their vectors written by ``json.dumps``.
+"""S3 Vectors requests with their vectors written by msgspec's JSON encoder.
 
 botocore writes a list of numbers into a request one value at a time, through the service model:
 1.1 ms of CPU for a 384-number vector, on the cache lookup's critical path for every query and 25
 times over in a batch put (and in Lambda at 512 MB the function has about a third of a vCPU, so a
 millisecond of CPU takes about three). Here each vector passes through botocore as a one-number
 placeholder and is written into the serialized body just before the request is signed: the same
-body, sent and signed as botocore would send it (``tests/test_semantic_cache.py`` compares them),
-with the rest of the request still validated and serialized by botocore. Only documented botocore
-events are used (``before-parameter-build``, ``before-sign``); a retry re-creates the request
-from the placeholder body, and the vectors are placed again.
+JSON, every number to the same float, as botocore would send (``tests/test_semantic_cache.py``
+compares them), with the rest of the request still validated and serialized by botocore. msgspec
+(already the doors' schema library) writes 384 floats in 12 us where ``json.dumps`` took 160. Only
+documented botocore events are used (``before-parameter-build``, ``before-sign``); a retry
+re-creates the request from the placeholder body, and the vectors are placed again.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
+
+import msgspec
 
 HELD = "llm_gateway.vectors"  # the request context's key for the vectors held back
 PLACEHOLDER = [0.0]
@@ -58,8 +61,10 @@ def _place(request: Any, **_: Any) -> None:
     held = request.context.get(HELD)
     if held is None:
         return
-    body = json.loads(request.data)
+    body = msgspec.json.decode(request.data)
     targets = [body["queryVector"]] if "queryVector" in body else [item["data"] for item in body["vectors"]]
     for target, vector in zip(targets, held, strict=True):
+        if not math.isfinite(sum(vector)):  # msgspec would write NaN as null (json.dumps refused it)
+            raise ValueError("a vector holds a number that is not finite")
         target["float32"] = vector
-    request.data = json.dumps(body, allow_nan=False).encode()
+    request.data = msgspec.json.encode(body)

@@ -4,15 +4,11 @@ tasks, the guardrail, the pipeline and the judge."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from llm_gateway.contract import Route, Settings, parse_routes
+from llm_gateway.core.aws import LazyClient, client
 from llm_gateway.core.budgets import Budgets
 from llm_gateway.core.cache import SemanticCache, VectorBucketIndex
 from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, Guardrail, LayeredGuardrail
@@ -67,32 +63,15 @@ def guardrail(settings: Settings, tasks: ModelTasks) -> Guardrail:
     return bedrock if settings.guardrail_backend == "bedrock" else LayeredGuardrail(builtin, bedrock)
 
 
-class LazyClient:
-    """A boto3 client built on first use, so the function's init does not pay for it (each client
-    loads its service's model: 5 to 20 milliseconds): for the ones a request needs only after its
-    answer is sent (EventBridge), rarely (the eval events' fallback queue, Secrets Manager), or
-    only under some settings (Bedrock Guardrails). ``prepare``: applied to the client once built."""
-
-    def __init__(self, service: str, prepare: Callable[[Any], Any] | None = None) -> None:
-        self._service, self._prepare, self._client, self._lock = service, prepare, None, threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        with self._lock:
-            if self._client is None:
-                client = boto3.client(self._service)
-                self._client = self._prepare(client) if self._prepare else client
-        return getattr(self._client, name)
-
-
 def dynamodb() -> Any:
     """One client for every table: its pool fits the cache's concurrent lookup queries (17) beside
     the quota and record writes of the requests in flight."""
-    return boto3.client("dynamodb", config=Config(max_pool_connections=64))
+    return client("dynamodb", max_pool_connections=64)
 
 
 def semantic_cache(settings: Settings, ddb: Any) -> SemanticCache:
     """The cache's table, and its S3 Vectors index where the stack gave it one."""
-    vectors = (VectorBucketIndex(settings.cache_vector_bucket_arn, boto3.client("s3vectors"),
+    vectors = (VectorBucketIndex(settings.cache_vector_bucket_arn, client("s3vectors"),
                                  batch=settings.cache_vector_batch, linger_seconds=settings.cache_vector_linger_seconds)
                if settings.cache_vector_bucket_arn else None)
     return SemanticCache(settings.cache_table, ddb, threshold=settings.cache_threshold,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
@@ -20,11 +19,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from llm_gateway.contract import AUTHORIZER_SERVICE, Settings
+from llm_gateway.core import aws
 from llm_gateway.core.tenants import KeyStore
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(AUTHORIZER_SERVICE)
-keys = KeyStore(Settings.from_env().keys_table, boto3.client("dynamodb"))  # module scope: once per container
+keys = KeyStore(Settings.from_env().keys_table, aws.client("dynamodb"))  # module scope: once per container
 
 
 @logger.inject_lambda_context(clear_state=True)

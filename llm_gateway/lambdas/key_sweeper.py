@@ -8,17 +8,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from llm_gateway.contract import KEY_SWEEPER_SERVICE, METRIC_KEYS_EXPIRED, METRIC_KEYS_EXPIRING, Settings
+from llm_gateway.core import aws
 from llm_gateway.core.tenants import KeyRecord, KeyStore, now_utc, parse_iso
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(KEY_SWEEPER_SERVICE)
 settings = Settings.from_env()
-keys = KeyStore(settings.keys_table, boto3.client("dynamodb"))  # module scope: once per container
+keys = KeyStore(settings.keys_table, aws.client("dynamodb"))  # module scope: once per container
 
 
 def _described(record: KeyRecord) -> dict[str, Any]:

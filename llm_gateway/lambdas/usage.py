@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,12 +38,13 @@ from llm_gateway.contract import (
     USAGE_SERVICE,
     Settings,
 )
+from llm_gateway.core import aws
 from llm_gateway.core.usage import UsageRecord, UsageStore
 from llm_gateway.observability import powertools
 
 logger, metrics, tracer = powertools(USAGE_SERVICE)
 settings = Settings.from_env()
-store = UsageStore(settings.usage_table, boto3.client("dynamodb"), retention_days=settings.usage_retention_days)
+store = UsageStore(settings.usage_table, aws.client("dynamodb"), retention_days=settings.usage_retention_days)
 METRIC_TENANTS = frozenset(t for t in settings.usage_metric_tenants.split(",") if t)
 written: list[UsageRecord] = []  # this batch's new records
 WRITE_PASSES = 3  # over the records a batch's transactions did not take, before the delivery fails

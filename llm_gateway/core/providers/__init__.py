@@ -79,7 +79,9 @@ class Providers:
             if self._secrets is None:
                 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-                self._secrets = SecretsProvider()
+                from llm_gateway.core import aws
+
+                self._secrets = SecretsProvider(boto3_client=aws.client("secretsmanager"))
         return self._secrets.get(arn, max_age=300)
 
     def get(self, name: str) -> Provider:

@@ -8,10 +8,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from llm_gateway.core import aws
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
 from llm_gateway.core.media import IMAGE_SIZE, MediaRequest, MediaResult
 
@@ -106,8 +105,8 @@ class BedrockProvider:
         if self._client is not None:
             return self._client
         if timeout not in self._clients:  # the timeout is client configuration in botocore
-            self._clients[timeout] = boto3.client("bedrock-runtime", config=Config(
-                read_timeout=timeout, connect_timeout=min(timeout, 5), retries={"max_attempts": 1}))
+            self._clients[timeout] = aws.client("bedrock-runtime", read_timeout=timeout,
+                                                connect_timeout=min(timeout, 5), retries={"max_attempts": 1})
         return self._clients[timeout]
 
     def complete(self, request: ChatRequest, model: str, key: str | None, timeout: float) -> ChatResult:
