@@ -11,6 +11,7 @@ import json
 import math
 import operator
 import random
+import socket
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -466,6 +467,34 @@ def test_connections_are_kept_alive_and_no_request_is_swallowed(emulator: Emulat
         sockets.append(connection.sock)
     assert all(s is sockets[0] for s in sockets)
     connection.close()
+
+
+def test_the_server_reads_pipelined_and_chunked_requests_and_refuses_malformed_ones(
+        emulator: EmulatorProcess) -> None:
+    """Two requests written at once are answered in order on one connection, the second with a
+    chunked body; ``Connection: close`` is honoured; a malformed request line gets a 400 and the
+    connection is closed."""
+    host, port = emulator.endpoint.removeprefix("http://").split(":")
+    target = ("X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\n"
+              "Authorization: AWS4-HMAC-SHA256 Credential=local/20261126/us-east-1/dynamodb/aws4_request, "
+              "SignedHeaders=host, Signature=0\r\nHost: x\r\n")
+    sized = f"POST / HTTP/1.1\r\n{target}Content-Length: 2\r\n\r\n{{}}"
+    chunked = (f"POST / HTTP/1.1\r\n{target}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               "1\r\n{\r\n1\r\n}\r\n0\r\n\r\n")
+
+    def exchange(data: str) -> bytes:
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(data.encode())
+            received = b""
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                received += chunk
+            return received
+
+    answers = exchange(sized + chunked).split(b"HTTP/1.1 ")[1:]
+    assert [a.split(b" ", 1)[0] for a in answers] == [b"200", b"200"]
+    assert all(a.endswith(b'{"TableNames": []}') for a in answers)
+    assert b"Connection: close" in answers[1] and b"Connection: close" not in answers[0]
+    assert exchange("NOT A REQUEST\r\n\r\n").startswith(b"HTTP/1.1 400 ")
 
 
 def test_vector_calls_served_directly_equal_motos_and_its_errors_stay(emulator: EmulatorProcess) -> None:

@@ -7,7 +7,8 @@ it touches (``item_undo_transactions``), counter updates applied directly
 (``local.counter_updates``), work moto repeats on every call done once
 (``per_call_work_once``), SQS calls whose cost no longer grows with the backlog
 (``cheap_queue_scans``), S3 Vectors' queries and puts served from their JSON bodies
-(``DirectVectorCalls``), and connections kept alive with TCP_NODELAY (``KeepAliveHandler``).
+(``DirectVectorCalls``); served by a lean HTTP/1.1 server that keeps connections alive
+(``wsgi_server``), in place of werkzeug's development server.
 
 It runs in a process of its own (``EmulatorProcess``; ``python -m llm_gateway.local.emulator``), so
 moto's request handling never competes with the gateway's own code for one interpreter lock, and
@@ -25,10 +26,8 @@ import copy
 import functools
 import io
 import json
-import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -38,18 +37,17 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import werkzeug.serving
 from moto.dynamodb.comparisons import OpDefault
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from llm_gateway.local import iam_audit
 from llm_gateway.local.cloudformation import ACCOUNT, REGION
 from llm_gateway.local.counter_updates import direct_counter_updates
 from llm_gateway.local.lambda_emulation import die_with_parent, end_process
 from llm_gateway.local.s3vectors import DIRECT_OPERATIONS, direct_call, vector_queries
+from llm_gateway.local.wsgi_server import WSGIServer
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 # SigV4 signing name -> moto backend, for the services the gateway uses.
@@ -72,7 +70,7 @@ class Dispatcher(DomainDispatcherApplication):
             if backend not in self.app_instances:
                 app = self.create_app(backend)  # type: ignore[arg-type]
                 # moto makes its apps Flask debug apps, whose every request's form data gets a debug
-                # wrapper (2.6% of the emulator's time); errors still reach werkzeug as in debug mode.
+                # wrapper (2.6% of the emulator's time); errors still reach the server as in debug mode.
                 app.debug, app.config["PROPAGATE_EXCEPTIONS"] = False, True
                 self.app_instances[backend] = app
             return self.app_instances[backend]
@@ -501,60 +499,9 @@ def cheap_queue_scans() -> None:
     models.SQSBackend.is_message_valid_based_on_retention_period = retained
 
 
-class KeepAliveHandler(MotoRequestHandler):
-    """Connections kept alive, as AWS's endpoints keep them. werkzeug's server closes each one after
-    its response (``Connection: close``), because an app that leaves part of a request body unread
-    would leave it where the next request line is read. Here the whole body is read before the app
-    runs, so nothing is left: without this, every call opened a connection and a server thread.
-
-    And TCP_NODELAY: headers and body go out in two writes; with Nagle's algorithm on, the second
-    waits for the client to acknowledge the first, which a delayed ACK holds back for milliseconds."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def make_environ(self) -> dict[str, Any]:
-        environ = super().make_environ()
-        stream = environ["wsgi.input"]  # werkzeug's dechunker for a chunked body, else the socket
-        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-        body = stream.read() if chunked else stream.read(int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(body)
-        return environ
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """werkzeug formats each access line before its logger drops it (``main`` silences it)."""
-        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
-            super().log_request(code, size)
-
-    def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
-            return  # werkzeug's blanket close; a client's own "Connection: close" still ends it
-        super().send_header(keyword, value)
-
-
-class _NothingToDrain:
-    """werkzeug 3.1's ``run_wsgi`` reads whatever the socket holds after each response (an unread
-    body, it assumes, since it closes every connection): on a kept-alive one that is the client's
-    next request, swallowed. ``KeepAliveHandler`` leaves no body unread, so that read is given a
-    selector that never reports data."""
-
-    EVENT_READ = 1
-
-    class DefaultSelector:
-        def register(self, *_: Any) -> None: ...
-        def select(self, timeout: float | None = None) -> list[Any]: return []
-        def close(self) -> None: ...
-
-
-def keep_alive() -> type[KeepAliveHandler]:
-    setattr(werkzeug.serving, "selectors", _NothingToDrain)  # noqa: B010  # only run_wsgi's drain reads it
-    return KeepAliveHandler
-
-
 def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
-    """moto's server with the patches above, threaded (one thread per connection, kept alive)."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log is noise (and slow)
+    """moto's apps with the patches above, served by ``wsgi_server`` (a thread per connection,
+    kept alive)."""
     partitioned_queries()
     direct_item_responses()
     vector_queries()
@@ -564,7 +511,7 @@ def serve(host: str = "127.0.0.1", port: int = 0) -> Any:
     cheap_queue_scans()
     app = CallLedger(atomic_dynamodb(DirectVectorCalls(Dispatcher(create_backend_app))),
                      audit=os.environ.get(iam_audit.AUDIT_ENV) == "1")
-    return make_server(host, port, app, threaded=True, request_handler=keep_alive())
+    return WSGIServer((host, port), app)
 
 
 class EmulatorProcess:
