@@ -102,6 +102,32 @@ def test_requests_asking_first_at_once_start_one_encoder() -> None:
     assert asking.stdout.split() == ["1", "1"]
 
 
+def test_questions_asked_during_a_round_trip_share_the_next_and_each_gets_its_own_vectors() -> None:
+    """Questions that arrive while the encoder is answering one go together in the next round trip
+    (under load they stood in line for the pipe, one round trip each); every asker gets its own
+    texts' vectors, in its order."""
+    asking = subprocess.run([sys.executable, "-c", (
+        "import threading, time\nfrom llm_gateway.core.providers import local, minilm\n"
+        "sizes, trip = [], local.Encoder._round_trip\n"
+        "def slow_first(self, asks):\n"
+        "    sizes.append([len(ask) for ask in asks])\n"
+        "    if len(sizes) == 1:\n        time.sleep(0.5)  # the others arrive meanwhile\n"
+        "    return trip(self, asks)\n"
+        "local.Encoder._round_trip = slow_first\n"
+        "asks = [[f'question {i}'] if i % 2 else [f'document {i}', f'another {i}'] for i in range(9)]\n"
+        "got = {}\n"
+        "def ask(i):\n    got[i] = local._encoder().ask(asks[i])\n"
+        "first = threading.Thread(target=ask, args=(0,))\nfirst.start()\ntime.sleep(0.2)\n"
+        "rest = [threading.Thread(target=ask, args=(i,)) for i in range(1, 9)]\n"
+        "[t.start() for t in rest]\n[t.join() for t in [first, *rest]]\n"
+        "model = minilm.load()\n"
+        "assert all(got[i] == model.embed(asks[i]) for i in range(9))\n"
+        "print(sizes)")], capture_output=True, text=True, timeout=120, check=True)
+    first, *later = json.loads(asking.stdout)
+    assert first == [2] and len(later) == 1, asking.stdout  # the eight later asks in one round trip
+    assert sorted(later[0]) == [1, 1, 1, 1, 2, 2, 2, 2], asking.stdout
+
+
 def processes() -> dict[int, tuple[str, int]]:
     """Each running process's state and parent, from /proc (Linux)."""
     found = {}

@@ -21,28 +21,29 @@ LINGER_SECONDS = 0.15
 
 
 class GroupCommit:
-    """Writes from concurrent callers, sent together. A caller that finds no send under way sends
+    """Work from concurrent callers, sent together. A caller that finds no send under way sends
     its item (alone, a request waits for nothing more); items that arrive meanwhile go out together
     in the next send, at most ``limit`` of them and ``budget`` by ``weight``, sent by the caller
     already sending, while any are left. While ``busy`` (other requests in flight) a send first
-    waits up to ``linger`` seconds for a whole send's worth. Each caller returns once its own item is
-    written, or raises what failed it. ``send`` returns, item by item, None or the exception that
-    item failed with.
+    waits up to ``linger`` seconds for a whole send's worth. Each caller returns its own item's
+    result once it is sent, or raises what failed it. ``send`` returns, item by item, its result
+    (None for a write) or the exception that item failed with.
 
     A long-lived server under load so makes one ``PutEvents`` or ``BatchWriteItem`` call for
-    several answers where it made one each; a Lambda environment serves one request at a time, so
-    there each goes alone and at once, as before (its duration is billed)."""
+    several answers where it made one each (and one round trip to the local encoder for several
+    questions); a Lambda environment serves one request at a time, so there each goes alone and
+    at once, as before (its duration is billed)."""
 
-    def __init__(self, send: Callable[[list[Any]], Sequence[Exception | None]], *, limit: int,
+    def __init__(self, send: Callable[[list[Any]], Sequence[Any]], *, limit: int,
                  budget: int = 0, weight: Callable[[Any], int] = lambda _: 0, linger: float = LINGER_SECONDS,
                  busy: Callable[[], bool] = others_in_flight) -> None:
         self._send, self._limit, self._budget, self._weight = send, limit, budget, weight
         self._linger, self._busy = linger, busy
-        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, int, Future[None]]](), False
+        self._lock, self._queue, self._sending = threading.Lock(), list[tuple[Any, int, Future[Any]]](), False
         self._arrived = threading.Condition(self._lock)
 
-    def __call__(self, item: Any) -> None:
-        done: Future[None] = Future()
+    def __call__(self, item: Any) -> Any:
+        done: Future[Any] = Future()
         weight = self._weight(item)
         with self._lock:
             self._queue.append((item, weight, done))
@@ -50,7 +51,7 @@ class GroupCommit:
             lead, self._sending = not self._sending, True
         if lead:
             self._drain()
-        done.result()
+        return done.result()
 
     def _drain(self) -> None:
         while True:
@@ -62,21 +63,21 @@ class GroupCommit:
                     self._sending = False
                     return
             try:
-                failures = list(self._send([item for item, _, _ in batch]))
+                results = list(self._send([item for item, _, _ in batch]))
             except Exception as exc:
-                failures = [exc] * len(batch)
-            for (_, _, done), failure in zip(batch, failures, strict=True):
-                if failure is None:
-                    done.set_result(None)
+                results = [exc] * len(batch)
+            for (_, _, done), result in zip(batch, results, strict=True):
+                if isinstance(result, Exception):
+                    done.set_exception(result)
                 else:
-                    done.set_exception(failure)
+                    done.set_result(result)
 
     def _full(self) -> bool:
         """Whether the queue holds a whole send: ``limit`` items, or ``budget`` by weight."""
         return len(self._queue) >= self._limit or bool(
             self._budget and sum(weight for _, weight, _ in self._queue) >= self._budget)
 
-    def _next(self) -> list[tuple[Any, int, Future[None]]]:
+    def _next(self) -> list[tuple[Any, int, Future[Any]]]:
         """The queue's head, within the limits (its first item always: one too heavy fails alone)."""
         taken, total = 0, 0
         for _, weight, _ in self._queue[:self._limit]:
