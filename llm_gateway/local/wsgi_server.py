@@ -146,15 +146,16 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         started: list[Any] = []
+        written: list[bytes] = []  # WSGI's legacy write(): what an app wrote before returning its body
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             started[:] = [status, headers]
-            return lambda data: None  # WSGI's write(): none of the emulator's apps use it
+            return written.append
 
         try:
             answer = self.server.app(environ, start_response)
             try:
-                body = b"".join(answer)
+                body = b"".join([*written, *answer])
             finally:
                 close = getattr(answer, "close", None)
                 if close:

@@ -238,10 +238,6 @@ class Encoder:
     def _round_trip(self, asks: list[list[str]]) -> list[list[list[float]]]:
         """Every ask's texts in one message; each ask's vectors back, in its order."""
         texts = [text for ask in asks for text in ask]
-        import os as _o
-        if _o.environ.get("EXP_LOG"):
-            with open(_o.environ["EXP_LOG"], "a") as _f:
-                _f.write(f"{len(texts)}\n")
         try:
             self._pipe.send_bytes(pickle.dumps(texts))
             reply = self._pipe.recv_bytes()
