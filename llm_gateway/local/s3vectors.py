@@ -98,6 +98,7 @@ class _Rows:
         self.steps = np.zeros(0, np.float32)
         # Each code's distance from its unit vector and its own length: the terms of its error bound.
         self.residual, self.length = np.zeros(0, np.float32), np.zeros(0, np.float32)
+        self.sums = np.zeros(0, np.int32)  # each code's sum: what a query's zero point takes off its product
 
     def put(self, key: str, data: Sequence[float]) -> None:
         np, row = self.np, self.at.get(key)
@@ -112,12 +113,13 @@ class _Rows:
                 self.steps = np.concatenate([self.steps, np.zeros(self.STEP, np.float32)])
                 self.residual = np.concatenate([self.residual, np.zeros(self.STEP, np.float32)])
                 self.length = np.concatenate([self.length, np.zeros(self.STEP, np.float32)])
+                self.sums = np.concatenate([self.sums, np.zeros(self.STEP, np.int32)])
         self.matrix[row] = data
         norm = self.norms[row] = np.linalg.norm(self.matrix[row])
         unit = self.matrix[row] / norm if norm else self.matrix[row]
         step = float(np.abs(unit).max()) / 127 or 1.0
         code = np.clip(np.round(unit / step), -127, 127).astype(np.int8)
-        self.codes[:, row], self.steps[row] = code, step
+        self.codes[:, row], self.steps[row], self.sums[row] = code, step, int(code.sum(dtype=np.int32))
         self.residual[row] = np.linalg.norm(unit - code * np.float32(step))
         self.length[row] = np.linalg.norm(code * np.float32(step))
 
@@ -129,7 +131,7 @@ class _Rows:
         if row != last:
             moved = self.keys[row] = self.keys[last]
             self.matrix[row], self.norms[row], self.at[moved] = self.matrix[last], self.norms[last], row
-            self.codes[:, row], self.steps[row] = self.codes[:, last], self.steps[last]
+            self.codes[:, row], self.steps[row], self.sums[row] = self.codes[:, last], self.steps[last], self.sums[last]
             self.residual[row], self.length[row] = self.residual[last], self.length[last]
         self.keys.pop()
 
@@ -150,17 +152,18 @@ class _Rows:
         be among the nearest: only the rest are scored exactly."""
         np, n = self.np, len(self.keys)
         norm = float(np.linalg.norm(q))
-        score = _int8_scores() if n >= self.INT8_FROM and norm else None
-        if score is None:
+        products = _int8_products() if n >= self.INT8_FROM and norm else None
+        if products is None:
             return None
         unit = q / norm
-        # ONNX Runtime quantizes the query to uint8 over its range (with zero), rounding to even.
+        # The query in uint8 over its range (with zero), as ONNX Runtime's dynamic quantization has it.
         low, high = min(float(unit.min()), 0.0), max(float(unit.max()), 0.0)
         q_step = (high - low) / 255
         zero = round(-low / q_step)
-        levels = np.clip(np.round(unit / q_step) + zero, 0, 255) - zero
-        q_error = float(np.linalg.norm(unit - levels * q_step)) + q_step  # a step more: a tie at an end may clip
-        approx = 1.0 - score(unit, self.codes, self.steps)[:n]
+        levels = np.clip(np.round(unit / q_step) + zero, 0, 255)
+        q_error = float(np.linalg.norm(unit - (levels - zero) * q_step))
+        integers = products(levels.astype(np.uint8), self.codes)[:n] - zero * self.sums[:n]
+        approx = 1.0 - integers * (self.steps[:n] * np.float32(q_step))
         bound = self.residual[:n] + self.length[:n] * q_error + 1e-4  # 1e-4: float32 rounding, generously
         worst = np.partition(approx + bound, head - 1)[head - 1] if head < n else np.inf
         rows = np.flatnonzero(approx - bound <= worst)
@@ -170,23 +173,23 @@ class _Rows:
 
 
 @functools.cache
-def _int8_scores() -> Callable[[Any, Any, Any], Any] | None:
-    """``score(unit, codes, steps)``: the query's inner product with each column of int8 codes,
-    each scaled by its step (ONNX Runtime's ``DynamicQuantizeMatMul``); None without it."""
+def _int8_products() -> Callable[[Any, Any], Any] | None:
+    """``products(levels, codes)``: the integer inner products of a uint8 query with each column
+    of int8 codes (ONNX Runtime's ``MatMulInteger``); None without ONNX Runtime. The query's zero
+    point is taken off afterwards, with each code's sum: given to ONNX Runtime, as to its
+    ``DynamicQuantizeMatMul``, it cost 0.41 to 0.44 ms at 1e4 columns, without it 0.09."""
     try:
         from onnx import TensorProto, helper
 
         from llm_gateway.core.providers.minilm import session
     except ImportError:
         return None
-    node = helper.make_node("DynamicQuantizeMatMul", ["unit", "codes", "steps"], ["scores"],
-                            domain="com.microsoft")
-    scores = session(helper.make_graph([node], "int8_scores", [
-        helper.make_tensor_value_info("unit", TensorProto.FLOAT, [1, None]),
-        helper.make_tensor_value_info("codes", TensorProto.INT8, [None, None]),
-        helper.make_tensor_value_info("steps", TensorProto.FLOAT, [None])],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, None)]))
-    return lambda unit, codes, steps: scores.run(None, {"unit": unit[None], "codes": codes, "steps": steps})[0][0]
+    node = helper.make_node("MatMulInteger", ["levels", "codes"], ["products"])
+    products = session(helper.make_graph([node], "int8_products", [
+        helper.make_tensor_value_info("levels", TensorProto.UINT8, [1, None]),
+        helper.make_tensor_value_info("codes", TensorProto.INT8, [None, None])],
+        [helper.make_tensor_value_info("products", TensorProto.INT32, None)]))
+    return lambda levels, codes: products.run(None, {"levels": levels[None], "codes": codes})[0][0]
 
 
 def _rows(index: Index) -> _Rows | None:
