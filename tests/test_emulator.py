@@ -10,8 +10,12 @@ import io
 import json
 import math
 import operator
+import os
 import random
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -40,6 +44,7 @@ from llm_gateway.local.emulator import (
 )
 from llm_gateway.local.lambda_emulation import FunctionFailed, QueuePoller
 from llm_gateway.local.log_subscriptions import LogDelivery
+from llm_gateway.local.runner import TASK_ROOT, free_port
 from llm_gateway.local.s3vectors import _Rows, vector_queries
 from tests.conftest import eventually
 
@@ -682,3 +687,25 @@ def test_the_iam_audit_finds_a_call_its_role_does_not_grant() -> None:
     assert iam_audit.denied([need for c in calls for need in c], {"Judge": role}) == [
         f"Judge: dynamodb:BatchWriteItem on {table}",
         f"Judge: dynamodb:DeleteItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/other"]
+
+
+def test_ctrl_c_stops_make_dev_quietly() -> None:
+    """Ctrl-C in the terminal running ``make dev`` reaches its whole process group (the runner, the
+    emulator, each function's process, the encoder): everything stops, with no KeyboardInterrupt
+    traceback from any of them (the emulator's server and the functions' bootstraps printed one)."""
+    running = subprocess.Popen([sys.executable, "-m", "llm_gateway.local", "--port", str(free_port())],
+                               cwd=TASK_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    assert running.stdout is not None
+    started = ""
+    for line in running.stdout:
+        started += line
+        if "running locally" in line:
+            break
+    assert "running locally" in started, started
+    time.sleep(1)
+    os.killpg(running.pid, signal.SIGINT)
+    after, _ = running.communicate(timeout=60)
+    assert running.returncode == 0 and "Traceback" not in after and "KeyboardInterrupt" not in after, after
+    group = ["pgrep", "-g", str(running.pid)]  # no process of the group left
+    assert eventually(lambda: subprocess.run(group, check=False, capture_output=True).returncode == 1, timeout=10)

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -559,6 +560,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    # Ctrl-C on `make dev` reaches the whole process group: the runner stops this process (and it
+    # ends with the runner anyway), where a KeyboardInterrupt here printed a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server = serve(args.host, args.port)
     print(f"ready http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()

@@ -466,7 +466,8 @@ class QueuePoller(threading.Thread):
             failed = ({f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
                       if self.report_failures else set())
         except Exception as exc:
-            self.log(f"{self.function.function.name} failed on a batch of {len(messages)}: {exc!r}")
+            if not self.stopping.is_set():  # else the runner is stopping the function under it
+                self.log(f"{self.function.function.name} failed on a batch of {len(messages)}: {exc!r}")
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
