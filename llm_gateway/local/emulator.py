@@ -28,7 +28,6 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -46,7 +45,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from llm_gateway.local import iam_audit
 from llm_gateway.local.cloudformation import ACCOUNT, REGION
 from llm_gateway.local.counter_updates import direct_counter_updates
-from llm_gateway.local.lambda_emulation import die_with_parent, end_process
+from llm_gateway.local.lambda_emulation import child_of_runner, end_process
 from llm_gateway.local.s3vectors import DIRECT_OPERATIONS, direct_call, vector_queries
 from llm_gateway.local.wsgi_server import WSGIServer
 
@@ -528,7 +527,7 @@ class EmulatorProcess:
             # One BLAS thread for QueryVectors' product over an index: a second one spins against the
             # gateway's processes on a small machine (the 1e4-entry row read 1.28x the 1e3 one with two).
             env={**os.environ, iam_audit.AUDIT_ENV: "1" if self.audit_iam else "", "OPENBLAS_NUM_THREADS": "1"},
-            stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call
+            stdout=subprocess.PIPE, text=True, preexec_fn=child_of_runner)  # noqa: PLW1509  # see HandlerProcess
         assert self._process.stdout is not None
         ready = threading.Timer(timeout, self._process.kill)
         ready.start()
@@ -560,9 +559,6 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    # Ctrl-C on `make dev` reaches the whole process group: the runner stops this process (and it
-    # ends with the runner anyway), where a KeyboardInterrupt here printed a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server = serve(args.host, args.port)
     print(f"ready http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import signal
 import sys
 import time
 import traceback
@@ -50,9 +49,6 @@ def error_of(exc: BaseException) -> dict[str, Any]:
 
 
 def main() -> None:
-    # Ctrl-C on `make dev` reaches the whole process group: this process ends when the runner closes
-    # its stdin (or with the runner), where a KeyboardInterrupt here printed a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the handler's prints and logs go to stderr, never into the reply channel
     sys.stdout = sys.stderr

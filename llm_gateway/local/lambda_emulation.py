@@ -50,8 +50,13 @@ except (AttributeError, OSError):  # not Linux
     _PRCTL = None
 
 
-def die_with_parent() -> None:
-    """A function's process ends with the runner, even when the runner is killed outright (Linux)."""
+def child_of_runner() -> None:
+    """A process the runner starts (a function's, the emulator's) ends with the runner, even when
+    the runner is killed outright (Linux), and leaves Ctrl-C to it: the terminal sends SIGINT to
+    the whole process group, the runner stops its children itself, and a KeyboardInterrupt in each
+    printed a traceback into `make dev`. An ignored signal stays ignored across exec; a server that
+    handles SIGINT itself (uvicorn) installs its handler over it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -106,7 +111,7 @@ class HandlerProcess:
             [self.sandbox.python, "-P", str(BOOTSTRAP)], env={**self.env, "PYTHONPATH": self.sandbox.python_path()},
             cwd=self.sandbox.task_root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if self.log_subscriptions else self.sandbox.log, text=True, bufsize=1,
-            preexec_fn=die_with_parent)  # noqa: PLW1509  # only a prctl call, resolved before the fork
+            preexec_fn=child_of_runner)  # noqa: PLW1509  # a sigaction and a prctl (resolved before the fork)
         if self.log_subscriptions and self._process.stderr:  # its logs: the handler's output is on stderr
             LogTap(cast(TextIO, self._process.stderr).buffer, self.sandbox.log, self.log_subscriptions,
                    self.function.name).start()
@@ -296,7 +301,7 @@ class WebAdapterProcess:
         self._process = subprocess.Popen([str(executable)], env=self.env, cwd=self.sandbox.task_root,
                                          stdout=subprocess.PIPE if tapped else log,
                                          stderr=subprocess.STDOUT if tapped else log,
-                                         preexec_fn=die_with_parent)  # noqa: PLW1509  # see HandlerProcess
+                                         preexec_fn=child_of_runner)  # noqa: PLW1509  # see HandlerProcess
         if tapped and self._process.stdout:
             LogTap(self._process.stdout, log, self.log_subscriptions, self.function.name).start()
         readiness = self.env.get("AWS_LWA_READINESS_CHECK_PATH", "/")

@@ -156,7 +156,7 @@ class _Rows:
         if products is None:
             return None
         unit = q / norm
-        # The query in uint8 over its range (with zero), as ONNX Runtime's dynamic quantization has it.
+        # The query in uint8 over its range, zero included: its error is known exactly, for the bound.
         low, high = min(float(unit.min()), 0.0), max(float(unit.max()), 0.0)
         q_step = (high - low) / 255
         zero = round(-low / q_step)

@@ -161,7 +161,7 @@ class _Connection(socketserver.BaseRequestHandler):
                 if close:
                     close()
             return int(started[0].split(" ", 1)[0]), list(started[1]), body
-        except Exception:  # a bug in the app or a patch: a 500, as werkzeug's server answered
+        except Exception:  # a bug in the app or a patch: a 500 (its traceback on stderr), as werkzeug's
             self.server.handle_error(self.request, self.client_address)
             return 500, [("Content-Type", "text/plain")], b"Internal Server Error"
 
@@ -191,9 +191,3 @@ class WSGIServer(socketserver.ThreadingTCPServer):
     @property
     def server_port(self) -> int:
         return int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A traceback on stderr (the runner's log), never on the wire."""
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
