@@ -105,6 +105,19 @@ def test_developer_questions_about_these_things_pass(question: str) -> None:
     ("Key AKIAIOSFODNN7EXAMPLE, mail a.b@example.com", "Key {AWS_ACCESS_KEY}, mail {EMAIL}"),
     ("v1.2.3 on 127.0.0.1:8080, netmask 255.255.255.0, 10.0.0.0/8, 2024-01-15",
      "v1.2.3 on 127.0.0.1:8080, netmask 255.255.255.0, 10.0.0.0/8, 2024-01-15"),
+    # 00 for +, and no card starts with 0 (001 415 555 0123 passes Luhn).
+    ("From Europe dial 0049 30 1234567, or 001 415 555 0123", "From Europe dial {PHONE}, or {PHONE}"),
+    ("Mail Liam.O'Brien@example.ie or (02) 9876 5432 or 415 555-0143", "Mail {EMAIL} or {PHONE} or {PHONE}"),
+    # Nine digits in a row are an SSN only where the text says so.
+    ("Card 4111.1111.1111.1111; SSN: 536221234 but order 536221234",
+     "Card {CREDIT_DEBIT_CARD_NUMBER}; SSN: {US_SOCIAL_SECURITY_NUMBER} but order 536221234"),
+    # Typed in lower case (then its country's length must match too); a word after it is left out.
+    ("iban be68539007547034 and BE68 5390 0754 7034 from now, not ab12 cdef ghij klmn",
+     "iban {INTERNATIONAL_BANK_ACCOUNT_NUMBER} and {INTERNATIONAL_BANK_ACCOUNT_NUMBER} from now, "
+     "not ab12 cdef ghij klmn"),
+    # A host with its port or prefix length, IPv4 in IPv6, after a colon; never a network or a version.
+    ("Hosts 198.51.100.23:51544 and 192.0.2.17/24, ::ffff:203.0.113.9, ip:172.20.3.14; 10.0.0.0/16, Version 2.10.3.4",
+     "Hosts {IP_ADDRESS}:51544 and {IP_ADDRESS}, {IP_ADDRESS}, ip:{IP_ADDRESS}; 10.0.0.0/16, Version 2.10.3.4"),
 ])
 def test_pii_is_anonymised_only_when_valid(text: str, expected: str) -> None:
     assert anonymize(text) == expected
