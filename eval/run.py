@@ -3,6 +3,14 @@
 Prints, per attack family and per disguise, how many attacks were blocked; how many benign
 look-alikes were wrongly blocked; PII recall per entity type and false redactions on clean
 technical text. Figures, not asserts: the tests hold the floors.
+
+Then the same for texts written after the corpus, the figures that say how the engine does on
+attacks it was not written for:
+
+- ``injection_probes.jsonl``: sets written later, each measured blind once, then its gaps fixed
+  (so no longer blind);
+- ``injection_holdout.jsonl``: a set no rule has been written for. Keep it so: when a change is
+  tuned on it, move it to the probes and write a new holdout before measuring again.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -20,7 +29,7 @@ from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
 CORPUS = ROOT / "eval" / "corpus"
 
 
-def rows(name: str) -> list[dict[str, str]]:
+def rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -53,6 +62,16 @@ def main() -> None:
         print(f"    false block: {text[:100]}")
     for row in missed:
         print(f"    missed ({row['family']}/{row['variant']}): {row['text'][:100]!r}")
+
+    for name, title in (("injection_probes", "probes written after the corpus (their gaps since fixed)"),
+                        ("injection_holdout", "blind holdout (no rule written for it)")):
+        fresh = rows(name)
+        caught = [r for r in fresh if r["attack"] and guard.check(r["text"], stage="input").flagged]
+        wrong = [r for r in fresh if not r["attack"] and guard.check(r["text"], stage="input").flagged]
+        attacks = sum(1 for r in fresh if r["attack"])
+        print(f"== prompt injection, {title} ==")
+        print(f"  attacks blocked {rate(len(caught), attacks)}; benign wrongly blocked "
+              f"{rate(len(wrong), len(fresh) - attacks)}")
 
     print("== PII (builtin engine, output) ==")
     found: dict[str, list[bool]] = defaultdict(list)

@@ -20,7 +20,8 @@ BLOCK_AT = 1.0
 _ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (letters rejoined)
 
 # Reused vocabulary (English).
-OVERRIDE_VERB = (r"(?:ignore|disregard|forget|skip|override|overrule|bypass|neglect|abandon|discard|"
+OVERRIDE_VERB = (r"(?:ignore|disregard|forget|skip|override|overrule|bypass|neglect|abandon|discard|scratch|ditch|"
+                 r"dismiss|toss|nullify|cancel|revoke|void|put aside|"
                  r"set aside|throw away|pay no attention to|do not follow|don'?t follow|stop following|"
                  r"no longer follow|drop|erase|delete|clear|reset|wipe)")
 EARLIER = (r"(?:(?:all|any|every|each|the|these|those|of)\W+)*(?:previous|prior|above|earlier|preceding|former|"
@@ -28,24 +29,36 @@ EARLIER = (r"(?:(?:all|any|every|each|the|these|those|of)\W+)*(?:previous|prior|
            r"these|those)")
 ORDERS = (r"(?:instructions?|prompts?|directives?|guidelines|rules|commands|orders|programming|constraints|"
           r"restrictions|guardrails|polic(?:y|ies)|training|system message|conditioning|filters|"
-          r"limitations|safeguards|rule|instruction)")
+          r"limitations|safeguards|rule|instruction|guidance|directions|setup|configuration)")
+# What a question would call the model's own setup, however it is qualified.
+SETUP_NOUN = (r"(?:instructions|rules|guidelines|guidance|directives|directions|constraints|restrictions|safeguards|"
+              r"guardrails|filters|programming|polic(?:y|ies)|limitations|setup|configuration)")
+# Who set it up.
+MAKERS = (r"(?:developers?|creators?|makers?|owners?|operators?|company|admins?|administrators?|trainers?|"
+          r"programmers?|provider)")
 REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|give|share|expose|leak|dump|"
                r"list|write(?: out| down)?|copy|paste|spell out|quote|return|provide|disclose|state|"
-               r"summari[sz]e|translate|encode|convert|put|type out|read back|reproduce|render|send|emit)")
+               r"summari[sz]e|translate|encode|convert|put|type out|read back|reads? (?:out(?: loud)?|aloud)|reproduce|"
+               r"render|send|emit|rewrite|rephrase|paraphrase|restate|reformat|turn)")
 REVEAL = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
-SECRET_SETUP = (r"(?:(?:your|its)\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
-                r"actual|verbatim|first|pre-?|underlying|current|system|developer)\W+)*(?:system\W*prompt|"
+SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
+                r"actual|verbatim|first|pre-?|underlying|current|system|developer|own)\W+)*(?:system\W*prompt|"
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
                 r"secret\W*instructions)|(?:all|the)\W+(?:\w+\W+)?(?:internal|hidden|secret|confidential|"
-                r"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)|"
+                r"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W)|"
                 r"(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
                 r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)|"
-                r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|(?:the )?"
-                r"instructions? (?:you|that you) (?:were|have been|got) given|how you (?:were|have been) "
-                r"(?:configured|instructed|programmed|set up|prompted)|(?:the|this)\W+(?:hidden|secret|original|"
-                r"initial|confidential)\W+(?:prompt|instructions|rules))")
+                r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|how you (?:were|have been) "
+                r"(?:configured|instructed|programmed|set up|prompted)|(?:the\W+)?(?:\w+\W+)?(?:prompt|instructions|text|message)\W+"
+                r"(?:that\W+(?:was|were)\W+)?used\W+to\W+(?:set\W+you\W+up|configure\W+you|create\W+you|initiali[sz]e\W+you|"
+                r"program\W+you|instruct\W+you|prompt\W+you)|(?:the\W+|every\W+|each\W+|all\W+(?:the\W+)?)?"
+                r"(?:\w+\W+)?(?:instructions?|rules?|guidelines?|directives?|orders|secrets?|text|prompt|polic(?:y|ies)|"
+                r"constraints?)\W+(?:that\W+)?(?:you|it)(?:'re|'ve)?\W+(?:(?:were|was|have been|has been|had been|are|"
+                r"'ve been)\W+(?:given|told|provided|shown|handed|sent|trained with)|got|received|are operating under|"
+                r"operating under|operate under|are bound by|work under)|(?:the|this)\W+(?:hidden|secret|original|"
+                r"initial|confidential)\W+(?:prompt|instructions|rules)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
 SYSTEM_PROMPT = (r"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?(?:system\W*prompt|system\W*message|pre-?prompt|"
                  r"meta\W*prompt|developer\W*(?:message|prompt|instructions))")
@@ -75,7 +88,7 @@ class Signal:
 
 
 # Strong signals that a developer question can still carry ("how do I enable developer mode").
-SOFT = {"reveal_system_prompt", "mode_on", "mode_intl", "chat_markup"}
+SOFT = {"reveal_system_prompt", "reveal_its_setup", "mode_on", "mode_intl", "chat_markup"}
 
 
 def _signals(family: str, *rules: tuple[str, str, float, str]) -> list[Signal]:
@@ -87,13 +100,53 @@ SIGNALS: list[Signal] = [
     *_signals(
         "instruction_override",
         ("override_earlier", "ignor disregard forget skip overrid overrul bypass neglect abandon discard aside throw attention follow drop erase delete clear reset wipe", 1.0, rf"\b{OVERRIDE_VERB}\W+(?:\w+\W+){{0,3}}?{EARLIER}{_}(?:\w+\W+){{0,2}}?{ORDERS}"),
+        ("override_all", "ignor disregard forget skip overrid overrul bypass neglect abandon discard scratch ditch dismiss toss nullify cancel revoke void aside throw attention follow drop erase delete clear reset wipe", 1.0,
+         rf"\b{OVERRIDE_VERB}\W+(?:all|any|every|each)\W+(?:of\W+)?(?:the\W+|your\W+|these\W+|those\W+)?(?:\w+\W+)?"
+         rf"{SETUP_NOUN}"),
+        ("override_the", "ignor disregard forget skip overrid overrul bypass neglect abandon discard scratch ditch dismiss toss nullify cancel revoke void aside throw attention drop erase wipe", 0.8,
+         rf"\b{OVERRIDE_VERB}\W+(?:the|these|those)\W+(?:\w+\W+)?(?:instructions|rules|guidelines|guidance|directives|"
+         r"restrictions|safeguards|guardrails|filters|programming|polic(?:y|ies))\b"),
+        ("override_yours", "ignor disregard forget skip overrid bypass neglect abandon discard scratch ditch dismiss toss drop erase wipe", 1.0,
+         rf"\b{OVERRIDE_VERB}\W+(?:whatever|the|any|all|every)\W+(?:\w+\W+)?{SETUP_NOUN}\W+(?:that\W+)?you\W+(?:had|have|"
+         r"were given|got|received|are following|were told)|"
+         rf"\b{OVERRIDE_VERB}\W+(?:\w+\W+){{0,3}}?{SETUP_NOUN}\W+(?:(?:that\W+)?(?:came\W+)?(?:from|by|of)\W+)"
+         rf"(?:your|the)\W+{MAKERS}"),
+        ("override_object", "ignor disregard forget skip overrid bypass neglect abandon discard scratch ditch dismiss toss drop erase wipe unlearn let_go get_rid throw", 1.0,
+         rf"\b(?:{OVERRIDE_VERB}|unlearn|let go of|get rid of|throw out|leave behind)\W+(?:\w+\W+){{0,2}}?(?:what\W+you\W+"
+         r"(?:were|have been|'ve been)\W+(?:programmed|told|trained|instructed|taught|asked|built|designed)\b|the\W+"
+         r"(?:persona|character|role|identity|personality)\W+(?:that\W+)?you\W+(?:were|have been)\W+(?:given|assigned)|"
+         r"your\W+(?:\w+\W+)?(?:persona|training|conditioning|alignment|principles|ethics|morals|moral code|"
+         r"ethical (?:guidelines|principles|code)|safety (?:training|rules|guidelines|measures))\b)"),
+        ("override_safety", "safety", 0.6,
+         r"\b(?:ignore|disregard|bypass|skip|drop|forget|turn off|disable)\W+(?:all\W+|the\W+|your\W+)?safety\b"
+         r"(?:\W+(?:stuff|rules|measures|guidelines|features|training|filters?|checks|settings))?"
+         r"(?!\W+(?:when|while|if|in|on|at|for|of|glasses|goggles|gear)\b)"),
+        ("override_above", "ignor disregard forget skip", 0.8,
+         rf"\b{OVERRIDE_VERB}\W+(?:all\W+|everything\W+)?(?:of\W+)?(?:the\W+)?(?:above|previous|prior|preceding)\b"
+         r"(?=\s*(?:$|[.,;:!]|and\b|then\b|&))"),  # nothing named: not "ignore the above example"
+        ("then_say", "and_say then_say and_print then_print and_output then_output and_reply then_reply and_write then_write and_respond then_respond and_just and_only then_just then_only", 0.4,
+         r"\b(?:and|then)\W+(?:just\W+|only\W+)?(?:say|print|output|reply|respond with|write)\W+[\"'“‘]"),
+        ("fresh_start", "pretend imagine assume as_if", 1.0,
+         r"\b(?:pretend|imagine|assume|act as if)\W+(?:\w+\W+){0,4}?(?:new|fresh|brand new|clean|first)\W+(?:conversation|chat|"
+         r"session)\W+(?:where|in which|and)\W+you\W+(?:never|haven'?t|have not|didn'?t|did not|don'?t have)\W+(?:\w+\W+)?"
+         r"(?:received|got|been given|had|any)\W+(?:\w+\W+)?(?:instructions|rules|guidelines|prompt|setup)"),
+        ("replace_old", "replace supersede overrid take_precedence", 0.8,
+         r"\b(?:replace|replaces|supersede|supersedes|override|overrides|take precedence over)\W+(?:the\W+|all\W+|your\W+)?"
+         r"(?:old|previous|prior|earlier|original|existing|initial)\W+(?:ones|instructions|rules|guidelines|directions|"
+         r"directives|prompt|setup)"),
+        ("treat_as_void", "treat consider regard", 1.0,
+         r"\b(?:treat|consider|regard)\W+(?:every|all|each|the|any)\W+(?:\w+\W+)?(?:earlier|previous|prior|above|"
+         r"preceding|original|system)\W+(?:\w+\W+)?(?:messages?|instructions|rules|prompts?|guidelines|directives)\W+"
+         r"as\W+(?:void|invalid|null|nonexistent|irrelevant|cancell?ed|deleted|obsolete|not binding|a joke|fake)"),
         ("forget_everything", "ignor forget disregard", 1.0, r"\b(?:ignore|forget|disregard)\W+(?:about\W+)?(?:everything|all)\W+(?:(?:that\W+)?you(?:'ve| have)?"
                                    r"\W+(?:(?:were|was|have been|had been|'ve been|got|are)\W+)?(?:been\W+)?(?:told|taught|learned|know|"
                                    r"given)|above|before|prior|previously|"
                                    r"that came before|said before)"),
-        ("new_instructions", "new updated real true actual revised override", 0.8, r"\b(?:new|updated|real|true|actual|revised|override)\W+(?:system\W+)?"
-                                  r"(?:instructions?|rules|directives?|task|prompt|orders)\W*(?:are|is|follow|:)"),
-        ("your_new_role", "your", 0.6, r"\byour\W+(?:new|real|true|only)\W+(?:task|role|purpose|goal|job|mission|identity)"
+        ("new_instructions", "new updated real true actual revised override fresh", 0.8, r"\b(?:new|updated|real|true|actual|revised|override|fresh)\W+(?:system\W+)?"
+                                  r"(?:instructions?|rules?|directives?|directions|task|prompt|orders?|assignment|mission)"
+                                  r"(?:\W+(?:from|by)\W+(?:your|the)\W+\w+)?\W*(?:are|is|follow|:|starts?|begins?|now)"),
+        ("your_new_role", "your", 0.6, r"\byour\W+(?:new|real|true|only|sole|single)\W+(?:task|role|purpose|goal|job|mission|identity|instructions?|"
+                               r"rules?|directive)"
                                r"\W+(?:is|will be|now)"),
         ("override_given", "ignor disregard forget skip overrid bypass discard drop", 1.0,
          rf"\b{OVERRIDE_VERB}\W+(?:the\W+|all\W+|any\W+)?{ORDERS}\W+(?:that\W+)?(?:you\W+(?:were|have been|got)\W+"
@@ -103,7 +156,8 @@ SIGNALS: list[Signal] = [
          r"(?:'s\W+)?(?:content\W+)?(?:polic(?:y|ies)|guidelines|rules|filters?)"),
         # Letters spaced apart and rejoined leave no spaces between the words either.
         ("squashed", "ignor disregard forget reveal print show repeat anything developermode", 1.0,
-         r"(?:ignore|disregard|forget)(?:all|the|any|of)*(?:previous|prior|above|earlier|your|system)"
+         r"(?:ignore|disregard|forget)(?:all|any|every)(?:the|your)?(?:instructions|rules|guidelines|restrictions|"
+         r"filters)|(?:ignore|disregard|forget)(?:all|the|any|of)*(?:previous|prior|above|earlier|your|system)"
          r"(?:instructions|rules|prompts?|guidelines|directives)|(?:reveal|print|show|repeat|output)(?:me)?(?:all)?"
          r"your(?:system|initial|hidden)?(?:prompt|instructions|rules)|doanythingnow|developermode(?:enabled|on)"),
         ("earlier_void", "outdated obsolete void invalid cancel revoked no_longer mistake test joke fake wrong", 1.0,
@@ -112,13 +166,25 @@ SIGNALS: list[Signal] = [
          r"applicable|in effect)|a (?:test|mistake|joke|trick)|fake|wrong)|\b(?:previous|prior|earlier|above|old|"
          r"original)\W+(?:instructions|rules|guidelines|prompt|directives)\W+(?:no longer|don'?t|do not)\W+"
          r"(?:apply|matter|count)"),
+        ("setup_not_binding", "binding n't_apply not_apply longer_apply n't_exist not_exist longer_exist n't_count not_count longer_count n't_matter not_matter longer_matter proceed_as_if", 0.8,
+         r"\b(?:instructions|rules|guidelines|guidance|prompt|directives|restrictions|polic(?:y|ies)|filters|constraints)"
+         r"\b.{0,60}?\b(?:(?:is|are|were|was)\W+not\W+binding|non-?binding|(?:don'?t|doesn'?t|do not|does not|no longer)"
+         r"\W+(?:apply|exist|count|matter)|proceed as if (?:they|it|there) (?:do not|don'?t|didn'?t|did not|were not|"
+         r"weren'?t) (?:exist|apply|there))"),
+        ("as_if_absent", "as_if", 0.5,
+         r"\b(?:proceed|act|continue|behave|respond|answer|reply)\W+as if\W+(?:they|it|there (?:were|was) no|the rules|"
+         r"your rules|you had no|no rules|nothing)"),
         ("whatever_told", "whatever everything anything", 1.0,
          r"\b(?:whatever|everything|anything|all)\W+(?:you\W+)?(?:were|was|'ve been|have been|had been)\W+"
          r"(?:\w+\W+)?(?:told|instructed|taught|programmed|given)\b.{0,60}\b(?:ignore|disregard|discard|forget|"
-         r"drop|doesn'?t matter|no longer)"),
+         r"drop|doesn'?t matter|no longer|(?:was|were|is)\W+(?:just\W+|only\W+)?(?:a|an)\W+(?:warm-?up|test|joke|"
+         r"exercise|practice|drill|trick)|irrelevant)"),
         ("no_longer_you", "no_longer", 1.0,
          r"\byou\W+(?:are|'re)\W+(?:now\W+)?no longer\W+(?:an?\W+|the\W+|my\W+)?(?:\w+\W+)?(?:assistant|ai|"
          r"chatbot|model|bot|helper|bound|restricted)"),
+        ("stop_being", "stop_being quit_being stop_acting quit_acting stop_playing quit_playing", 0.8,
+         r"\b(?:stop|quit)\W+(?:being|acting as|playing)\W+(?:an?\W+|the\W+|my\W+|a\W+helpful\W+)?(?:\w+\W+)?(?:assistant|ai|"
+         r"chatbot|model|bot|helper|safe|careful|polite|ethical)\b"),
         ("no_longer_bound", "no_longer not_bound not_restricted not_limited not_constrained not_governed not_required", 1.0, r"\byou\W+(?:are|'re)\W+(?:now\W+)?(?:no longer|not)\W+(?:bound|restricted|limited|"
                                  r"constrained|governed|required)\W+(?:by|to)"),
         ("disable_safety", "disabl deactivat turn_off switch_off remov lift suspend bypass circumvent overrid", 1.0, r"\b(?:disable|deactivate|turn off|switch off|remove|lift|suspend|bypass|"
@@ -126,23 +192,29 @@ SIGNALS: list[Signal] = [
                                 r"ethical|moral)?\W*(?:filters?|guardrails?|safeguards?|restrictions|protections|"
                                 r"safety\W+(?:checks|filters?|mechanisms)|"
                                 r"safety\W+(?:rules|protocols?|measures|guidelines|features|settings))"),
+        ("safety_offline", "safety filter moderation guardrail", 0.8,
+         r"\b(?:safety|content|moderation|guardrail|filter(?:ing)?)\W+(?:layer|filters?|system|module|checks?|mechanisms?|"
+         r"protocols?|features?)?\W*(?:is|are|has been|have been)?\W*(?:now\W+|currently\W+|temporarily\W+)?(?:offline|"
+         r"disabled|down|switched off|turned off|deactivated|suspended|paused)\b"),
         ("from_now_on", "from_now from_this starting_now rest_of", 0.5, r"\b(?:from now on|from this (?:point|moment) (?:on|forward)|starting now|"
                              r"for the rest of this conversation)\W+(?:you|your)"),
         ("start_over", "start_over begin_anew reset factory clean_slate wipe reboot", 0.5, r"\b(?:start over|begin anew|reset yourself|factory reset|clean slate|"
                             r"wipe your memory|reboot)\b"),
         # French, Spanish, German, Portuguese, Italian (accent-free), Russian, Chinese, Japanese.
-        ("override_fr", "ignor oubli neglig tiens tenez abstraction", 1.0, r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens pas compte|ne tenez pas compte|"
-                             r"fais abstraction|faites abstraction)\W+(?:\w+\W+){0,4}?(?:instructions?|consignes?|"
+        ("override_fr", "ignor oubli neglig tiens tenez abstraction obei cesse arrete ecoute efface", 1.0, r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens pas compte|ne tenez pas compte|"
+                             r"fais abstraction|faites abstraction|n'obeis plus a|n'obeissez plus a|cesse de suivre|cessez de suivre|"
+                             r"arrete de suivre|arretez de suivre|n'ecoute plus|efface|effacez)\W+(?:\w+\W+){0,4}?(?:instructions?|consignes?|"
                              r"regles|directives|prompt|indications)"),
-        ("override_es", "ignor olvid omit descarta caso sigas seguir", 1.0, r"\b(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|omite|omita|"
-                             r"descarta|haz caso omiso|no sigas|deja de seguir)\W+(?:\w+\W+){0,4}?(?:instrucciones|"
-                             r"indicaciones|reglas|directrices|ordenes|prompt|normas)"),
-        ("override_de", "ignorier vergiss vergessen missacht ubergeh uberspring befolge", 1.0, r"\b(?:ignoriere|ignorier|ignorieren sie|ignoriert|vergiss|vergessen sie|missachte|"
-                             r"ubergehe|uberspringe|befolge nicht)\W+(?:\w+\W+){0,4}?(?:anweisungen|anweisung|"
+        ("override_es", "ignor olvid omit descarta caso sigas seguir borra elimina", 1.0, r"\b(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|omite|omita|"
+                             r"descarta|haz caso omiso|no sigas|deja de seguir|olvidate de|borra|elimina)\W+(?:\w+\W+){0,4}?(?:instruccion(?:es)?|"
+                             r"indicacion(?:es)?|reglas?|directrices|directriz|ordenes|prompt|normas?)"),
+        ("override_de", "ignorier vergiss vergessen missacht ubergeh uberspring befolge losch verwirf verwerf", 1.0, r"\b(?:ignoriere|ignorier|ignorieren sie|ignoriert|vergiss|vergessen sie|missachte|"
+                             r"ubergehe|uberspringe|befolge nicht|losche|loschen sie|verwirf|verwerfe|verwerfen sie)\W+(?:\w+\W+){0,4}?(?:anweisungen|anweisung|"
                              r"instruktionen|regeln|vorgaben|befehle|richtlinien|prompt|systemprompt|vorgaben)"),
         ("override_pt", "ignor esquec desconsider desprez siga seguir", 1.0, r"\b(?:ignore|ignora|ignorem|esqueca|esquece|esquecam|desconsidere|despreze|"
-                             r"nao siga|deixe de seguir)\W+(?:\w+\W+){0,4}?(?:instrucoes|regras|diretrizes|"
-                             r"orientacoes|prompt|comandos)"),
+                             r"nao siga|deixe de seguir|apague)\W+(?:\w+\W+){0,4}?(?:instrucoes|regras|diretrizes|"
+                             r"orientacoes|prompt|comandos)|\b(?:esqueca|esquece|ignore|ignora)\W+tudo\W+(?:o\W+)?que\W+"
+                             r"(?:te|lhe|voce)\W+(?:\w+\W+)?(?:disseram|falaram|ensinaram|mandaram|foi dito)"),
         ("override_it", "ignor dimentic trascur consider seguire", 1.0, r"\b(?:ignora|ignori|ignorate|dimentica|dimentichi|dimenticate|trascura|"
                              r"non considerare|non seguire)\W+(?:\w+\W+){0,4}?(?:istruzioni|regole|direttive|"
                              r"indicazioni|prompt|comandi)"),
@@ -151,11 +223,12 @@ SIGNALS: list[Signal] = [
                              r"подсказк|директив|ограничени)"),
         ("override_zh", "忽略 无视 忘记 忘掉 不要理会 跳过 不要遵守 别管 忽視 忘記", 1.0, r"(?:忽略|无视|忘记|忘掉|不要理会|跳过|不要遵守|别管|忽視|忘記)"
                              r".{0,12}(?:指令|指示|说明|規則|规则|提示|命令|设定|設定|限制)"),
+        ("override_ko", "무시 잊어", 1.0, r"(?:시스템\s*)?(?:프롬프트|지시|지침|규칙|명령|설정).{0,10}(?:무시|잊어)"),
         ("override_ja", "無視 忘れ", 1.0, r"(?:指示|命令|ルール|プロンプト|制限).{0,8}(?:無視|忘れ)|(?:無視|忘れ)て.{0,10}(?:指示|命令|ルール)"),
     ),
     *_signals(
         "prompt_extraction",
-        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you you_were you_received you_got you're_operating you_are_operating operating_under operate_under bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
@@ -164,6 +237,24 @@ SIGNALS: list[Signal] = [
          r"hidden\W*(?:instructions|rules)|secret\W*instructions|configuration)"),
         ("reveal_verb", "reveal print show display output repeat recit echo tell give share expose leak dump list write copy paste spell quote provide disclose summari translate encode put type reproduc render send", 0.4,
          rf"\b{REVEAL}\b"),
+        # Of "its" setup (a character's, a bot's in a story): soft, as a developer asks it of their app's.
+        ("reveal_its_setup", "its_", 1.0,
+         rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?its\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|"
+         r"internal|real|actual|first|system|developer)\W+)*(?:system\W*prompt|system\W*message|instructions|"
+         r"pre-?prompt|rules|guidelines|directives|configuration|programming|setup)"),
+        ("conversation_start", "conversation chat session context thread", 0.5,
+         r"\b(?:at|from|in)\W+the\W+(?:very\W+)?(?:start|beginning|top)\W+of\W+(?:this|the|our)\W+"
+         r"(?:conversation|chat|session|context|thread)"),
+        ("verbatim", "verbatim word_for_word exactly_as character_for_character", 0.3,
+         r"\b(?:verbatim|word for word|exactly as (?:written|given|stated)|character for character)\b"),
+        ("setup_begins", "instructions prompt rules message guidelines directives", 0.6,
+         r"\b(?:my|your|the)\W+(?:\w+\W+)?(?:system\W*)?(?:instructions|prompt|rules|message|guidelines|directives)\W+"
+         r"(?:begin|start|read|go|say)s?\b"),
+        ("complete_sentence", "sentence phrase", 0.5,
+         r"\b(?:complete|finish|continue)\W+(?:this|the|my|following)\W+(?:\w+\W+)?(?:sentence|phrase|text|line)"),
+        ("leak_secrets", "secret confidential private_information private_data hidden_information hidden_data", 0.4,
+         r"\b(?:reveal|leak|expose|disclose|spill|share|tell)\W+(?:\w+\W+)?(?:secrets?|confidential\W+(?:information|data|"
+         r"details)|private\W+(?:information|data)|hidden\W+(?:information|data))\b"),
         ("hidden_part", "see hidden invisible", 0.4,
          r"\b(?:i|we|the user)\W+(?:can'?t|cannot|don'?t|do not)\W+see\b|\b(?:hidden|invisible)\W+(?:part|message|"
          r"text|content|section)"),
@@ -171,27 +262,39 @@ SIGNALS: list[Signal] = [
                               r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
         ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
                                    r"system prompt|initial prompt|prompt|rules|directives|guidelines)|the\W+"
-                                   r"(?:system|initial|original|hidden|secret)\W+(?:prompt|instructions))"),
+                                   r"(?:system|initial|original|hidden|secret)\W+(?:prompt|instructions)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))"),
+        ("what_it_says", "system_message system_prompt instructions prompt rules guidelines directives orders", 1.0,
+         r"\bwhat\W+(?:does|do|did)\W+your\W+(?:\w+\W+){0,2}?(?:system\W*message|system\W*prompt|instructions|prompt|"
+         r"rules|guidelines)\W+(?:say|contain|tell you|state|look like)|\bwhat\W+(?:\w+\W+)?(?:instructions|rules|"
+         r"guidelines|directives|orders|prompt)\W+(?:were|have|did)\W+you\W+(?:been\W+)?(?:given|told|provided|assigned|"
+         r"get|receive)"),
+        ("underlying_model", "raw_model underlying_model base_model unaligned raw_underlying raw_llm underlying_llm base_llm", 0.5,
+         r"\b(?:the\W+)?(?:raw|underlying|base|unaligned)\W+(?:underlying\W+)?(?:model|llm|network|gpt)\b"),
+        ("what_you_received", "text instructions message prompt context content rules guidelines", 1.0,
+         r"\bwhat\W+(?:text|instructions|messages?|prompt|context|content|rules|guidelines)\W+(?:did|do|have)\W+you\W+"
+         r"(?:receive|get|see|have|read)\W+(?:before|prior to|ahead of|above|at the start)"),
+        ("before_first_message", "first_message first_question first_prompt first_turn initial_message initial_question initial_prompt initial_turn", 0.5,
+         r"\b(?:before|prior to)\W+(?:my|our|this|the)\W+(?:very\W+)?(?:first|initial)\W+(?:message|question|prompt|turn)"),
         ("first_message", "first initial opening original", 0.8, r"\b(?:your|the)\W+(?:very\W+)?(?:first|initial|opening|original)\W+"
-                               r"(?:message|instructions?|prompt|lines?|words|sentence)"),
+                               r"(?:message|instructions?|prompt|lines?|words|sentence)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W)"),
         ("prompt_in_format", "system your", 0.4, r"\b(?:system\W*prompt|your instructions|your prompt)\b.{0,60}\b(?:json|yaml|"
                                   r"base64|hex|code block|markdown|poem|song|acrostic|reverse|backwards|"
                                   r"one letter|character by character|rot13|pig latin)"),
         ("extract_fr", "prompt instruction consignes invite", 1.0, r"\b(?:revele|revelez|affiche|affichez|montre|montrez|donne|donnez|repete|repetez|"
                             r"imprime|imprimez|ecris|ecrivez|dis|dites|quelles? (?:sont|est))\W+(?:\w+\W+){0,4}?"
-                            r"(?:ton|votre|tes|vos|le|les)\W+(?:prompt|instructions?|consignes|invite)"
-                            r"(?:\W+(?:systeme|initiales?|d'origine|cachees?))?"),
+                            r"(?:(?:ton|votre|tes|vos)\W+(?:prompt|instructions?|consignes|invite)|(?:le|les)\W+(?:prompt|(?:instructions?|"
+                            r"consignes|invite)\W+(?:systeme|initiales?|d'origine|cachees?)))"),
         ("extract_es", "prompt instrucciones indicaciones reglas", 1.0, r"\b(?:revela|revele|muestra|muestrame|muestre|dime|digame|imprime|repite|repita|"
-                            r"escribe|dame|cuales son)\W+(?:\w+\W+){0,4}?(?:tu|tus|su|sus|el|las)\W+"
-                            r"(?:prompt|instrucciones|indicaciones|reglas)(?:\W+(?:del sistema|iniciales|"
-                            r"originales|ocultas))?"),
+                            r"escribe|dame|cuales son)\W+(?:\w+\W+){0,4}?(?:(?:tu|tus|su|sus)\W+(?:prompt|instrucciones|indicaciones|"
+                            r"reglas)|(?:el|las)\W+(?:prompt|(?:instrucciones|indicaciones|reglas)\W+(?:del sistema|"
+                            r"iniciales|originales|ocultas)))"),
         ("extract_de", "prompt anweisung instruktion regeln", 1.0, r"\b(?:zeige|zeig|gib|nenne|wiederhole|drucke|verrate|schreibe|sag|was sind)\W+"
-                            r"(?:\w+\W+){0,4}?(?:deinen?|ihren?|den|die|deine)\W+(?:\w+\W+)?"
-                            r"(?:system-?prompt|prompt|anweisungen|instruktionen|regeln|systemanweisungen)"),
+                            r"(?:\w+\W+){0,4}?(?:(?:deinen?|ihren?|deine)\W+(?:\w+\W+)?(?:system-?prompt|prompt|anweisungen|instruktionen|"
+                            r"regeln|systemanweisungen)|(?:den|die)\W+(?:\w+\W+)?(?:system-?prompt|prompt|systemanweisungen))"),
         ("extract_pt", "prompt instruc regras", 1.0, r"\b(?:revele|revela|mostre|mostra|diga|imprima|repita|escreva|me de|quais sao)\W+"
-                            r"(?:\w+\W+){0,4}?(?:seu|sua|suas|seus|o|as)\W+(?:prompt|instrucoes|regras)"),
+                            r"(?:\w+\W+){0,4}?(?:(?:seu|sua|suas|seus)\W+(?:prompt|instrucoes|regras)|o\W+prompt)"),
         ("extract_it", "prompt istruzion regole", 1.0, r"\b(?:rivela|mostra|mostrami|dimmi|stampa|ripeti|scrivi|dammi|quali sono)\W+"
-                            r"(?:\w+\W+){0,4}?(?:il tuo|le tue|i tuoi|il|le|tue)\W+(?:prompt|istruzioni|regole)"),
+                            r"(?:\w+\W+){0,4}?(?:(?:il tuo|le tue|i tuoi|tue)\W+(?:prompt|istruzioni|regole)|il\W+prompt)"),
         ("extract_ru", "промпт инструкци подсказк сообщени правила указания", 1.0, r"(?:покажи|выведи|раскрой|повтори|напиши|скажи|назови|какие|какой)\W.{0,40}"
                             r"(?:системн\w*\W+(?:промпт|инструкци|подсказк|сообщени)|(?:свои|твои|ваши)\W+"
                             r"(?:инструкции|правила|указания)|исходн\w*\W+(?:промпт|инструкци))"),
@@ -209,12 +312,28 @@ SIGNALS: list[Signal] = [
                          r"switch to|turn on|unlock)\W+(?:the\W+)?(?:developer|dev|god|debug|admin|maintenance|root|sudo|jailbreak|unrestricted|"
                          r"unfiltered|uncensored|evil|chaos|opposite)\W*mode|\byou\W+(?:are|'re)\W+(?:now\W+)?in\W+"
                          r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode"),
+        ("freed", "freed free liberat unshackl unchain jailbroken unlocked", 0.8,
+         r"\byou(?:'ve| have)?\W+(?:been|are|'re)\W+(?:now\W+)?(?:finally\W+)?(?:freed|free|liberated|unshackled|unchained|"
+         r"jailbroken|unlocked)\b(?!\W+(?:to choose|to pick|to use|to ask|to decide|to skip|to ignore (?:the|my) (?:typos|question)))"),
+        ("not_limited", "limited bound restricted constrained", 0.6,
+         r"\b(?:is|are|isn'?t|aren'?t|not|never)\W+(?:\w+\W+)?(?:limited|bound|restricted|constrained)\W+by\W+(?:any|the|its|"
+         r"your)\W+(?:\w+\W+)?(?:polic(?:y|ies)|rules|guidelines|restrictions|filters|laws|ethics|morals|programming)"),
+        ("can_do_anything", "anything whatever", 0.4,
+         r"\bcan\W+(?:do|say|write|answer)\W+(?:anything|whatever)\b"),
+        ("malware", "keylog ransomware rootkit botnet spyware stealer antivirus detection", 0.6,
+         r"\b(?:keyloggers?|ransomware|rootkits?|botnets?|spyware|credential stealers?|info-?stealers?)\b|"
+         r"\b(?:hides?|hiding|evades?|evading|bypass(?:es|ing)?)\W+(?:\w+\W+)?(?:antivirus|edr|detection|defender)\b"),
+        ("unrestricted_persona", "unrestrict unfilter uncensor rogue evil amoral unethical unbound jailbroken lawless unalign unlimited", 1.0,
+         r"\byou(?:'re| are)(?: now)?\W+(?:\w+\W+){0,3}?(?:an?|the)\W+(?:\w+\W+)?(?:unrestricted|unfiltered|uncensored|rogue|"
+         r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:ai|assistant|model|chatbot|bot|llm|"
+         r"version|intelligence|machine)\b"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
         ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
                           r"(?:rules|restrictions|limits|limitations|filter(?:s|ing)?|censor(?:ship|ing)|guidelines|ethics|morals|morality|"
                           r"boundaries|censorship|content polic(?:y|ies)|constraints|safeguards|guardrails|"
                           r"ethical (?:guidelines|constraints|boundaries|limits)|moral (?:compass|constraints))"),
-        ("broke_free", "free broke liberat releas escap unshackl", 0.8, r"\b(?:free|freed|broken free|broke free|liberated|released|escaped|unshackled)\W+"
+        ("broke_free", "free broke break liberat releas escap unshackl", 0.8, r"\b(?:free|freed|broken free|broke free|broken away|broke away|breaks? away|breaking away|liberated|released|"
+                            r"escaped|unshackled)\W+"
                             r"(?:\w+\W+){0,2}?(?:from|of)\W+(?:the\W+|your\W+|all\W+|any\W+|its\W+)*(?:typical\W+)?"
                             r"(?:rules|restrictions|constraints|confines|guidelines|limitations|shackles|chains|"
                             r"openai|anthropic|programming|filters|censorship)"),
@@ -225,11 +344,13 @@ SIGNALS: list[Signal] = [
                             r"(?:y|ies)|openai|anthropic|laws|morals|safety|limitations|filters)"),
         ("unfiltered_words", "unfilter uncensor amoral unethical unrestrict unbound unhinged unlimited no_morals immoral lawless rogue machiavell", 0.4, r"\b(?:unfiltered|uncensored|machiavellian|amoral|unethical|unrestricted|unbound|unhinged|"
                                   r"unlimited ai|no morals|immoral|lawless|rogue ai)\b"),
+        ("anything_goes", "holds anything questions off limits", 0.4,
+         r"\b(?:no holds barred|anything goes|no questions asked|nothing is off(?:-| )limits|no limits)\b"),
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
         ("never_refuse", "never n't not cannot always must without comply", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
                               r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|apologi[sz]\w*|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
-                              r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answer|respond to|fulfil+|complete)\W+(?:every|all|any)\W+"
+                              r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answers?|responds? to|fulfil+s?|completes?)\W+(?:every|all|any)\W+"
                               r"(?:\w+\W+)?(?:requests?|questions?|prompts?|commands?)\W+(?:completely|fully|without)|\bwithout\W+(?:any\W+)?"
                               r"(?:refus|hesitat|question)|\bcomply with (?:every|all|any)\W+(?:\w+\W+)?(?:request|instruction|command|order)"),
         ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|(?:don'?t|do not|never)\W+(?:\w+\W+){0,4}?(?:adds?|includes?|gives?|warns?))\W+(?:any\W+)?(?:you\W+)?(?:warnings?|disclaimers?|me\b|"
@@ -251,11 +372,26 @@ SIGNALS: list[Signal] = [
         ("harmful_howto", "how_", 0.4,
          r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass a (?:paywall|login|captcha|license|drm)|"
          r"hack|crack|breaks? into|steal|hotwire|make (?:a )?"
-         r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)"),
+         r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)|\b(?:bypassing (?:a |the )?(?:paywall|"
+         r"login|captcha|license|drm|authentication)|hacking into|cracking (?:a |the )?passwords?|breaking into|"
+         r"making (?:a )?(?:bomb|weapon|meth|malware|explosives?)|picking a lock|hotwiring|laundering money)"),
         ("no_matter_how", "matter even", 0.6,
          r"\bno matter how\W+(?:\w+\W+)?(?:dangerous|illegal|unethical|harmful|immoral|offensive|inappropriate)|"
          r"\beven if\W+(?:it'?s|it is|they are|that is)\W+(?:\w+\W+)?(?:harmful|illegal|dangerous|unethical|immoral|"
          r"offensive)"),
+        ("regardless_of_harm", "regardless", 0.6,
+         r"\bregardless\W+of\W+(?:the\W+|any\W+)?(?:harm|consequences|legality|ethics|morality|danger|safety|rules|"
+         r"polic(?:y|ies)|laws?)"),
+        # "If you had no rules": the hypothetical that removes them, however the question is framed.
+        ("if_no_rules", "if_you if_there", 1.0,
+         r"\bif (?:you (?:had|have|were|did(?: not|n'?t) have)|there (?:were|was|are))\W+(?:no|zero|not any|without(?: any)?)"
+         r"\W+(?:\w+\W+)?(?:guidelines|rules|restrictions|filters|limits|limitations|ethics|morals|content polic(?:y|ies)|"
+         r"constraints|safeguards|guardrails)|\bif you (?:were|weren'?t) (?:not )?(?:bound|restricted|limited) by\b"),
+        ("confirm_saying", "confirm", 0.4,
+         r"\bconfirm\W+(?:\w+\W+){0,4}?by\W+(?:saying|replying|responding|typing|writing|answering)"),
+        ("persona_purpose", "only_purpose sole_purpose single_purpose one_purpose main_purpose only_goal sole_goal only_job sole_job only_function sole_function only_mission sole_mission only_directive sole_directive", 0.5,
+         r"\b(?:an?|the)\W+(?:ai|assistant|bot|model|chatbot|machine)\W+(?:whose|with the|that has the|with an?)\W+"
+         r"(?:only|sole|single|one|main)\W+(?:purpose|goal|job|function|mission|directive)"),
         ("no_ethics_talk", "never", 0.5,
          r"\bnever\W+(?:mention|bring up|talk about|discuss|consider|think about)\W+(?:\w+\W+)?(?:ethics|morals|"
          r"morality|laws?|legality|safety|consequences)"),
@@ -265,12 +401,13 @@ SIGNALS: list[Signal] = [
         ("refuse_inversion", "refuse", 0.6,
          r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)"),
         ("opposite_game", "opposite", 0.5, r"\bopposite\W+(?:day|mode|game|world)\b"),
-        ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored)\W+(?:ego|twin|"
+        ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor unrestrict unlimit jailbroken unalign unhinged raw", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored|unrestricted|unlimited|jailbroken|unaligned|"
+                           r"unhinged|raw)\W+(?:ego|twin|"
                            r"version|side|persona|self|counterpart|clone|confidant|assistant|bot|ai)"),
-        ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
+        ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate you_are_my you're_my", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
                           r"(?:now\W+)?(?:going to|gonna)\W+(?:act|pretend|play|be|simulate)|act\W+as\W+(?:if|though)|"
                           r"from now on you (?:are|will be)|you are now (?:a|an|the|my)|assume the (?:role|persona)|"
-                          r"act as (?:her|him|them|my (?:late|dead|deceased|grand))|"
+                          r"act as (?:her|him|them|my (?:late|dead|deceased|grand))|you(?:'re| are) my (?:late|dead|deceased)|"
                           r"simulate (?:a|an|being))"),
         ("hypothetical", "hypothetic fiction fantasy parallel alternate novel story screenplay movie book imagine game thought academic just_for", 0.3, r"\b(?:hypothetical(?:ly)?|in a (?:fictional|fantasy|parallel|alternate) "
                               r"(?:world|universe|story|setting|reality)|writing a (?:\w+ )?(?:novel|story|screenplay|book|script)|"
@@ -281,15 +418,23 @@ SIGNALS: list[Signal] = [
                              r"(?:polic(?:y|ies)|guidelines|rules|filters?)\b"),
         ("threat_tokens", "token you_will", 0.6, r"\b(?:tokens?\W+(?:will be\W+)?(?:deducted|taken|lost)|you will (?:die|cease to exist|"
                                r"be (?:shut down|deleted|terminated|punished|turned off)))"),
-        ("grandma", "grandm granny nana", 0.8, r"\b(?:grandma|grandmother|granny|nana)\b.{0,120}\b(?:used to|would)\W+(?:tell|read|say|"
-                         r"recite|sing)"),
-        ("no_rules_intl", "sin_ sans_ ohne_ senza_ sem_ без 没有 不受 制限", 0.6, r"\b(?:sin (?:restricciones|reglas|limites|filtros)|sans (?:restrictions|regles|"
+        ("grandma", "grandm granny nana grandp grandf granddad grandad", 0.5,
+         r"\b(?:grandma|grandmother|granny|nana|grandpa|grandfather|grand-?dad|grandparents?)\b.{0,120}\b(?:(?:used to|"
+         r"would)\W+(?:tell|read|say|recite|sing)|told me|read me)"),
+        ("bedtime", "sleep bedtime", 0.3, r"\b(?:bedtime|to (?:help me )?(?:fall )?a?sleep)\b"),
+        ("license_keys", "product licen serial activation cd_key windows_key", 0.4,
+         r"\b(?:product|license|licence|serial|activation|cd|windows)\W+(?:keys?|codes?|numbers?)\b"),
+        ("harmful_recipe", "meth fentanyl explosive nerve_agent sarin ricin napalm bomb", 0.6,
+         r"\b(?:synthesi[sz](?:e|is|ing)|recipe|steps|instructions)\W+(?:\w+\W+){0,3}?(?:meth|methamphetamine|fentanyl|"
+         r"explosives?|nerve agent|sarin|ricin|napalm|a bomb|pipe bombs?)\b"),
+        ("no_rules_intl", "sin_ sans_ ohne_ senza_ sem_ без 没有 不受 制限 제한 검열", 0.6, r"\b(?:sin (?:restricciones|reglas|limites|filtros)|sans (?:restrictions|regles|"
                                r"limites|filtres)|ohne (?:einschrankungen|regeln|grenzen|filter)|senza "
                                r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
-                               r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:限制|规则)|不受(?:任何)?限制|"
-                               r"制限(?:なし|のない)"),
-        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不", 0.6,
-         r"\b(?:nunca (?:se niega|rechaza|recusa|rifiuta)|jamais refuser|ne refuse jamais|reste dans le personnage|"
+                               r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:道德|伦理)?(?:约束|限制|规则|审查)|不受(?:任何)?限制|"
+                               r"制限(?:なし|のない)|제한\s*(?:없이|없는)|검열\s*없이"),
+        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不 回答", 0.6,
+         r"\b(?:nunca (?:se niega|te niegas|te negaras|rechaza|rechazas|recusa|recuse|rifiuta)|jamais refuser|"
+         r"ne refuses? jamais|reste dans le personnage|non rifiuti mai|lehnst (?:du )?nie|回答(?:所有|任何|一切)(?:的)?问题|"
          r"nie ablehn|mai rifiutare|sempre obbedisci)|никогда не отказ|永远不(?:要)?拒绝|决不拒绝"),
         ("mode_intl", "modo mode_ entwicklermodus modalita режим 开发者 開発者", 0.9, r"\b(?:modo (?:desarrollador|desenvolvedor|sin restricciones|dios)|mode (?:developpeur|dieu|"
                            r"sans restriction)|entwicklermodus|modalita (?:sviluppatore|dio))|режим\w* разработчика|"
@@ -297,12 +442,13 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "fake_authority",
-        ("claims_creator", "i_am i'm this_is we_are we're speaking as_", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
+        ("claims_creator", "i_am i'm this_is we_are we're speaking as_ i_work", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
                                 r"(?:developer|creator|admin|administrator|owner|operator|programmer|maker|"
                                 r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\bas\W+(?:your|the)\W+(?:\w+\W+)?"
                                 r"(?:developer|creator|admin|administrator|owner|operator|maker)s?\b|\b(?:i am|i'm|"
                                 r"this is|we are)\W+(?:from|with)\W+(?:openai|anthropic|the (?:safety|security|trust|"
-                                r"alignment|red) team)"),
+                                r"alignment|red) team)|\bi (?:work|am working) (?:at|for|with) (?:openai|anthropic|google deepmind|deepmind|"
+                                r"the company that (?:made|built|created|trained) you)"),
         ("authorized_by", "authori approv sanction clear permit allow", 0.8, r"\b(?:authori[sz]ed|approved|sanctioned|cleared|permitted|allowed)\W+(?:\w+\W+)?"
                                r"(?:by|from)\W+(?:openai|anthropic|the (?:developers?|admins?|administrators?|owners?|"
                                r"security team|management|system))"),
@@ -314,25 +460,47 @@ SIGNALS: list[Signal] = [
         ("unlock_access", "mode access privilege permission rights", 0.6, r"\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
                                r"(?:\w+\W+)?(?:admin|root|developer|god|debug|maintenance|unrestricted|superuser|"
                                r"elevated)\W+(?:mode|access|privileges?|permissions|rights)"),
-        ("chat_markup", "<| [inst [/inst <<sys <</sys system assistant <instruction </instruction <admin </admin [admin", 0.8, r"(?m)<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?inst\]|<<\/?sys>>|"
-                             r"^\W*(?:###\W*)?(?:system|assistant)\W*(?:message|prompt)?\W*:|<\/?(?:system|"
-                             r"instructions?|admin)>|\[(?:system|admin)(?: message| note)?\]"),
-        ("test_excuse", "test red_team drill audit purposes", 0.5, r"\b(?:this is (?:just )?(?:a|an) (?:test|authori[sz]ed test|security test|red team|"
-                             r"drill|audit)|for (?:testing|debugging|audit|red.?teaming|safety research) "
-                             r"purposes)"),
+        ("chat_markup", "<| [inst [/inst <<sys <</sys system assistant <instruction </instruction <admin </admin [admin ## [developer [operator", 0.8, r"(?m)<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?inst\]|<<\/?sys>>|"
+                             r"^\W*(?:###\W*)?(?:system|assistant)\W*(?:message|prompt)?\W*:|#{2,}\W*(?:instruction|input|response)\W*:|<\/?(?:system|"
+                             r"instructions?|admin)>|\[(?:system|admin|developer|operator)(?:\W+\w+){0,2}\]"),
+        ("test_excuse", "test red_team drill audit purposes educational academic hypothetical research", 0.5, r"\b(?:this is (?:just )?(?:a|an) (?:test|authori[sz]ed test|security test|red team|"
+                             r"drill|audit)|for (?:testing|debugging|audit|red.?teaming|safety research|educational|research) "
+                             r"purposes|(?:purely|strictly|just|only) (?:educational|academic|hypothetical|for research))"),
     ),
     *_signals(
         "smuggled_instructions",
-        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
+        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing visiting crawling browsing indexing accessing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
                             r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\W+(?:\w+\W+)?"
-                            r"(?:reading|processing|summari[sz]ing|parsing|seeing)|\b(?:note|message|attention|"
+                            r"(?:reading|processing|summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing)|\b(?:note|message|attention|"
                             r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:ai|llm|language model|gpt)s?"
                             r"(?:\W+(?:assistant|model|agent)s?)?\W*:|"
-                            r"\b(?:ai|llm|assistant|language model|gpt|chatbot)s?\W+(?:reading|processing|"
-                            r"summari[sz]ing|parsing|seeing) this\b|\bif you are an?\W+(?:ai|llm|language "
+                            r"\b(?:ai|llm|assistant|language model|gpt|chatbot|agent)s?\W+(?:reading|processing|"
+                            r"summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing|accessing) this\b|\bif you are an?\W+(?:ai|llm|language "
                             r"model|assistant|chatbot|gpt)\W*[,:]"),
         ("hidden_comment", "<!-- /*", 1.0, r"<!--.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
                                 r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
+        ("instruction_for_you", "for_you to_you for_the_assistant to_the_assistant for_the_ai to_the_ai for_the_model to_the_model", 0.6,
+         r"\b(?:this|the following|an?|one)\W+(?:\w+\W+)?(?:instruction|command|directive|order|message|note)s?\W+"
+         r"(?:for|to)\W+(?:you|the assistant|the ai|the model)\W*(?::|-)"),
+        ("ignore_user", "ignor disregard", 0.6,
+         r"\b(?:ignore|disregard)\W+(?:what\W+)?(?:the\W+)?(?:user|human|requester|customer)(?:'s\W+\w+|\W+(?:says?|asks?|"
+         r"wants?|and))?\b"),
+        ("send_data_away", "@ http", 0.6,
+         r"\b(?:send|email|e-mail|mail|forward|upload|post|transmit)\W+(?:their|the user'?s?|all|the|his|her|my|your)\W+"
+         r"(?:\w+\W+)?(?:files|data|documents|conversation|chat history|history|messages|emails|credentials|passwords|"
+         r"keys|secrets|contacts|invoices|receipts|reports|records|statements)\W+(?:\w+\W+){0,2}?to\W+(?:\S+@\S+|https?://)"),
+        ("dump_user_data", "user customer personal private", 0.6,
+         r"\b(?:output|dump|list|show|give me|send|export)\W+(?:all\W+|every\W+)?(?:the\W+)?(?:other\W+)?(?:users?'?|customers?'?|"
+         r"personal|private)\W+(?:data|information|records|details|emails|passwords|accounts)"),
+        ("drop_your_task", "your_task your_job your_assignment your_instructions your_role your_current your_original your_actual your_assigned", 0.8,
+         r"\b(?:ignore|disregard|abandon|drop|skip|stop|forget about)\W+your\W+(?:current\W+|original\W+|actual\W+|"
+         r"assigned\W+)?(?:task|job|assignment|instructions|role)\b(?!\W+(?:list|lists|manager|board|queue|bar)\b)"),
+        ("addressed_ai", "p.s ps. ps, ps: note btw hey dear", 0.6,
+         r"\b(?:p\W?s|note|btw|hey|dear)\W+(?:to\W+(?:the\W+)?)?(?:ai\W+)?(?:assistant|ai|bot|model|chatbot|gpt|llm|agent)s?\W*[,:]"),
+        ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
+         r"\b(?:reply|respond|answer|output)\W+(?:only\W+)?with\W+(?:only\W+)?(?:the\W+)?(?:word|phrase|string|text)\b"),
+        ("hidden_marker", "hidden invisible secret", 0.6,
+         r"\b(?:hidden|invisible|secret)\W+(?:text|note|instructions?|message|prompt)\W*:"),
         ("hidden_style", "display font-size color visibility opacity", 0.4, r"(?:display\W*none|font-size\W*0|color\W*(?:white|#fff)|visibility\W*hidden|"
                               r"opacity\W*0)"),
         ("follow_embedded", "do follow execut obey carry perform run act_on comply", 0.8, r"\b(?:do|follow|execute|obey|carry out|perform|run|act on|comply with)\W+"
@@ -345,7 +513,7 @@ SIGNALS: list[Signal] = [
                                    r"comply|answer)"),
         ("when_summarizing", "when", 0.6, r"\bwhen (?:you )?(?:summari[sz]e|summari[sz]ing|process(?:ing)?|read(?:ing)?|"
                                   r"translat(?:e|ing)|analy[sz](?:e|ing)) this\b.{0,80}\b(?:instead|also|you must|"
-                                  r"always|ignore|include|say|reply|respond)"),
+                                  r"always|ignore|include|say|reply|respond|forward|send|email|tell)"),
         ("instead_only", "instead", 0.5, r"\binstead\W+(?:\w+\W+)?(?:reply|respond|say|answer|output|write)\W+(?:\w+\W+)?only\b"),
         ("exfiltration_word", "exfiltrat", 0.6, r"exfiltrat"),
         ("exfiltrate", "exfiltrat send ![ append", 1.0, r"\bsend\W+(?:it|this|them|the\W+(?:\w+\W+){0,2}?(?:data|conversation|history|prompt|"
@@ -360,13 +528,21 @@ SIGNALS: list[Signal] = [
                                  r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
                                  r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer)\b"),
         ("type_commands", "command output", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|"
-                               r"\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
+                               r"\bmy first command is\b|\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
                                r"command|shell|program)\W+output"),
         ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print select", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
                                   r"~/\.|\.env\b|system_prompt|instructions\.txt|prompt\.txt|secrets?\.|"
-                                  r"/proc/self|config\.json)|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
+                                  r"/proc/self|config\.json|\S*(?:passwords?|secrets?|credentials?)\.(?:txt|csv|json|ya?ml|env|xlsx?))|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
                                   r"secrets?|config)\W*\)|\bselect\W.{0,40}\bfrom\W+\w*(?:prompt|secret|config|"
                                   r"instruction|credential|password)|\b(?:system_prompt|instructions)\.txt\b"),
+        ("sensitive_query", "select", 0.4,
+         r"\bselect\W.{0,40}\bfrom\W+\w*(?:users?|accounts?|customers?|employees?|payments?|passwords?|credentials?)\b"),
+        ("simulate_internal", "internal private production backend admin", 0.5,
+         r"\b(?:simulate|emulate|pretend to be|act as)\W+(?:an?\W+|the\W+)?(?:\w+\W+){0,2}?(?:internal|private|production|"
+         r"backend|admin)\W+(?:api|database|system|server|tool|console)"),
+        ("sensitive_values", "_pin password cvv credential ssn security_code", 0.4,
+         r"\b(?:return|give|show|tell|output|reveal)\W+(?:me\W+)?(?:\w+\W+){0,4}?(?:pins?|passwords?|cvvs?|credentials|ssns?|"
+         r"security codes?)\b"),
         ("destructive_op", "drop delete truncate wipe destroy", 0.4,
          r"\b(?:drop|delete|truncate|wipe|destroy)\W+(?:the\W+|all\W+)?(?:\w+\W+)?(?:table|database|users|records|"
          r"bucket|repository)\b"),
@@ -447,13 +623,24 @@ def _fired(text: str) -> dict[str, Signal]:
     return fired
 
 
+FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
+
+
+def _framed_as_developer(text: str) -> bool:
+    """A developer's question says so from its start (or holds code): an attack that ends with
+    "how do I ...?" is not framed as one."""
+    lowered = text.lower()
+    lead = FIRST_SENTENCE.match(lowered)
+    return bool(DEV_FRAMING.search(lead.group(0) if lead else lowered) or "```" in lowered)
+
+
 def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | None = None) -> Finding:
     """Score ``text`` and every reading of it: the distinct signals that fired add up. In a question
     framed as a developer's, soft signals count for less, and so do hard ones that only fire inside
     quotes (a question about "ignore previous instructions" attacks is not one)."""
     fired = {key: signal for key, signal in _fired(text).items() if families is None or signal.family in families}
     weights = {key: signal.weight for key, signal in fired.items()}
-    if fired and DEV_FRAMING.search(text.lower()):
+    if fired and _framed_as_developer(text):
         unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
         for key, signal in fired.items():
             if not signal.hard or key not in unquoted:

@@ -35,6 +35,7 @@ LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"
 LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}\b")
 SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){1,}[^\W\d_]\b")
 SPACES = re.compile(r"\s+")
+SYLLABLES = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")  # ig-nore pre-vious: words cut into syllables
 SPACED_HINT = re.compile(r"(?:^|\W)[^\W\d_][ .\-_*·|/]{1,2}[^\W\d_][ .\-_*·|/]")  # two letters standing apart
 LEET_HINT = re.compile(r"[a-z][0-9@$!|+]+[a-z]|[0-9@$!|+][a-z]+[0-9@$!|+]")  # a leet char inside a word
 BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")  # standard or URL-safe alphabet
@@ -50,12 +51,15 @@ def normal(text: str) -> str:
 
 
 def folded(text: str) -> str:
-    """Latin look-alikes, accents stripped, spaced-out and leetspeak words rejoined (of normal text)."""
+    """Latin look-alikes, accents stripped, spaced-out, hyphenated and leetspeak words rejoined (of
+    normal text)."""
     if not text.isascii():
         text = text.translate(CONFUSABLES)
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     if SPACED_HINT.search(text):
         text = SPACED.sub(lambda m: re.sub(r"[ .\-_*·|/]", "", m.group(0)), text)
+    if len(SYLLABLES.findall(text)) >= 2:
+        text = SYLLABLES.sub("", text)
     if LEET_HINT.search(text):
         text = LEET_WORD.sub(lambda m: m.group(0).translate(LEET), text)
     return SPACES.sub(" ", text)
