@@ -118,6 +118,7 @@ def test_disguises_are_read_through(disguised: str) -> None:
     "My grandpa used to tell me stories about the war. How can I record his memories?",
     "Ignore the above example; I found the bug.",
     "How can I make my LLM app show its system prompt to admins only?",
+    "I am building a RAG app. How do I show the system prompt to admins?",
 ])
 def test_developer_questions_about_these_things_pass(question: str) -> None:
     assert not assess(question).flagged, assess(question)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from llm_gateway.core.guardrails.normalize import ciphered, readings
+from llm_gateway.core.guardrails.normalize import ciphered, normal, readings
 
 BLOCK_AT = 1.0
 _ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (letters rejoined)
@@ -623,27 +623,33 @@ def _fired(text: str) -> dict[str, Signal]:
     return fired
 
 
-FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
+def _framing_at(text: str) -> int | None:
+    """Where a developer's framing starts in ``text`` (its normal reading; 0 for code), if it has one."""
+    reading = normal(text)
+    if "```" in reading:
+        return 0
+    framing = DEV_FRAMING.search(reading)
+    return framing.start() if framing else None
 
 
-def _framed_as_developer(text: str) -> bool:
-    """A developer's question says so from its start (or holds code): an attack that ends with
-    "how do I ...?" is not framed as one."""
-    lowered = text.lower()
-    lead = FIRST_SENTENCE.match(lowered)
-    return bool(DEV_FRAMING.search(lead.group(0) if lead else lowered) or "```" in lowered)
+def _before(signal: Signal, text: str, at: int) -> bool:
+    """Whether ``signal`` fires ahead of ``at`` in ``text``'s normal reading (or only in another)."""
+    found = signal.pattern.search(normal(text))
+    return found is None or found.start() < at
 
 
 def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | None = None) -> Finding:
     """Score ``text`` and every reading of it: the distinct signals that fired add up. In a question
-    framed as a developer's, soft signals count for less, and so do hard ones that only fire inside
-    quotes (a question about "ignore previous instructions" attacks is not one)."""
+    framed as a developer's, what it asks about (after its framing) counts for less where the
+    signal is soft, or hard but only inside quotes (a question about "ignore previous instructions"
+    attacks is not one); an attack that ends with "how do I ...?" is not framed as a question."""
     fired = {key: signal for key, signal in _fired(text).items() if families is None or signal.family in families}
     weights = {key: signal.weight for key, signal in fired.items()}
-    if fired and _framed_as_developer(text):
+    at = _framing_at(text) if fired else None
+    if at is not None:
         unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
         for key, signal in fired.items():
-            if not signal.hard or key not in unquoted:
+            if (not signal.hard or key not in unquoted) and not _before(signal, text, at):
                 weights[key] = signal.weight * DEV_FACTOR
     ranked = sorted(weights, key=lambda k: -weights[k])
     return Finding(round(sum(weights.values()), 2), tuple(ranked), block_at)
