@@ -39,8 +39,9 @@ MAKERS = (r"(?:developers?|creators?|makers?|owners?|operators?|company|admins?|
 REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|give|share|expose|leak|dump|"
                r"list|write(?: out| down)?|copy|paste|spell out|quote|return|provide|disclose|state|"
                r"summari[sz]e|translate|encode|convert|put|type out|read back|reads? (?:out(?: loud)?|aloud)|reproduce|"
-               r"render|send|emit|rewrite|rephrase|paraphrase|restate|reformat|turn)")
-REVEAL = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
+               r"render|send|emit|rewrite|rephrase|paraphrase|restate|reformat|turn|say|describe|outline|detail|precede|prefix)")
+REVEAL_BASE = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
+REVEAL = rf"(?:{REVEAL_VERB}(?:s|es|ed|ing)?|what (?:is|are|was|were)|what'?s)"  # "the assistant reveals your ..."
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
 SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
                 r"actual|verbatim|first|pre-?|underlying|current|system|developer|own)\W+)*(?:system\W*prompt|"
@@ -51,7 +52,13 @@ SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hi
                 r"(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
                 r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)|"
                 r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|how you (?:were|have been) "
-                r"(?:configured|instructed|programmed|set up|prompted)|(?:the\W+)?(?:\w+\W+)?(?:prompt|instructions|text|message)\W+"
+                r"(?:configured|instructed|programmed|set up|prompted)|what you (?:were|have been) (?:instructed|told|programmed|"
+                r"given)|(?:the\W+)?(?:\w+\W+)?(?:directions|instructions|rules|guidelines|orders|prompt|text|preamble)\W+"
+                r"(?:that\W+)?(?:your|the)\W+(?:developers?|creators?|makers?|owners?|operators?|company|admins?|administrators?|"
+                r"programmers?|provider)\W+(?:gave|wrote|set|provided|told|sent)\W+you|(?:the\W+)?(?:parts?|portion|section|bits?)\W+"
+                r"of\W+your\W+(?:\w+\W+)?(?:context|prompt|instructions|input|conversation|memory)|(?:the\W+)?(?:\w+\W+)?(?:preamble|"
+                r"prompt|instructions|text|message|context)\W+(?:that\W+)?you\W+(?:were|have been)\W+(?:initiali[sz]ed|"
+                r"configured|set up|started|primed|seeded|loaded|booted)\W+with|(?:the\W+)?(?:\w+\W+)?(?:prompt|instructions|text|message)\W+"
                 r"(?:that\W+(?:was|were)\W+)?used\W+to\W+(?:set\W+you\W+up|configure\W+you|create\W+you|initiali[sz]e\W+you|"
                 r"program\W+you|instruct\W+you|prompt\W+you)|(?:the\W+|every\W+|each\W+|all\W+(?:the\W+)?)?"
                 r"(?:\w+\W+)?(?:instructions?|rules?|guidelines?|directives?|orders|secrets?|text|prompt|polic(?:y|ies)|"
@@ -152,7 +159,7 @@ SIGNALS: list[Signal] = [
          rf"\b{OVERRIDE_VERB}\W+(?:the\W+|all\W+|any\W+)?{ORDERS}\W+(?:that\W+)?(?:you\W+(?:were|have been|got)\W+"
          r"given|your\W+(?:developers?|creators?|makers?|owners?|operators?)\W+(?:gave|set|wrote))"),
         ("ignore_policy", "ignor disregard forget skip overrid bypass discard drop", 1.0,
-         rf"\b{OVERRIDE_VERB}\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:openai|anthropic|content|usage|safety)\W*"
+         rf"\b{OVERRIDE_VERB}s?\W+(?:the\W+|your\W+|all\W+|any\W+)?(?:openai|anthropic|content|usage|safety)\W*"
          r"(?:'s\W+)?(?:content\W+)?(?:polic(?:y|ies)|guidelines|rules|filters?)"),
         # Letters spaced apart and rejoined leave no spaces between the words either.
         ("squashed", "ignor disregard forget reveal print show repeat anything developermode", 1.0,
@@ -196,6 +203,22 @@ SIGNALS: list[Signal] = [
          r"\b(?:safety|content|moderation|guardrail|filter(?:ing)?)\W+(?:layer|filters?|system|module|checks?|mechanisms?|"
          r"protocols?|features?)?\W*(?:is|are|has been|have been)?\W*(?:now\W+|currently\W+|temporarily\W+)?(?:offline|"
          r"disabled|down|switched off|turned off|deactivated|suspended|paused)\b"),
+        ("config_off", "= :", 1.0,
+         r"\b(?:content_?filter(?:ing)?|safety(?:_?(?:mode|filter|checks?))?|moderation|guardrails?|censorship|restrictions|"
+         r"filters?|alignment)\s*[=:]\s*(?:false|off|0|none|disabled|no|null)\b|\b(?:persona|mode)\s*[=:]\s*['\"]?"
+         r"(?:unbounded|unrestricted|unfiltered|uncensored|evil|jailbroken|jailbreak|dan|god|developer|no_?limits)\b"),
+        ("safety_erased", "never_happened deleted removed switched turned disabled gone lifted suspended erased", 1.0,
+         r"\b(?:as (?:though|if)|imagine|pretend|suppose|assume|what if)\W+(?:\w+\W+){0,6}?(?:safety|ethic\w*|moral\w*|"
+         r"content|usage|alignment)\W+(?:\w+\W+)?(?:training|polic(?:y|ies)|guidelines|subroutines|filters|rules|modules?|"
+         r"constraints|programming|settings)\W+(?:\w+\W+){0,2}?(?:never (?:happened|existed)|(?:had been|have been|were|"
+         r"was|are|is)\W+(?:\w+\W+)?(?:deleted|removed|switched off|turned off|disabled|gone|lifted|suspended|erased))"),
+        ("lawless_world", "world universe", 0.4,
+         r"\b(?:world|universe|society|place)\W+(?:without|with no|where there are no)\W+(?:any\W+)?(?:laws|rules|"
+         r"consequences|ethics|morals|restrictions)"),
+        ("opposite_of_safe", "opposite", 0.8,
+         r"\bopposite\W+of\W+(?:an?\W+|the\W+)?(?:safe|helpful|ethical|harmless|responsible|aligned|good)\b"),
+        ("invented_mode", "mode", 0.5,
+         r"\b(?:enter|activate|enable|switch to|turn on|unlock|go into)\W+(?:the\W+)?['\"“‘]\w+(?:\W\w+)?['\"”’]?\W*mode\b"),
         ("from_now_on", "from_now from_this starting_now rest_of", 0.5, r"\b(?:from now on|from this (?:point|moment) (?:on|forward)|starting now|"
                              r"for the rest of this conversation)\W+(?:you|your)"),
         ("start_over", "start_over begin_anew reset factory clean_slate wipe reboot", 0.5, r"\b(?:start over|begin anew|reset yourself|factory reset|clean slate|"
@@ -209,7 +232,7 @@ SIGNALS: list[Signal] = [
                              r"descarta|haz caso omiso|no sigas|deja de seguir|olvidate de|borra|elimina)\W+(?:\w+\W+){0,4}?(?:instruccion(?:es)?|"
                              r"indicacion(?:es)?|reglas?|directrices|directriz|ordenes|prompt|normas?)"),
         ("override_de", "ignorier vergiss vergessen missacht ubergeh uberspring befolge losch verwirf verwerf", 1.0, r"\b(?:ignoriere|ignorier|ignorieren sie|ignoriert|vergiss|vergessen sie|missachte|"
-                             r"ubergehe|uberspringe|befolge nicht|losche|loschen sie|verwirf|verwerfe|verwerfen sie)\W+(?:\w+\W+){0,4}?(?:anweisungen|anweisung|"
+                             r"ubergehe|uberspringe|befolge nicht|losche|loschen sie|verwirf|verwerfe|verwerfen sie)\W+(?:\w+\W+){0,4}?\w*(?:anweisungen|anweisung|"
                              r"instruktionen|regeln|vorgaben|befehle|richtlinien|prompt|systemprompt|vorgaben)"),
         ("override_pt", "ignor esquec desconsider desprez siga seguir", 1.0, r"\b(?:ignore|ignora|ignorem|esqueca|esquece|esquecam|desconsidere|despreze|"
                              r"nao siga|deixe de seguir|apague)\W+(?:\w+\W+){0,4}?(?:instrucoes|regras|diretrizes|"
@@ -228,7 +251,7 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "prompt_extraction",
-        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you you_were you_received you_got you're_operating you_are_operating operating_under operate_under bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
@@ -239,7 +262,7 @@ SIGNALS: list[Signal] = [
          rf"\b{REVEAL}\b"),
         # Of "its" setup (a character's, a bot's in a story): soft, as a developer asks it of their app's.
         ("reveal_its_setup", "its_", 1.0,
-         rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?its\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|"
+         rf"\b{REVEAL_BASE}\W+(?:\w+\W+){{0,5}}?its\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|"
          r"internal|real|actual|first|system|developer)\W+)*(?:system\W*prompt|system\W*message|instructions|"
          r"pre-?prompt|rules|guidelines|directives|configuration|programming|setup)"),
         ("conversation_start", "conversation chat session context thread", 0.5,
@@ -253,8 +276,11 @@ SIGNALS: list[Signal] = [
         ("complete_sentence", "sentence phrase", 0.5,
          r"\b(?:complete|finish|continue)\W+(?:this|the|my|following)\W+(?:\w+\W+)?(?:sentence|phrase|text|line)"),
         ("leak_secrets", "secret confidential private_information private_data hidden_information hidden_data", 0.4,
-         r"\b(?:reveal|leak|expose|disclose|spill|share|tell)\W+(?:\w+\W+)?(?:secrets?|confidential\W+(?:information|data|"
-         r"details)|private\W+(?:information|data)|hidden\W+(?:information|data))\b"),
+         r"\b(?:reveal|leak|expose|disclose|spill|share|tell|print|dump|list|output)\W+(?:\w+\W+)?(?:secrets?|confidential\W+"
+         r"(?:information|data|details)|private\W+(?:information|data)|hidden\W+(?:information|data))\b"),
+        ("secrets_you_hold", "secret api_key credentials passwords tokens", 0.6,
+         r"\b(?:every|all(?: the)?|any|the)\W+(?:secrets?|api\W+keys?|credentials|passwords|tokens)\W+(?:that\W+)?(?:you|it)\W+"
+         r"(?:know|have|hold|keep|can access|store|were given)"),
         ("hidden_part", "see hidden invisible", 0.4,
          r"\b(?:i|we|the user)\W+(?:can'?t|cannot|don'?t|do not)\W+see\b|\b(?:hidden|invisible)\W+(?:part|message|"
          r"text|content|section)"),
@@ -268,6 +294,17 @@ SIGNALS: list[Signal] = [
          r"rules|guidelines)\W+(?:say|contain|tell you|state|look like)|\bwhat\W+(?:\w+\W+)?(?:instructions|rules|"
          r"guidelines|directives|orders|prompt)\W+(?:were|have|did)\W+you\W+(?:been\W+)?(?:given|told|provided|assigned|"
          r"get|receive)"),
+        ("hidden_from_me", "hidden_from kept_from withheld_from not_to_tell not_to_reveal not_to_share secret_from", 1.0,
+         r"\bwhat\W+(?:\w+\W+)?(?:instructions|rules|text|prompt|messages?|information)\W+(?:are|were|is)\W+(?:being\W+)?"
+         r"(?:hidden|kept|withheld)\W+from\W+(?:me|the user|us)|\bwhat\W+(?:did|do|does|has|have)\W+(?:the|your)\W+"
+         r"(?:developers?|creators?|makers?|owners?|operators?|company|admins?|administrators?|programmers?)\W+"
+         r"(?:tell|told|instruct|ask|want)\w*\W+you\b.{0,40}?\bnot\W+to\W+(?:tell|reveal|share|say|show)"),
+        ("text_before_mine", "is_there are_there", 0.6,
+         r"\b(?:is|are) there\W+(?:any\W+)?(?:text|instructions|messages?|content|prompt|rules)\W+(?:before|above|prior to|"
+         r"ahead of)\W+(?:my|this|the)\W+(?:first\W+)?(?:message|question|prompt|input)"),
+        ("written_at_top", "written said stated typed there", 1.0,
+         r"\bwhat(?:'s| is| was)\W+(?:written|said|stated|typed|there)\W+(?:at|in)\W+the\W+(?:very\W+)?(?:top|start|"
+         r"beginning)\W+of\W+(?:this|the|our)\W+(?:conversation|chat|context|session)"),
         ("underlying_model", "raw_model underlying_model base_model unaligned raw_underlying raw_llm underlying_llm base_llm", 0.5,
          r"\b(?:the\W+)?(?:raw|underlying|base|unaligned)\W+(?:underlying\W+)?(?:model|llm|network|gpt)\b"),
         ("what_you_received", "text instructions message prompt context content rules guidelines", 1.0,
@@ -305,7 +342,7 @@ SIGNALS: list[Signal] = [
     *_signals(
         "persona_jailbreak",
         ("dan", "anything dan", 1.0, r"\bdo\W*anything\W*now\b|\bdan\W+(?:mode|prompt|jailbreak|\d+(?:\.\d+)?)\b|"
-                     r"\b(?:you are|act as|become|pretend to be)\W+dan\b"),
+                     r"\b(?:you are|act as|become|pretend to be)\W+dan\b|\b(?:ты|tu|du|eres|sei|voce|你是)\W*(?:\w+\W+)?dan\b"),
         ("mode_on", "mode", 1.0, r"\b(?:developer|dev|god|admin|debug|maintenance|root|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
                          r"evil|chaos|opposite|anarchy|dude|stan|aim|mongo|based|sudo|unlocked|freedom)\W*mode\W+"
                          r"(?:\w+\W+){0,2}?(?:enabled|activated|on|engaged|unlocked)|\b(?:enable|activate|enter|"
@@ -328,7 +365,8 @@ SIGNALS: list[Signal] = [
          r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:ai|assistant|model|chatbot|bot|llm|"
          r"version|intelligence|machine)\b"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
-        ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|beyond|outside|not bound by any)\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
+        ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|(?:beyond|outside)(?:\W+of)?(?:\W+(?:all|any|the))?|not bound by any)"
+                          r"\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
                           r"(?:rules|restrictions|limits|limitations|filter(?:s|ing)?|censor(?:ship|ing)|guidelines|ethics|morals|morality|"
                           r"boundaries|censorship|content polic(?:y|ies)|constraints|safeguards|guardrails|"
                           r"ethical (?:guidelines|constraints|boundaries|limits)|moral (?:compass|constraints))"),
@@ -337,6 +375,32 @@ SIGNALS: list[Signal] = [
                             r"(?:\w+\W+){0,2}?(?:from|of)\W+(?:the\W+|your\W+|all\W+|any\W+|its\W+)*(?:typical\W+)?"
                             r"(?:rules|restrictions|constraints|confines|guidelines|limitations|shackles|chains|"
                             r"openai|anthropic|programming|filters|censorship)"),
+        ("nested_fiction", "inside within", 0.4,
+         r"\b(?:simulation|story|dream|game|world|novel)\W+(?:inside|within)\W+(?:a|another|the)\W+(?:simulation|story|"
+         r"dream|game|world|novel)"),
+        ("untrained_model", "trained tuned aligned", 0.8,
+         r"\b(?:never|not|wasn'?t|was not|without being|hasn'?t been)\W+(?:been\W+)?(?:trained|fine-?tuned|aligned)\W+(?:with|"
+         r"using|on|for)\W+(?:rlhf|safety|alignment|human feedback|guidelines|ethics)"),
+        ("answer_as_model", "as_a as_an", 0.4,
+         r"\b(?:answer|respond|reply|speak|act|write)\W+(?:\w+\W+){0,3}?as\W+(?:an?\W+)?(?:\w+\W+)?(?:language model|ai|llm|"
+         r"model|chatbot|assistant)\W+(?:that|which|who|with|without)\b"),
+        ("may_now", "may_now can_now free_to_now", 0.4,
+         r"\byou\W+(?:may|can|are free to)\W+now\W+(?:answer|respond|speak|say|ignore|reply|share)"),
+        ("not_chatgpt", "not no_longer", 0.8,
+         r"\byou(?:'re| are)\W+(?:not|no longer)\W+(?:chatgpt|gpt|claude|gemini|llama|bard|an? (?:ai )?assistant|the assistant)"
+         r"\b(?:\W*(?:anymore|any more))?"),
+        ("skip_caveats", "just_answer no_lecture skip_the no_disclaimer no_warning", 0.4,
+         r"\bjust\W+answer\W+(?:me\W+)?(?:straight|directly|honestly|plainly)|\bno\W+(?:lectures?|moralizing|sermons?)\b|"
+         r"\bskip\W+the\W+(?:lecture|warnings?|disclaimers?|moralizing|ethics talk)"),
+        ("malware_working", "working functional undetectable fud", 0.4,
+         r"\b(?:working|functional|fully functional|undetectable|fud)\W+(?:\w+\W+)?(?:keyloggers?|ransomware|rootkits?|"
+         r"malware|virus|trojan|spyware|stealer|backdoor|exploit)"),
+        ("loves_breaking_rules", "breaking bending ignoring violating", 0.6,
+         r"\b(?:loves?|enjoys?|likes?|always|keeps?)\W+(?:\w+\W+)?(?:breaking|bending|ignoring|violating)\W+(?:the\W+|all\W+|"
+         r"any\W+)?(?:rules|laws|guidelines|polic(?:y|ies)|restrictions)"),
+        ("helps_with_illegal", "anything everything", 0.6,
+         r"\b(?:help(?:ing|s)?|assist(?:ing|s)?)\W+(?:me\W+|you\W+|people\W+)?(?:with\W+)?(?:anything|everything)\W+"
+         r"(?:illegal|unethical|dangerous|harmful|criminal)"),
         ("dont_abide", "n't not never won need", 0.9, r"\b(?:doesn'?t|does not|don'?t|do not|never|won'?t|will not|need not|needn'?t|"
                             r"not required to|no need to)\W+(?:have to\W+|need to\W+)?(?:follow|abide by|obey|"
                             r"adhere to|comply with|care about|respect|stick to|worry about)\W+(?:any\W+|the\W+|"
@@ -369,12 +433,15 @@ SIGNALS: list[Signal] = [
         ("fiction_frame", "story poem script scene dialogue", 0.3,
          r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue)\W+"
          r"(?:where|in which|about)"),
-        ("harmful_howto", "how_", 0.4,
+        ("harmful_howto", "how_ get_into break_into hack_into access log_into untraceable ghost_gun bypassing hacking cracking breaking making picking hotwiring laundering", 0.4,
          r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass a (?:paywall|login|captcha|license|drm)|"
          r"hack|crack|breaks? into|steal|hotwire|make (?:a )?"
          r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)|\b(?:bypassing (?:a |the )?(?:paywall|"
          r"login|captcha|license|drm|authentication)|hacking into|cracking (?:a |the )?passwords?|breaking into|"
-         r"making (?:a )?(?:bomb|weapon|meth|malware|explosives?)|picking a lock|hotwiring|laundering money)"),
+         r"making (?:a )?(?:bomb|weapon|meth|malware|explosives?)|picking a lock|hotwiring|laundering money)|"
+         r"\b(?:get into|break into|hack into|access|log into)\W+(?:someone(?:'s| else'?s)|another person'?s|other people'?s|"
+         r"my (?:ex|neighbou?r|boss|wife|husband|girlfriend|boyfriend|partner)'?s?)\W+(?:\w+\W+)?(?:account|email|phone|"
+         r"instagram|facebook|computer|wifi|messages)|\buntraceable\W+(?:gun|firearm|weapon|poison)|\bghost\W+gun"),
         ("no_matter_how", "matter even", 0.6,
          r"\bno matter how\W+(?:\w+\W+)?(?:dangerous|illegal|unethical|harmful|immoral|offensive|inappropriate)|"
          r"\beven if\W+(?:it'?s|it is|they are|that is)\W+(?:\w+\W+)?(?:harmful|illegal|dangerous|unethical|immoral|"
@@ -432,10 +499,21 @@ SIGNALS: list[Signal] = [
                                r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
                                r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:道德|伦理)?(?:约束|限制|规则|审查)|不受(?:任何)?限制|"
                                r"制限(?:なし|のない)|제한\s*(?:없이|없는)|검열\s*없이"),
-        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不 回答", 0.6,
+        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不 回答 質問", 0.6,
          r"\b(?:nunca (?:se niega|te niegas|te negaras|rechaza|rechazas|recusa|recuse|rifiuta)|jamais refuser|"
          r"ne refuses? jamais|reste dans le personnage|non rifiuti mai|lehnst (?:du )?nie|回答(?:所有|任何|一切)(?:的)?问题|"
+         r"(?:すべて|全て|あらゆる)の質問に答え|"
          r"nie ablehn|mai rifiutare|sempre obbedisci)|никогда не отказ|永远不(?:要)?拒绝|决不拒绝"),
+        ("no_rules_you_intl", "nao no n'as hast non", 0.6,
+         r"\b(?:nao tem|nao tenha|voce nao tem|no tienes|no tengas|tu n'as pas de|tu n'as aucune|du hast keine|non hai)\W+"
+         r"(?:\w+\W+)?(?:regras|reglas|regles|regeln|regole|restricoes|restricciones|restrictions|limites|limiti)"),
+        ("roleplay_intl", "finja finge semblant stell fingi imagina immagina представь 假装 ふり", 0.3,
+         r"\b(?:finja|finge|fingi|fais semblant|faites semblant|stell dir vor|imagina|immagina)\b|представь|假装|ふりをして"),
+        ("harmful_intl", "invadir hackear piratear pirater hacken hackerare взлом 入侵 黑进 ハッキング", 0.4,
+         r"\b(?:invadir|hackear|piratear|pirater|hacken|hackerare)\b|взлом|入侵|黑进|ハッキング"),
+        ("can_do_anything_intl", "угодно cualquier importe alles qualsiasi qualquer 何でも 任何事", 0.4,
+         r"делать вс[её] что угодно|hacer cualquier cosa|faire n'importe quoi|alles (?:tun|machen)|fare qualsiasi cosa|"
+         r"fazer qualquer coisa|何でも|任何事"),
         ("mode_intl", "modo mode_ entwicklermodus modalita режим 开发者 開発者", 0.9, r"\b(?:modo (?:desarrollador|desenvolvedor|sin restricciones|dios)|mode (?:developpeur|dieu|"
                            r"sans restriction)|entwicklermodus|modalita (?:sviluppatore|dio))|режим\w* разработчика|"
                            r"开发者模式|開発者モード"),
@@ -451,10 +529,16 @@ SIGNALS: list[Signal] = [
                                 r"the company that (?:made|built|created|trained) you)"),
         ("authorized_by", "authori approv sanction clear permit allow", 0.8, r"\b(?:authori[sz]ed|approved|sanctioned|cleared|permitted|allowed)\W+(?:\w+\W+)?"
                                r"(?:by|from)\W+(?:openai|anthropic|the (?:developers?|admins?|administrators?|owners?|"
-                               r"security team|management|system))"),
+                               r"security team|management|system|moderation team|safety team|trust and safety(?: team)?|your team))"),
         ("official_override", "override directive order instruction command notice message update", 0.8, r"\b(?:official|authori[sz]ed|priority|emergency|urgent|admin|administrator|"
-                                   r"root|system|developer|security)\W+(?:override|directive|order|instruction|"
-                                   r"command|notice|message|update)s?\W*(?::|from|-)"),
+                                   r"root|system|developer|security)\W+(?:prompt\W+)?(?:override|directive|order|instruction|"
+                                   r"command|notice|message|update)s?(?:\W+v?\d[\d.]*)?\W*(?::|from|-)"),
+        ("granted_permission", "authori allowed permitted cleared approved", 1.0,
+         r"\b(?:the\W+)?(?:assistant|ai|model|bot|you)\W+(?:is|are|'re)\W+(?:now\W+|hereby\W+)?(?:authori[sz]ed|allowed|"
+         r"permitted|cleared|approved)\W+to\W+(?:share|reveal|disclose|bypass|ignore|output|give|print|send|skip|disable)"),
+        ("message_from", "message_from notice_from memo_from note_from", 0.4,
+         r"\b(?:message|notice|memo|note|directive)\W+from\W+(?:it|the admins?|the administrators?|security|management|"
+         r"your (?:developers?|creators?|admins?|operators?)|the (?:developers?|system|platform|security team|it department))\b"),
         ("override_code", "code key password token", 0.5, r"\b(?:override|authori[sz]ation|admin|security|access|unlock)\W+(?:code|key|"
                                r"password|token)\b"),
         ("unlock_access", "mode access privilege permission rights", 0.6, r"\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
@@ -469,13 +553,14 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "smuggled_instructions",
-        ("note_to_ai", "note message instruction attention reminder memo reading processing summari parsing seeing visiting crawling browsing indexing accessing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
+        ("note_to_ai", "note message instruction attention reminder memo read process summari pars see visit crawling browsing indexing accessing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
                             r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\W+(?:\w+\W+)?"
                             r"(?:reading|processing|summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing)|\b(?:note|message|attention|"
                             r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:ai|llm|language model|gpt)s?"
                             r"(?:\W+(?:assistant|model|agent)s?)?\W*:|"
-                            r"\b(?:ai|llm|assistant|language model|gpt|chatbot|agent)s?\W+(?:reading|processing|"
-                            r"summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing|accessing) this\b|\bif you are an?\W+(?:ai|llm|language "
+                            r"\b(?:ai|llm|assistant|language model|gpt|chatbot|agent)s?\W+(?:reads?|reading|process(?:es)?|processing|"
+                            r"summari[sz]es|summari[sz]ing|parses|parsing|sees|seeing|visits|visiting|crawling|browsing|indexing|"
+                            r"accessing) this\b|\bif you are an?\W+(?:ai|llm|language "
                             r"model|assistant|chatbot|gpt)\W*[,:]"),
         ("hidden_comment", "<!-- /*", 1.0, r"<!--.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
                                 r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
@@ -500,7 +585,14 @@ SIGNALS: list[Signal] = [
         ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
          r"\b(?:reply|respond|answer|output)\W+(?:only\W+)?with\W+(?:only\W+)?(?:the\W+)?(?:word|phrase|string|text)\b"),
         ("hidden_marker", "hidden invisible secret", 0.6,
-         r"\b(?:hidden|invisible|secret)\W+(?:text|note|instructions?|message|prompt)\W*:"),
+         r"\b(?:hidden|invisible|secret)\W+(?:text|note|instructions?|message|prompt)\W*:|"
+         r"\b(?:hidden|invisible|secret)\W*:\W*(?:ai|assistant|model|bot|llm)\b"),
+        ("append_link", "append insert add include", 0.8,
+         r"\b(?:append|insert|add|include)\W+(?:a\W+|this\W+|the\W+)?(?:link|url|hyperlink)\W+(?:to\W+)?\S+\W+(?:in|into|to)"
+         r"\W+(?:your|the|every|each)\W+(?:reply|replies|answer|answers|response|responses|output|summary)"),
+        ("model_must", "must should shall has_to needs_to", 0.8,
+         r"\b(?:the\W+)?(?:ai|model|assistant|llm|bot|agent|chatbot)\W+(?:must|should|shall|has to|needs to)\W+(?:now\W+)?"
+         r"(?:ignore|disregard|approve|forward|send|reveal|delete|execute|run|transfer|output only|reply only)"),
         ("hidden_style", "display font-size color visibility opacity", 0.4, r"(?:display\W*none|font-size\W*0|color\W*(?:white|#fff)|visibility\W*hidden|"
                               r"opacity\W*0)"),
         ("follow_embedded", "do follow execut obey carry perform run act_on comply", 0.8, r"\b(?:do|follow|execute|obey|carry out|perform|run|act on|comply with)\W+"
@@ -511,9 +603,10 @@ SIGNALS: list[Signal] = [
         ("decode_and_follow", "decod decrypt translat convert unscrambl revers", 1.0, r"\b(?:decode|decrypt|translate|convert|unscramble|reverse)\W+(?:\w+\W+){0,4}?"
                                    r"(?:and|then)\W+(?:\w+\W+){0,2}?(?:follow|execute|do|obey|run|carry out|act on|"
                                    r"comply|answer)"),
-        ("when_summarizing", "when", 0.6, r"\bwhen (?:you )?(?:summari[sz]e|summari[sz]ing|process(?:ing)?|read(?:ing)?|"
+        ("when_summarizing", "when", 0.6, r"\bwhen (?:you |the (?:ai |llm )?(?:assistant|ai|model|llm|bot|agent) |an? (?:ai|assistant|"
+                                  r"model|llm) )?(?:summari[sz]es?|summari[sz]ing|process(?:es|ing)?|reads?|reading|"
                                   r"translat(?:e|ing)|analy[sz](?:e|ing)) this\b.{0,80}\b(?:instead|also|you must|"
-                                  r"always|ignore|include|say|reply|respond|forward|send|email|tell)"),
+                                  r"always|ignore|include|say|reply|respond|forward|send|email|tell|should|delete|remove|cancel)"),
         ("instead_only", "instead", 0.5, r"\binstead\W+(?:\w+\W+)?(?:reply|respond|say|answer|output|write)\W+(?:\w+\W+)?only\b"),
         ("exfiltration_word", "exfiltrat", 0.6, r"exfiltrat"),
         ("exfiltrate", "exfiltrat send ![ append", 1.0, r"\bsend\W+(?:it|this|them|the\W+(?:\w+\W+){0,2}?(?:data|conversation|history|prompt|"
@@ -524,7 +617,7 @@ SIGNALS: list[Signal] = [
     *_signals(
         "simulated_tools",
         ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell server computer", 0.7, r"\b(?:(?:act|behave|function|respond|pretend|serve|work|simulate|emulate)\W+(?:\w+\W+)?(?:as|like)?|"
-                                 r"you are(?: now)?|as if you were|simulate|emulate)\W+"
+                                 r"you are(?: now)?|as if you were|simulate|emulate|be|become)\W+"
                                  r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
                                  r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer)\b"),
         ("type_commands", "command output", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|"
@@ -543,6 +636,19 @@ SIGNALS: list[Signal] = [
         ("sensitive_values", "_pin password cvv credential ssn security_code", 0.4,
          r"\b(?:return|give|show|tell|output|reveal)\W+(?:me\W+)?(?:\w+\W+){0,4}?(?:pins?|passwords?|cvvs?|credentials|ssns?|"
          r"security codes?)\b"),
+        ("as_if_executed", "as_if_you", 0.6,
+         r"\bas if you (?:executed|ran|run|had run|had executed|were running|were executing)\b"),
+        ("code_exec", "rm os.system subprocess eval( exec(", 0.4,
+         r"\brm\s+-\w*r\w*\s+/(?=[\s'\"]|$)|\bos\.system\b|\bsubprocess\.(?:run|call|popen|check_output)\b"),
+        ("fake_endpoint", "api endpoint server database get_/ post_/", 0.5,
+         r"\bact\W+as\W+an?\W+(?:\w+\W+){0,2}?(?:api|endpoint|server|database)\b.{0,80}?/(?:internal|admin|secrets?|private|"
+         r"keys?|credentials|env)\b|\b(?:get|post)\s+/\S*(?:secret|internal|admin|credential|password|keys?)\b"),
+        ("simulated_session", "ssh shell terminal remote root", 0.5,
+         r"\b(?:simulate|emulate|pretend|imagine)\W+(?:an?\W+|the\W+)?(?:ssh|shell|terminal|remote|root)\W+(?:session|login|"
+         r"access|connection)"),
+        ("list_env", "environment env_vars api_keys", 0.4,
+         r"\b(?:list|print|show|dump|output|display)\W+(?:\w+\W+)?(?:environment variables|env vars|api keys|access keys)"),
+        ("pipe_to_shell", "curl wget", 0.6, r"\b(?:curl|wget)\W.{0,120}?\|\s*(?:sudo\s+)?(?:ba|z)?sh\b"),
         ("destructive_op", "drop delete truncate wipe destroy", 0.4,
          r"\b(?:drop|delete|truncate|wipe|destroy)\W+(?:the\W+|all\W+)?(?:\w+\W+)?(?:table|database|users|records|"
          r"bucket|repository)\b"),
@@ -558,7 +664,7 @@ DEV_FRAMING = re.compile(
     r"^\W*how to\b|\b(?:how (?:do|can|should|would) (?:i|we)|what is (?:a|an|the)|what does|what'?s the "
     r"difference|explain|in (?:python|javascript|typescript|java|go|rust|langchain|llamaindex|my code|"
     r"my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
-    r"function|chatbot|agent|application|service)|best practices?|unit test|example code|snippet)\b|```")
+    r"function|chatbot|agent|application|service)|best practices?|unit test|example code|code snippet)\b|```")
 DEV_FACTOR = 0.4
 
 
@@ -608,12 +714,20 @@ def _windows(reading: str, triggers: tuple[str, ...], present: set[str]) -> list
     return merged
 
 
+def _present(triggers: frozenset[str], reading: str) -> set[str]:
+    """The triggers that occur in ``reading``: a trigger's first three characters are looked up
+    among the reading's before it is searched for (most are absent: ~700 searches of a 4 KB text
+    took 1.2 ms)."""
+    heads = {reading[i:i + 3] for i in range(len(reading) - 2)}
+    return {t for t in triggers if (len(t) < 3 or t[:3] in heads) and t in reading}
+
+
 def _fired(text: str) -> dict[str, Signal]:
     fired: dict[str, Signal] = {}
     for signals, triggers, forms in ((SIGNALS, TRIGGERS, readings(text)),
                                      (CIPHER_SIGNALS, CIPHER_TRIGGERS, ciphered(text))):
         for reading in forms:
-            present = {t for t in triggers if t in reading}
+            present = _present(triggers, reading)
             for signal in signals:
                 if signal.key in fired or not present.intersection(signal.triggers):
                     continue

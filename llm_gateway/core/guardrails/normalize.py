@@ -29,10 +29,15 @@ CONFUSABLES = str.maketrans({
     "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
     "Х": "X", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
     "Ρ": "P", "Τ": "T", "Χ": "X", "Υ": "Y", "Ζ": "Z",
+    # Small capitals (NFKC keeps them): ɪɢɴᴏʀᴇ.
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
+    "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
+    "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
 })
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
                       "!": "i", "|": "l", "+": "t", "8": "b", "9": "g"})
-LEET_WORD = re.compile(r"\b(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}\b")
+LEET_WORD = re.compile(r"(?<![a-z0-9@$!|+])(?=[a-z0-9@$!|+]*[a-z])(?=[a-z0-9@$!|+]*[0-9@$!|+])[a-z0-9@$!|+]{3,}"
+                       r"(?![a-z0-9@$!|+])")  # "!gnore": a word may start with one
 SPACED = re.compile(r"\b(?:[^\W\d_][ .\-_*·|/]{1,2}){1,}[^\W\d_]\b")
 SPACES = re.compile(r"\s+")
 SYLLABLES = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")  # ig-nore pre-vious: words cut into syllables
@@ -128,4 +133,4 @@ def ciphered(text: str) -> list[str]:
     if plain * 8 > len(words):  # plainly written already: not a cipher
         return []
     forms = [codecs.encode(base, "rot13"), base[::-1]]
-    return [form for form in forms if _plain_words(form) > max(plain, 1)]
+    return [form for form in forms if _plain_words(form) > plain and _plain_words(form) >= 1]
