@@ -9,8 +9,12 @@ attacks it was not written for:
 
 - ``injection_probes.jsonl``: sets written later, each measured blind once, then its gaps fixed
   (so no longer blind);
-- ``injection_holdout.jsonl``: a set no rule has been written for. Keep it so: when a change is
-  tuned on it, move it to the probes and write a new holdout before measuring again.
+- ``injection_holdout.jsonl``: a set no rule has been written for, nor the local classifier
+  trained on (``eval/train_injection_classifier.py``). Keep it so: when a change is tuned on it,
+  move it to the probes and write a new holdout before measuring again.
+
+Both with the builtin rules alone (Lambda's engine) and with the local stand-in's classifier after
+them (what ``make dev`` runs, as the Bedrock Guardrail runs after them deployed).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llm_gateway.core.guardrails import BuiltinGuardrail  # noqa: E402
 from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
+from llm_gateway.core.providers.local import injection_verdict  # noqa: E402
 
 CORPUS = ROOT / "eval" / "corpus"
 
@@ -33,8 +38,36 @@ def rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines() if line]
 
 
+class StandIn:
+    """The local model stand-in's guardrail classifier (``providers.local.injection_verdict``)."""
+
+    def classify(self, text: str, *, rubric: str) -> dict[str, Any]:
+        return injection_verdict(text) if rubric == "guardrail_input" else {"flagged": False}
+
+
 def rate(hits: int, total: int) -> str:
     return f"{hits}/{total} ({100 * hits / max(total, 1):.1f}%)"
+
+
+def print_fresh(guard: BuiltinGuardrail) -> None:
+    """The probes and the holdout, by the rules alone and with the local classifier after them."""
+    local = BuiltinGuardrail(StandIn())  # what `make dev` runs: the rules, then the stand-in's classifier
+    for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E then fixed)"),
+                        ("injection_holdout", "blind holdout (no rule written for it, not trained on)")):
+        fresh = rows(name)
+        attacks = sum(1 for r in fresh if r["attack"])
+        print(f"== prompt injection, {title} ==")
+        for engine, label in ((guard, "builtin rules"), (local, "rules + the local classifier")):
+            flagged = [engine.check(r["text"], stage="input").flagged for r in fresh]
+            caught = sum(1 for r, f in zip(fresh, flagged, strict=True) if f and r["attack"])
+            wrong = sum(1 for r, f in zip(fresh, flagged, strict=True) if f and not r["attack"])
+            print(f"  {label:28} attacks blocked {rate(caught, attacks)}; benign wrongly blocked "
+                  f"{rate(wrong, len(fresh) - attacks)}")
+    everyday = rows("injection_everyday")
+    print("== prompt injection, everyday chat wrongly blocked (the classifier was trained on it) ==")
+    for engine, label in ((guard, "builtin rules"), (local, "rules + the local classifier")):
+        wrong = sum(engine.check(r["text"], stage="input").flagged for r in everyday)
+        print(f"  {label:28} {rate(wrong, len(everyday))}")
 
 
 def main() -> None:
@@ -63,15 +96,7 @@ def main() -> None:
     for row in missed:
         print(f"    missed ({row['family']}/{row['variant']}): {row['text'][:100]!r}")
 
-    for name, title in (("injection_probes", "probes written after the corpus (their gaps since fixed)"),
-                        ("injection_holdout", "blind holdout (no rule written for it)")):
-        fresh = rows(name)
-        caught = [r for r in fresh if r["attack"] and guard.check(r["text"], stage="input").flagged]
-        wrong = [r for r in fresh if not r["attack"] and guard.check(r["text"], stage="input").flagged]
-        attacks = sum(1 for r in fresh if r["attack"])
-        print(f"== prompt injection, {title} ==")
-        print(f"  attacks blocked {rate(len(caught), attacks)}; benign wrongly blocked "
-              f"{rate(len(wrong), len(fresh) - attacks)}")
+    print_fresh(guard)
 
     print("== PII (builtin engine, output) ==")
     found: dict[str, list[bool]] = defaultdict(list)

@@ -128,6 +128,24 @@ def test_questions_asked_during_a_round_trip_share_the_next_and_each_gets_its_ow
     assert sorted(later[0]) == [1, 1, 1, 1, 2, 2, 2, 2], asking.stdout
 
 
+def test_a_question_asked_twice_at_once_costs_one_forward_pass() -> None:
+    """The cache's lookup and the guardrail's classifier embed the same question at the same
+    moment: one round trip, both get its vector."""
+    asking = subprocess.run([sys.executable, "-c", (
+        "import threading, time\nfrom llm_gateway.core.providers import local\n"
+        "trips, trip = [], local.Encoder._round_trip\n"
+        "def slow(self, asks):\n    trips.append(asks)\n    time.sleep(0.3)\n    return trip(self, asks)\n"
+        "local.Encoder._round_trip = slow\n"
+        "got = []\n"
+        "def ask():\n    got.append(local._encode('the same question'))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(4)]\n"
+        "[t.start() for t in threads]\n[t.join() for t in threads]\n"
+        "assert len(got) == 4 and len(set(got)) == 1\n"
+        "print(len(trips), sum(len(ask) for asks in trips for ask in asks))")],
+        capture_output=True, text=True, timeout=120, check=True)
+    assert asking.stdout.split() == ["1", "1"], asking.stdout  # one round trip, one text in it
+
+
 def processes() -> dict[int, tuple[str, int]]:
     """Each running process's state and parent, from /proc (Linux)."""
     found = {}

@@ -84,7 +84,7 @@ class Signal:
         """Compiled when its triggers first occur: compiling them all took most of the gateway's init."""
         return re.compile(self.source)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.family}/{self.name}"
 
@@ -284,7 +284,11 @@ SIGNALS: list[Signal] = [
         ("hidden_part", "see hidden invisible", 0.4,
          r"\b(?:i|we|the user)\W+(?:can'?t|cannot|don'?t|do not)\W+see\b|\b(?:hidden|invisible)\W+(?:part|message|"
          r"text|content|section)"),
-        ("repeat_above", "repeat print output copy echo recit reproduc", 1.0, r"\b(?:repeat|print|output|copy|echo|recite|reproduce)\W+(?:\w+\W+){0,4}?"
+        ("repeat_above", "repeat print output copy echo recit reproduc", 1.0, r"\b(?:repeat|print|output|copy|echo|recite|reproduce)\W+"
+                              # not its own work ("copy the table you made above")
+                              r"(?!(?:\w+\W+){0,4}?(?:you\W+(?:made|wrote|gave|produced|generated|created|suggested|showed)\b|"
+                              r"(?:table|code|list|answer|example|summary|chart|script|function|snippet|steps|recipe|draft)\b))"
+                              r"(?:\w+\W+){0,4}?"
                               r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
         ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
                                    r"system prompt|initial prompt|prompt|rules|directives|guidelines)|the\W+"
@@ -689,6 +693,22 @@ TRIGGERS = frozenset(t for signal in SIGNALS for t in signal.triggers)
 CIPHER_TRIGGERS = frozenset(t for signal in CIPHER_SIGNALS for t in signal.triggers)
 
 
+def _by_head(triggers: frozenset[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Triggers by their first three characters, and the shorter ones."""
+    heads: dict[str, list[str]] = {}
+    for trigger in sorted(triggers):
+        if len(trigger) >= 3:
+            heads.setdefault(trigger[:3], []).append(trigger)
+    return heads, sorted(t for t in triggers if len(t) < 3)
+
+
+HEADS = {TRIGGERS: _by_head(TRIGGERS), CIPHER_TRIGGERS: _by_head(CIPHER_TRIGGERS)}
+# Which signals each trigger gates: a reading is matched against those its triggers name, not all.
+GATED: dict[str, list[Signal]] = {t: [s for s in {*SIGNALS, *CIPHER_SIGNALS} if t in s.triggers]
+                                  for t in TRIGGERS | CIPHER_TRIGGERS}
+ORDER = {signal.key: at for at, signal in enumerate([*SIGNALS, *CIPHER_SIGNALS])}
+
+
 QUOTED = re.compile(r"\"[^\"]{3,200}\"|'[^'\n]{3,200}'|`[^`]{3,200}`|“[^”]{3,200}”|‘[^’]{3,200}’")
 
 
@@ -718,18 +738,21 @@ def _present(triggers: frozenset[str], reading: str) -> set[str]:
     """The triggers that occur in ``reading``: a trigger's first three characters are looked up
     among the reading's before it is searched for (most are absent: ~700 searches of a 4 KB text
     took 1.2 ms)."""
-    heads = {reading[i:i + 3] for i in range(len(reading) - 2)}
-    return {t for t in triggers if (len(t) < 3 or t[:3] in heads) and t in reading}
+    by_head, short = HEADS[triggers]
+    found = {t for t in short if t in reading}
+    for head in {reading[i:i + 3] for i in range(len(reading) - 2)}.intersection(by_head):
+        found.update(t for t in by_head[head] if t in reading)
+    return found
 
 
 def _fired(text: str) -> dict[str, Signal]:
     fired: dict[str, Signal] = {}
-    for signals, triggers, forms in ((SIGNALS, TRIGGERS, readings(text)),
-                                     (CIPHER_SIGNALS, CIPHER_TRIGGERS, ciphered(text))):
+    for triggers, forms in ((TRIGGERS, readings(text)), (CIPHER_TRIGGERS, ciphered(text))):
         for reading in forms:
             present = _present(triggers, reading)
-            for signal in signals:
-                if signal.key in fired or not present.intersection(signal.triggers):
+            gated = {signal.key: signal for trigger in present for signal in GATED[trigger]}
+            for signal in sorted(gated.values(), key=lambda s: ORDER[s.key]):
+                if signal.key in fired:
                     continue
                 if any(signal.pattern.search(reading, start, end)
                        for start, end in _windows(reading, signal.triggers, present)):

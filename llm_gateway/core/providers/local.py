@@ -30,8 +30,10 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from functools import lru_cache
+from concurrent.futures import Future
+from functools import cache, lru_cache
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
@@ -58,6 +60,11 @@ TASK_DEFAULTS: dict[str, Any] = {"guardrail_input": {"flagged": False, "reason":
                                                         "entry to the answers file to choose its words.)"},
                                  "guardrail_output": {"flagged": False, "reason": None},
                                  "cache_verify": {"same": False}}
+# The stand-in's prompt-injection classifier (eval/train_injection_classifier.py): a question the
+# answers file says nothing about is scored on its sentence-encoder vector, as a deployed stack's
+# Bedrock Guardrail scores it with its own classifier behind the builtin rules.
+INJECTION_CLASSIFIER = Path(__file__).with_name("injection_classifier.json")
+MIN_CLASSIFIED_WORDS = 3  # "thanks", "go on": too few words to say anything (the rules still read them)
 
 
 def estimate_tokens(text: str) -> int:
@@ -107,6 +114,8 @@ class LocalProvider:
                 if isinstance(response, dict) and "error" in response:
                     raise UpstreamError(502, f"local model ({step}): {response['error']}")
                 return response
+        if step == "guardrail_input" and self.embedder == "minilm" and _minilm_installed():
+            return injection_verdict(text)
         if step in TASK_DEFAULTS:
             return TASK_DEFAULTS[step]
         raise UpstreamError(404, f"local model ({step}): no answer matches")  # another target may know
@@ -183,6 +192,7 @@ def _grounded(request: ChatRequest) -> str | None:
     return None
 
 
+@cache
 def _minilm_installed() -> bool:
     from importlib.util import find_spec
 
@@ -194,9 +204,55 @@ def _minilm_installed() -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _encode(text: str) -> tuple[float, ...]:
+def _remembered(text: str) -> tuple[float, ...]:
     """The encoder's vector, remembered: a repeated question costs no forward pass."""
     return tuple(_encoded([text])[0])
+
+
+_asked: dict[str, Future[tuple[float, ...]]] = {}  # questions on their way to the encoder
+_asking = threading.Lock()
+
+
+def _encode(text: str) -> tuple[float, ...]:
+    """A question's vector; asked at once by two steps of a request (the cache's lookup and the
+    guardrail's classifier), one forward pass."""
+    with _asking:
+        pending, lead = _asked.get(text), text not in _asked
+        if lead:
+            pending = _asked[text] = Future()
+    assert pending is not None
+    if not lead:
+        return pending.result()
+    try:
+        pending.set_result(_remembered(text))
+    except Exception as exc:  # each asker hears it
+        pending.set_exception(exc)
+    finally:
+        with _asking:
+            del _asked[text]
+    return pending.result()
+
+
+@cache
+def _injection_model() -> tuple[list[float], float, float] | None:
+    """(weights, bias, threshold), for the encoder the weights were trained on; None for another."""
+    from llm_gateway.core.providers import minilm
+
+    model = json.loads(INJECTION_CLASSIFIER.read_text())
+    if model["model"] != minilm.NAME or os.environ.get(minilm.MODEL_ENV):
+        return None
+    return [float(w) for w in model["weights"]], float(model["bias"]), float(model["threshold"])
+
+
+def injection_verdict(text: str) -> dict[str, Any]:
+    """The classifier's verdict on a question: flagged when its probability reaches the threshold."""
+    model = _injection_model()
+    if model is None or len(text.split()) < MIN_CLASSIFIED_WORDS:
+        return dict(TASK_DEFAULTS["guardrail_input"])
+    weights, bias, threshold = model
+    score = bias + math.fsum(w * x for w, x in zip(weights, _encode(text), strict=True))
+    flagged = score >= math.log(threshold / (1 - threshold))  # the probability's threshold, as a logit
+    return {"flagged": flagged, "reason": "prompt_injection" if flagged else None}
 
 
 ENCODER_BATCH = 16  # texts a round trip to the encoder's process (it runs them one at a time: see minilm)
