@@ -703,10 +703,20 @@ def _by_head(triggers: frozenset[str]) -> tuple[dict[str, list[str]], list[str]]
 
 
 HEADS = {TRIGGERS: _by_head(TRIGGERS), CIPHER_TRIGGERS: _by_head(CIPHER_TRIGGERS)}
-# Which signals each trigger gates: a reading is matched against those its triggers name, not all.
-GATED: dict[str, list[Signal]] = {t: [s for s in {*SIGNALS, *CIPHER_SIGNALS} if t in s.triggers]
-                                  for t in TRIGGERS | CIPHER_TRIGGERS}
-ORDER = {signal.key: at for at, signal in enumerate([*SIGNALS, *CIPHER_SIGNALS])}
+ALL_SIGNALS = list({id(s): s for s in [*SIGNALS, *CIPHER_SIGNALS]}.values())
+ORDER = {signal.key: at for at, signal in enumerate(ALL_SIGNALS)}
+
+
+def _gated() -> dict[str, list[Signal]]:
+    """Which signals each trigger gates: a reading is matched against those its triggers name, not all."""
+    gated: dict[str, list[Signal]] = {}
+    for signal in ALL_SIGNALS:
+        for trigger in signal.triggers:
+            gated.setdefault(trigger, []).append(signal)
+    return gated
+
+
+GATED = _gated()
 
 
 QUOTED = re.compile(r"\"[^\"]{3,200}\"|'[^'\n]{3,200}'|`[^`]{3,200}`|“[^”]{3,200}”|‘[^’]{3,200}’")
