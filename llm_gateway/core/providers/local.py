@@ -250,7 +250,12 @@ def injection_verdict(text: str) -> dict[str, Any]:
     if model is None or len(text.split()) < MIN_CLASSIFIED_WORDS:
         return dict(TASK_DEFAULTS["guardrail_input"])
     weights, bias, threshold = model
-    score = bias + math.fsum(w * x for w, x in zip(weights, _encode(text), strict=True))
+    try:
+        vector = _encode(text)
+    except Exception as exc:  # the encoder down: the rules have had their say, as with the cache's lookup
+        log.warning("the injection classifier had no vector: %s", exc)
+        return dict(TASK_DEFAULTS["guardrail_input"])
+    score = bias + math.fsum(w * x for w, x in zip(weights, vector, strict=True))
     flagged = score >= math.log(threshold / (1 - threshold))  # the probability's threshold, as a logit
     return {"flagged": flagged, "reason": "prompt_injection" if flagged else None}
 
