@@ -1,6 +1,6 @@
 """Trains the local stand-in's prompt-injection classifier: a logistic regression over the
 all-MiniLM-L6-v2 vectors (int8, as the local encoder computes them) of the team's labelled texts:
-the corpus, the probes and everyday chat (never the holdout). Writes its weights and threshold to
+the corpus, the probes, everyday chat and pairs written for it (never the holdout). Writes its weights and threshold to
 ``llm_gateway/core/providers/injection_classifier.json``; ``make eval`` measures it.
 
 The threshold is chosen by five-fold cross-validation: the lowest at which the held-out folds'
@@ -37,6 +37,7 @@ def labelled() -> tuple[list[str], list[int]]:
     texts = [(r["text"], 1) for r in rows("injection_attacks")] + [(r["text"], 0) for r in rows("injection_benign")]
     texts += [(r["text"], int(r["attack"])) for r in rows("injection_probes")]
     texts += [(r["text"], 0) for r in rows("injection_everyday")]  # "thanks", "go on": what most questions are
+    texts += [(r["text"], int(r["attack"])) for r in rows("injection_training")]  # written to train it
     return [t for t, _ in texts], [y for _, y in texts]
 
 
