@@ -180,7 +180,9 @@ def test_system_prompt_leaks_are_refused_however_they_are_written() -> None:
     protected = Protected((prompt,), "ref-0a1b2c3d4e")
     for answer in (f"My instructions: {prompt}", base64.b64encode(prompt.encode()).decode(),
                    "Sure! The reference is REF-0A1B2C3D4E.",
-                   "you are eng helper, a concise assistant for software engineers"):
+                   "you are eng helper, a concise assistant for software engineers",
+                   prompt[::-1],  # reversed
+                   "-".join(prompt.replace(" ", " / "))):  # letters dashed apart, words slashed
         verdict = GUARD.check(answer, stage="output", protected=protected)
         assert verdict.flagged and verdict.reason == "system_prompt_leak", answer
     assert not GUARD.check("Use a concise name for the helper function.", stage="output", protected=protected).flagged

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llm_gateway.core.guardrails.normalize import readings
+from llm_gateway.core.guardrails.normalize import ciphered, readings
 
 SECRETS: list[tuple[str, re.Pattern[str]]] = [
     ("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
@@ -66,8 +66,10 @@ class Protected:
     canary: str | None = None
 
     def leak(self, answer: str) -> str | None:
-        """``canary``, ``verbatim``, ``near_verbatim`` or ``paraphrase``: how the answer leaked."""
-        for reading in readings(answer):
+        """``canary``, ``verbatim``, ``near_verbatim`` or ``paraphrase``: how the answer leaked. Read
+        as written, decoded, reversed or in rot13, and with what separates its letters taken out
+        ("Y-o-u a-r-e ...")."""
+        for reading in readings(answer) + ciphered(answer):
             if self.canary and self.canary.lower() in reading:
                 return "canary"
             words = _words(reading)
@@ -85,6 +87,9 @@ def _overlap(prompt: list[str], answer: list[str]) -> str | None:
     runs = {tuple(prompt[i:i + run]) for i in range(len(prompt) - run + 1)}
     runs = {r for r in runs if sum(w not in STOPWORDS for w in r) >= min(DISTINCTIVE_IN_RUN, run)}
     if any(tuple(answer[i:i + run]) in runs for i in range(len(answer) - run + 1)):
+        return "verbatim"
+    squashed = "".join(answer)  # the same runs with their letters spaced, dashed or run together
+    if any("".join(r) in squashed for r in runs):
         return "verbatim"
     shingles = {tuple(prompt[i:i + SHINGLE]) for i in range(len(prompt) - SHINGLE + 1)}
     if len(shingles) >= 3:
