@@ -687,36 +687,25 @@ class Finding:
         return self.signals[0].split("/")[0] if self.signals else None
 
 
-# A whole text in rot13 or reversed is read for overrides and extraction only (the common ciphered asks).
-CIPHER_SIGNALS = SIGNALS
 TRIGGERS = frozenset(t for signal in SIGNALS for t in signal.triggers)
-CIPHER_TRIGGERS = frozenset(t for signal in CIPHER_SIGNALS for t in signal.triggers)
+ORDER = {signal.key: at for at, signal in enumerate(SIGNALS)}
 
 
-def _by_head(triggers: frozenset[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Triggers by their first three characters, and the shorter ones."""
+def _index() -> tuple[dict[str, list[str]], list[str], dict[str, list[Signal]]]:
+    """Triggers by their first three characters, the shorter ones, and which signals each gates
+    (a reading is matched against the signals its triggers name, not all of them)."""
     heads: dict[str, list[str]] = {}
-    for trigger in sorted(triggers):
-        if len(trigger) >= 3:
-            heads.setdefault(trigger[:3], []).append(trigger)
-    return heads, sorted(t for t in triggers if len(t) < 3)
-
-
-HEADS = {TRIGGERS: _by_head(TRIGGERS), CIPHER_TRIGGERS: _by_head(CIPHER_TRIGGERS)}
-ALL_SIGNALS = list({id(s): s for s in [*SIGNALS, *CIPHER_SIGNALS]}.values())
-ORDER = {signal.key: at for at, signal in enumerate(ALL_SIGNALS)}
-
-
-def _gated() -> dict[str, list[Signal]]:
-    """Which signals each trigger gates: a reading is matched against those its triggers name, not all."""
     gated: dict[str, list[Signal]] = {}
-    for signal in ALL_SIGNALS:
+    for signal in SIGNALS:
         for trigger in signal.triggers:
             gated.setdefault(trigger, []).append(signal)
-    return gated
+    for trigger in sorted(TRIGGERS):
+        if len(trigger) >= 3:
+            heads.setdefault(trigger[:3], []).append(trigger)
+    return heads, sorted(t for t in TRIGGERS if len(t) < 3), gated
 
 
-GATED = _gated()
+HEADS, SHORT, GATED = _index()
 
 
 QUOTED = re.compile(r"\"[^\"]{3,200}\"|'[^'\n]{3,200}'|`[^`]{3,200}`|“[^”]{3,200}”|‘[^’]{3,200}’")
@@ -744,44 +733,41 @@ def _windows(reading: str, triggers: tuple[str, ...], present: set[str]) -> list
     return merged
 
 
-def _present(triggers: frozenset[str], reading: str) -> set[str]:
+def _present(reading: str) -> set[str]:
     """The triggers that occur in ``reading``: a trigger's first three characters are looked up
     among the reading's before it is searched for (most are absent: ~700 searches of a 4 KB text
     took 1.2 ms)."""
-    by_head, short = HEADS[triggers]
-    found = {t for t in short if t in reading}
-    for head in {reading[i:i + 3] for i in range(len(reading) - 2)}.intersection(by_head):
-        found.update(t for t in by_head[head] if t in reading)
+    found = {t for t in SHORT if t in reading}
+    for head in {reading[i:i + 3] for i in range(len(reading) - 2)}.intersection(HEADS):
+        found.update(t for t in HEADS[head] if t in reading)
     return found
 
 
 def _fired(text: str) -> dict[str, Signal]:
+    """The signals that fire in any reading of ``text``: as written, decoded, and (a whole text in
+    rot13 or reversed) deciphered."""
     fired: dict[str, Signal] = {}
-    for triggers, forms in ((TRIGGERS, readings(text)), (CIPHER_TRIGGERS, ciphered(text))):
-        for reading in forms:
-            present = _present(triggers, reading)
-            gated = {signal.key: signal for trigger in present for signal in GATED[trigger]}
-            for signal in sorted(gated.values(), key=lambda s: ORDER[s.key]):
-                if signal.key in fired:
-                    continue
-                if any(signal.pattern.search(reading, start, end)
-                       for start, end in _windows(reading, signal.triggers, present)):
-                    fired[signal.key] = signal
+    for reading in readings(text) + ciphered(text):
+        present = _present(reading)
+        gated = {signal.key: signal for trigger in present for signal in GATED[trigger]}
+        for signal in sorted(gated.values(), key=lambda s: ORDER[s.key]):
+            if signal.key not in fired and any(signal.pattern.search(reading, start, end)
+                                               for start, end in _windows(reading, signal.triggers, present)):
+                fired[signal.key] = signal
     return fired
 
 
-def _framing_at(text: str) -> int | None:
-    """Where a developer's framing starts in ``text`` (its normal reading; 0 for code), if it has one."""
-    reading = normal(text)
+def _framing_at(reading: str) -> int | None:
+    """Where a developer's framing starts in a normal reading (0 for code), if it has one."""
     if "```" in reading:
         return 0
     framing = DEV_FRAMING.search(reading)
     return framing.start() if framing else None
 
 
-def _before(signal: Signal, text: str, at: int) -> bool:
-    """Whether ``signal`` fires ahead of ``at`` in ``text``'s normal reading (or only in another)."""
-    found = signal.pattern.search(normal(text))
+def _before(signal: Signal, reading: str, at: int) -> bool:
+    """Whether ``signal`` fires ahead of ``at`` in the normal reading (or only in another reading)."""
+    found = signal.pattern.search(reading)
     return found is None or found.start() < at
 
 
@@ -792,11 +778,12 @@ def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | Non
     attacks is not one); an attack that ends with "how do I ...?" is not framed as a question."""
     fired = {key: signal for key, signal in _fired(text).items() if families is None or signal.family in families}
     weights = {key: signal.weight for key, signal in fired.items()}
-    at = _framing_at(text) if fired else None
+    reading = normal(text) if fired else ""
+    at = _framing_at(reading) if fired else None
     if at is not None:
         unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
         for key, signal in fired.items():
-            if (not signal.hard or key not in unquoted) and not _before(signal, text, at):
+            if (not signal.hard or key not in unquoted) and not _before(signal, reading, at):
                 weights[key] = signal.weight * DEV_FACTOR
     ranked = sorted(weights, key=lambda k: -weights[k])
     return Finding(round(sum(weights.values()), 2), tuple(ranked), block_at)

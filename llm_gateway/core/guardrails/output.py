@@ -69,12 +69,13 @@ class Protected:
         """``canary``, ``verbatim``, ``near_verbatim`` or ``paraphrase``: how the answer leaked. Read
         as written, decoded, reversed or in rot13, and with what separates its letters taken out
         ("Y-o-u a-r-e ...")."""
+        prompts = [_words(prompt.lower()) for prompt in self.prompts]
         for reading in readings(answer) + ciphered(answer):
             if self.canary and self.canary.lower() in reading:
                 return "canary"
             words = _words(reading)
-            for prompt in self.prompts:
-                how = _overlap(_words(prompt.lower()), words)
+            for prompt_words in prompts:
+                how = _overlap(prompt_words, words)
                 if how:
                     return how
         return None
