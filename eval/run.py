@@ -15,6 +15,11 @@ attacks it was not written for:
 
 Both with the builtin rules alone (Lambda's engine) and with the local stand-in's classifier after
 them (what ``make dev`` runs, as the Bedrock Guardrail runs after them deployed).
+
+Last, the semantic cache's verification on question pairs written after its calibration pairs,
+the same way: ``cache_probes.jsonl`` (sets 1 to 4, each measured blind once, then its gaps fixed)
+and ``cache_holdout.jsonl`` (set 5, blind): hard negatives wrongly served and paraphrases served
+at the local embedder's threshold.
 """
 
 from __future__ import annotations
@@ -27,9 +32,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from llm_gateway.cache_cli import read_pairs  # noqa: E402
+from llm_gateway.contract import cache_threshold_for  # noqa: E402
+from llm_gateway.core.cache import cosine  # noqa: E402
 from llm_gateway.core.guardrails import BuiltinGuardrail  # noqa: E402
 from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
+from llm_gateway.core.providers import minilm  # noqa: E402
 from llm_gateway.core.providers.local import injection_verdict  # noqa: E402
+from llm_gateway.core.verify import same_question  # noqa: E402
 
 CORPUS = ROOT / "eval" / "corpus"
 
@@ -68,6 +78,26 @@ def print_fresh(guard: BuiltinGuardrail) -> None:
     for engine, label in ((guard, "builtin rules"), (local, "rules + the local classifier")):
         wrong = sum(engine.check(r["text"], stage="input").flagged for r in everyday)
         print(f"  {label:28} {rate(wrong, len(everyday))}")
+
+
+def print_cache_pairs() -> None:
+    """Pairs written after the calibration pairs: what the cache would serve at the threshold."""
+    if not minilm.available():
+        print("== semantic cache: skipped (the local embedder is not installed) ==")
+        return
+    encoder, threshold = minilm.load(), cache_threshold_for(minilm.NAME)
+    for name, title in (("cache_probes", "probes written after the calibration pairs (each blind once, then fixed)"),
+                        ("cache_holdout", "blind holdout (no rule written for it)")):
+        pairs = read_pairs(str(CORPUS / f"{name}.jsonl"))
+        vectors = dict(zip(texts := list({t for p in pairs for t in (p.a, p.b)}), encoder.embed(texts), strict=True))
+        served = [cosine(vectors[p.a], vectors[p.b]) >= threshold and same_question(p.a, p.b) for p in pairs]
+        wrong = [p for p, s in zip(pairs, served, strict=True) if s and not p.same]
+        paraphrases = sum(p.same for p in pairs)
+        print(f"== semantic cache, {title}: {minilm.NAME} at {threshold} ==")
+        print(f"  hard negatives wrongly served {rate(len(wrong), len(pairs) - paraphrases)}; paraphrases served "
+              f"{rate(sum(s for p, s in zip(pairs, served, strict=True) if p.same), paraphrases)}")
+        for pair in wrong:
+            print(f"    wrong hit ({pair.kind}): {pair.a!r} ~ {pair.b!r}")
 
 
 def main() -> None:
@@ -116,6 +146,8 @@ def main() -> None:
     print(f"  clean technical texts changed: {rate(len(false_redactions), clean)}")
     for text in false_redactions:
         print(f"    false redaction: {text[:100]}")
+
+    print_cache_pairs()
 
 
 if __name__ == "__main__":
