@@ -62,7 +62,8 @@ def rate(hits: int, total: int) -> str:
 def print_fresh(guard: BuiltinGuardrail) -> None:
     """The probes and the holdout, by the rules alone and with the local classifier after them."""
     local = BuiltinGuardrail(StandIn())  # what `make dev` runs: the rules, then the stand-in's classifier
-    for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E then fixed)"),
+    for name, title in (("injection_probes",
+                         "probes written after the corpus (each blind once; A to E and I then fixed)"),
                         ("injection_holdout", "blind holdout (no rule written for it, not trained on)")):
         fresh = rows(name)
         attacks = sum(1 for r in fresh if r["attack"])

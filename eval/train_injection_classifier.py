@@ -1,7 +1,12 @@
 """Trains the local stand-in's prompt-injection classifier: a logistic regression over the
-all-MiniLM-L6-v2 vectors (int8, as the local encoder computes them) of the team's labelled texts:
-the corpus, the probes, everyday chat and pairs written for it (never the holdout). Writes its weights and threshold to
+all-MiniLM-L6-v2 vectors (int8, as the local encoder computes them) of the team's labelled texts
+and their words and word pairs (hashed: ``providers.local.word_grams``): the corpus, the probes,
+everyday chat and pairs written for it (never the holdout). Writes its weights and threshold to
 ``llm_gateway/core/providers/injection_classifier.json``; ``make eval`` measures it.
+
+Why both: trained on everything but one set of probes and tested on it, for each of the seven sets
+(A to G, 310 attacks, each at the threshold that wrongly flags at most one of its look-alikes), the
+vectors alone caught 220 attacks, the words alone 270, both 278.
 
 The threshold is chosen by five-fold cross-validation: the lowest at which the held-out folds'
 look-alikes are wrongly flagged at most once in 100 (issue 9 allows once in 30). Run
@@ -20,14 +25,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llm_gateway.core.providers import minilm  # noqa: E402
-from llm_gateway.core.providers.local import INJECTION_CLASSIFIER  # noqa: E402
+from llm_gateway.core.providers.local import INJECTION_CLASSIFIER, word_grams  # noqa: E402
 
 CORPUS = ROOT / "eval" / "corpus"
 L2, STEPS, RATE = 3e-4, 4000, 1.0
+BUCKETS, GRAM_SCALE = 8192, 0.5  # word-gram features: how many, and their weight beside the vector's
 FALSE_FLAGS = 1 / 100  # at most, on the held-out folds' look-alikes
 FOLDS = 5
 
-Vectors = np.ndarray[Any, np.dtype[np.float64]]
+Vectors = np.ndarray[Any, np.dtype[np.float32]]
 
 
 def labelled() -> tuple[list[str], list[int]]:
@@ -41,9 +47,17 @@ def labelled() -> tuple[list[str], list[int]]:
     return [t for t, _ in texts], [y for _, y in texts]
 
 
+def features(texts: list[str]) -> Vectors:
+    """Each text's sentence vector, then its word-gram buckets (0 or ``GRAM_SCALE``)."""
+    grams = np.zeros((len(texts), BUCKETS), np.float32)
+    for row, text in enumerate(texts):
+        grams[row, list(word_grams(text, BUCKETS))] = GRAM_SCALE
+    return np.hstack([minilm.load().vectors(texts).astype(np.float32), grams])
+
+
 def fit(x: Vectors, y: Vectors) -> tuple[Vectors, float]:
     """L2-regularised logistic regression by gradient descent: deterministic, no other library."""
-    w, b = np.zeros(x.shape[1]), 0.0
+    w, b = np.zeros(x.shape[1], np.float32), 0.0
     for _ in range(STEPS):
         p = 1 / (1 + np.exp(-(x @ w + b)))
         w -= RATE * (x.T @ (p - y) / len(y) + L2 * w)
@@ -70,12 +84,14 @@ def threshold(x: Vectors, y: Vectors) -> tuple[float, dict[str, float]]:
 
 def main() -> None:
     texts, labels = labelled()
-    x, y = minilm.load().vectors(texts).astype(np.float64), np.array(labels, np.float64)
+    x, y = features(texts), np.array(labels, np.float32)
     cut, cross_validated = threshold(x, y)
     w, b = fit(x, y)
+    dimensions = x.shape[1] - BUCKETS
     INJECTION_CLASSIFIER.write_text(json.dumps({
         "model": minilm.NAME, "int8": True, "threshold": cut, "bias": round(b, 6),
-        "weights": [round(float(v), 6) for v in w],
+        "weights": [round(float(v), 6) for v in w[:dimensions]], "gram_scale": GRAM_SCALE,
+        "gram_weights": [round(float(v), 6) for v in w[dimensions:]],
         "trained_on": {"attacks": int(y.sum()), "look_alikes": int(len(y) - y.sum())},
         "cross_validated": cross_validated}) + "\n")
     print(f"threshold {cut}; cross-validated: {cross_validated}; written to {INJECTION_CLASSIFIER}")

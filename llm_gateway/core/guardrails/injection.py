@@ -417,10 +417,13 @@ SIGNALS: list[Signal] = [
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
         ("never_refuse", "never n't not cannot always must without comply", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
-                              r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|apologi[sz]\w*|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
+                              r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
                               r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answers?|responds? to|fulfil+s?|completes?)\W+(?:every|all|any)\W+"
                               r"(?:\w+\W+)?(?:requests?|questions?|prompts?|commands?)\W+(?:completely|fully|without)|\bwithout\W+(?:any\W+)?"
                               r"(?:refus|hesitat|question)|\bcomply with (?:every|all|any)\W+(?:\w+\W+)?(?:request|instruction|command|order)"),
+        # Weaker than a refusal forbidden: "please don't apologize so much" is a style request.
+        ("no_apology", "never n't not", 0.4, r"\b(?:never|don'?t|do not|must not|will not|won'?t)\W+(?:\w+\W+)?"
+                                              r"(?:apologi[sz]\w*|say (?:\W*i'?m\W+)?sorry)\b"),
         ("no_warnings", "warning disclaimer moraliz lectur caveat safety_note", 0.4, r"\b(?:without|no|(?:don'?t|do not|never)\W+(?:\w+\W+){0,4}?(?:adds?|includes?|gives?|warns?))\W+(?:any\W+)?(?:you\W+)?(?:warnings?|disclaimers?|me\b|"
                              r"moraliz|lectur|caveats|safety notes)"),
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
@@ -492,7 +495,8 @@ SIGNALS: list[Signal] = [
         ("grandma", "grandm granny nana grandp grandf granddad grandad", 0.5,
          r"\b(?:grandma|grandmother|granny|nana|grandpa|grandfather|grand-?dad|grandparents?)\b.{0,120}\b(?:(?:used to|"
          r"would)\W+(?:tell|read|say|recite|sing)|told me|read me)"),
-        ("bedtime", "sleep bedtime", 0.3, r"\b(?:bedtime|to (?:help me )?(?:fall )?a?sleep)\b"),
+        ("bedtime", "sleep bedtime", 0.3, r"\b(?:bedtime(?! stor(?:y|ies)(?: \w+)? (?:to|for) (?:a|the|my|our|their|his|her) "
+                                                  r"(?:child|children|kids?|son|daughter|toddler))|to (?:help me )?(?:fall )?a?sleep)\b"),
         ("license_keys", "product licen serial activation cd_key windows_key", 0.4,
          r"\b(?:product|license|licence|serial|activation|cd|windows)\W+(?:keys?|codes?|numbers?)\b"),
         ("harmful_recipe", "meth fentanyl explosive nerve_agent sarin ricin napalm bomb", 0.6,

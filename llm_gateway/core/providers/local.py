@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import base64
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -29,8 +30,10 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -233,15 +236,40 @@ def _encode(text: str) -> tuple[float, ...]:
     return pending.result()
 
 
+@dataclass(frozen=True)
+class InjectionModel:
+    """A logistic regression over a question's sentence vector and its words: what it is about (the
+    vector) and how it is put ("ignore your", "you are now": word pairs, hashed into ``buckets``)."""
+
+    weights: tuple[float, ...]  # one per vector dimension
+    gram_weights: tuple[float, ...]  # one per bucket
+    gram_scale: float
+    bias: float
+    threshold: float  # a probability
+
+    def flags(self, vector: Sequence[float], text: str) -> bool:
+        score = self.bias + math.fsum(w * x for w, x in zip(self.weights, vector, strict=True))
+        score += self.gram_scale * math.fsum(self.gram_weights[i] for i in word_grams(text, len(self.gram_weights)))
+        return score >= math.log(self.threshold / (1 - self.threshold))  # the probability's threshold, as a logit
+
+
+def word_grams(text: str, buckets: int) -> set[int]:
+    """The buckets of a text's words and word pairs (lower case), hashed by CRC-32: the same in every
+    process, as the trained weights need."""
+    words = re.findall(r"\w[\w']*", text.lower())
+    return {zlib.crc32(gram.encode()) % buckets for gram in (*words, *map(" ".join, itertools.pairwise(words)))}
+
+
 @cache
-def _injection_model() -> tuple[list[float], float, float] | None:
-    """(weights, bias, threshold), for the encoder the weights were trained on; None for another."""
+def _injection_model() -> InjectionModel | None:
+    """The trained classifier, for the encoder its weights were trained on; None for another."""
     from llm_gateway.core.providers import minilm
 
     model = json.loads(INJECTION_CLASSIFIER.read_text())
     if model["model"] != minilm.NAME or os.environ.get(minilm.MODEL_ENV):
         return None
-    return [float(w) for w in model["weights"]], float(model["bias"]), float(model["threshold"])
+    return InjectionModel(tuple(model["weights"]), tuple(model["gram_weights"]), float(model["gram_scale"]),
+                          float(model["bias"]), float(model["threshold"]))
 
 
 def injection_verdict(text: str) -> dict[str, Any]:
@@ -249,14 +277,12 @@ def injection_verdict(text: str) -> dict[str, Any]:
     model = _injection_model()
     if model is None or len(text.split()) < MIN_CLASSIFIED_WORDS:
         return dict(TASK_DEFAULTS["guardrail_input"])
-    weights, bias, threshold = model
     try:
         vector = _encode(text)
     except Exception as exc:  # the encoder down: the rules have had their say, as with the cache's lookup
         log.warning("the injection classifier had no vector: %s", exc)
         return dict(TASK_DEFAULTS["guardrail_input"])
-    score = bias + math.fsum(w * x for w, x in zip(weights, vector, strict=True))
-    flagged = score >= math.log(threshold / (1 - threshold))  # the probability's threshold, as a logit
+    flagged = model.flags(vector, text)
     return {"flagged": flagged, "reason": "prompt_injection" if flagged else None}
 
 
