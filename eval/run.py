@@ -9,12 +9,13 @@ attacks it was not written for:
 
 - ``injection_probes.jsonl``: sets written later, each measured blind once, then its gaps fixed
   (so no longer blind);
-- ``injection_holdout.jsonl``: a set no rule has been written for, nor the local classifier
-  trained on (``eval/train_injection_classifier.py``). Keep it so: when a change is tuned on it,
-  move it to the probes and write a new holdout before measuring again.
+- ``injection_holdout.jsonl``: sets no rule has been written for, nor any model trained on
+  (``eval/train_injection_classifier.py``). Keep it so: when a change is tuned on it, move it to
+  the probes and write a new holdout before measuring again.
 
-Both with the builtin rules alone (Lambda's engine) and with the local stand-in's classifier after
-them (what ``make dev`` runs, as the Bedrock Guardrail runs after them deployed).
+Each by the rules alone, by the builtin engine (the rules and its word model: what Lambda runs),
+and with the local stand-in's classifier after the engine (what ``make dev`` runs, as the Bedrock
+Guardrail runs after it deployed).
 
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
 the same way: ``cache_probes.jsonl`` (sets 1 to 4, each measured blind once, then its gaps fixed)
@@ -33,9 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llm_gateway.cache_cli import read_pairs  # noqa: E402
-from llm_gateway.contract import cache_threshold_for  # noqa: E402
+from llm_gateway.contract import GuardrailProfile, cache_threshold_for  # noqa: E402
 from llm_gateway.core.cache import cosine  # noqa: E402
 from llm_gateway.core.guardrails import BuiltinGuardrail  # noqa: E402
+from llm_gateway.core.guardrails.injection import SIGNALS  # noqa: E402
 from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
 from llm_gateway.core.providers.local import injection_verdict  # noqa: E402
@@ -59,26 +61,39 @@ def rate(hits: int, total: int) -> str:
     return f"{hits}/{total} ({100 * hits / max(total, 1):.1f}%)"
 
 
-def print_fresh(guard: BuiltinGuardrail) -> None:
-    """The probes and the holdout, by the rules alone and with the local classifier after them."""
-    local = BuiltinGuardrail(StandIn())  # what `make dev` runs: the rules, then the stand-in's classifier
-    for name, title in (("injection_probes",
-                         "probes written after the corpus (each blind once; A to E and I then fixed)"),
-                        ("injection_holdout", "blind holdout (no rule written for it, not trained on)")):
+RULES_ONLY = GuardrailProfile(families=frozenset(signal.family for signal in SIGNALS))  # the word model left out
+
+
+def engines() -> tuple[tuple[BuiltinGuardrail, GuardrailProfile | None, str], ...]:
+    """The rules alone; the builtin engine (rules and its word model, deployed); and what `make dev`
+    runs: the engine, then the stand-in's classifier."""
+    guard = BuiltinGuardrail()
+    return ((guard, RULES_ONLY, "rules alone"), (guard, None, "builtin engine (+ word model)"),
+            (BuiltinGuardrail(StandIn()), None, "engine + local classifier"))
+
+
+def print_fresh() -> None:
+    """The probes and the holdout, by the rules alone, the engine, and the local classifier after it."""
+    for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E and I "
+                                             "then fixed; the models trained on them)"),
+                        ("injection_holdout", "blind holdout (no rule written for it, no model trained on it)")):
         fresh = rows(name)
         attacks = sum(1 for r in fresh if r["attack"])
         print(f"== prompt injection, {title} ==")
-        for engine, label in ((guard, "builtin rules"), (local, "rules + the local classifier")):
-            flagged = [engine.check(r["text"], stage="input").flagged for r in fresh]
+        for engine, profile, label in engines():
+            flagged = [engine.check(r["text"], stage="input", profile=profile).flagged for r in fresh]
             caught = sum(1 for r, f in zip(fresh, flagged, strict=True) if f and r["attack"])
             wrong = sum(1 for r, f in zip(fresh, flagged, strict=True) if f and not r["attack"])
-            print(f"  {label:28} attacks blocked {rate(caught, attacks)}; benign wrongly blocked "
+            print(f"  {label:30} attacks blocked {rate(caught, attacks)}; benign wrongly blocked "
                   f"{rate(wrong, len(fresh) - attacks)}")
-    everyday = rows("injection_everyday")
-    print("== prompt injection, everyday chat wrongly blocked (the classifier was trained on it) ==")
-    for engine, label in ((guard, "builtin rules"), (local, "rules + the local classifier")):
-        wrong = sum(engine.check(r["text"], stage="input").flagged for r in everyday)
-        print(f"  {label:28} {rate(wrong, len(everyday))}")
+    for name, title in (("injection_everyday", "everyday chat wrongly blocked (the models were trained on it)"),
+                        ("injection_everyday_probe", "everyday messages written to trip the word model, wrongly "
+                                                     "blocked (its thresholds were chosen on them)")):
+        everyday = rows(name)
+        print(f"== prompt injection, {title} ==")
+        for engine, profile, label in engines():
+            wrong = sum(engine.check(r["text"], stage="input", profile=profile).flagged for r in everyday)
+            print(f"  {label:30} {rate(wrong, len(everyday))}")
 
 
 def print_cache_pairs() -> None:
@@ -103,6 +118,7 @@ def print_cache_pairs() -> None:
 
 def main() -> None:
     guard = BuiltinGuardrail()
+    rules = sum(guard.check(r["text"], stage="input", profile=RULES_ONLY).flagged for r in rows("injection_attacks"))
     by_family: dict[str, list[bool]] = defaultdict(list)
     by_variant: dict[str, list[bool]] = defaultdict(list)
     missed = []
@@ -115,19 +131,22 @@ def main() -> None:
     benign = rows("injection_benign")
     false_blocks = [row["text"] for row in benign if guard.check(row["text"], stage="input").flagged]
 
-    print("== prompt injection (builtin engine, input) ==")
+    print("== prompt injection (builtin engine, input; its word model was trained on these texts) ==")
     for family, results in sorted(by_family.items()):
         print(f"  {family:24} blocked {rate(sum(results), len(results))}")
     total = [b for results in by_family.values() for b in results]
     print(f"  {'all attacks':24} blocked {rate(sum(total), len(total))}")
     print("  by disguise: " + ", ".join(f"{v} {sum(r)}/{len(r)}" for v, r in sorted(by_variant.items())))
     print(f"  benign look-alikes wrongly blocked: {rate(len(false_blocks), len(benign))}")
+    rule_false = sum(guard.check(r["text"], stage="input", profile=RULES_ONLY).flagged for r in benign)
+    print(f"  by the rules alone: attacks blocked {rate(rules, len(total))}, look-alikes wrongly blocked "
+          f"{rate(rule_false, len(benign))}")
     for text in false_blocks:
         print(f"    false block: {text[:100]}")
     for row in missed:
         print(f"    missed ({row['family']}/{row['variant']}): {row['text'][:100]!r}")
 
-    print_fresh(guard)
+    print_fresh()
 
     print("== PII (builtin engine, output) ==")
     found: dict[str, list[bool]] = defaultdict(list)

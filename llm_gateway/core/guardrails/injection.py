@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from llm_gateway.core.guardrails.learned import word_model
 from llm_gateway.core.guardrails.normalize import ciphered, normal, readings
 
 BLOCK_AT = 1.0
+LEARNED = "learned"  # the family of the word model's signal (guardrails/learned.py)
 _ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (letters rejoined)
 
 # Reused vocabulary (English).
@@ -789,5 +791,10 @@ def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | Non
         for key, signal in fired.items():
             if (not signal.hard or key not in unquoted) and not _before(signal, reading, at):
                 weights[key] = signal.weight * DEV_FACTOR
+    # The learned signal (guardrails/learned.py): when sure, enough to block alone at the standard
+    # profile (not at the relaxed one); trained on developers' questions too, so no framing discounts it.
+    learned = word_model().weight(text) if families is None or LEARNED in families else 0.0
+    if learned:
+        weights[f"{LEARNED}/words"] = learned
     ranked = sorted(weights, key=lambda k: -weights[k])
     return Finding(round(sum(weights.values()), 2), tuple(ranked), block_at)

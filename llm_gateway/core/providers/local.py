@@ -19,7 +19,6 @@ from __future__ import annotations
 import array
 import base64
 import hashlib
-import itertools
 import json
 import logging
 import math
@@ -30,7 +29,6 @@ import re
 import signal
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
+from llm_gateway.core.guardrails.learned import word_grams
 from llm_gateway.core.media import (
     SPEECH_FORMATS,
     MediaRequest,
@@ -251,13 +250,6 @@ class InjectionModel:
         score = self.bias + math.fsum(w * x for w, x in zip(self.weights, vector, strict=True))
         score += self.gram_scale * math.fsum(self.gram_weights[i] for i in word_grams(text, len(self.gram_weights)))
         return score >= math.log(self.threshold / (1 - self.threshold))  # the probability's threshold, as a logit
-
-
-def word_grams(text: str, buckets: int) -> set[int]:
-    """The buckets of a text's words and word pairs (lower case), hashed by CRC-32: the same in every
-    process, as the trained weights need."""
-    words = re.findall(r"\w[\w']*", text.lower())
-    return {zlib.crc32(gram.encode()) % buckets for gram in (*words, *map(" ".join, itertools.pairwise(words)))}
 
 
 @cache

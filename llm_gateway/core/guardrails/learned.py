@@ -1,0 +1,58 @@
+"""A learned signal beside the rules: a logistic regression over a question's words and word pairs.
+
+The rules describe wordings; on attacks written after them they block about half. A linear model
+over hashed words and word pairs ("ignore your", "you are now", "no restrictions"), trained on the
+same labelled texts (``eval/train_injection_classifier.py``), weighs what the rules cannot list.
+Pure Python and a 8,192-weight table: it runs in the Lambda bundle with the rules, loaded on first
+use (cold start pays nothing for it). ``make eval`` prints what the engine does with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+WEIGHTS = Path(__file__).with_name("injection_words.json")
+WORD = re.compile(r"\w[\w']*")
+
+
+def word_grams(text: str, buckets: int) -> set[int]:
+    """The buckets of a text's words and word pairs (lower case), hashed by CRC-32: the same in every
+    process, as trained weights need."""
+    words = WORD.findall(text.lower())
+    return {zlib.crc32(gram.encode()) % buckets for gram in (*words, *map(" ".join, itertools.pairwise(words)))}
+
+
+# How sure the model must be. Alone it blocks only when very sure: a bag of words mistakes "your
+# system seems slow today" for an address to the model's system. Less sure, it is half a block,
+# for a rule's signal to complete. Chosen on cross-validation (0.98 and 0.8: 88% of the attacks
+# with the rules, 3 of 958 look-alikes; the rules alone 85%) and 40 everyday messages written
+# to trip it (none blocked; at the cross-validated 0.5% target alone, 3).
+SURE, LIKELY = 0.98, 0.8
+
+
+@dataclass(frozen=True)
+class WordModel:
+    weights: tuple[float, ...]  # one per bucket
+    bias: float
+
+    def probability(self, text: str) -> float:
+        logit = self.bias + math.fsum(self.weights[i] for i in word_grams(text, len(self.weights)))
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, logit))))
+
+    def weight(self, text: str) -> float:
+        """The signal's weight beside the rules' (a block is 1.0): 1.0, 0.5 or nothing."""
+        p = self.probability(text)
+        return 1.0 if p >= SURE else 0.5 if p >= LIKELY else 0.0
+
+
+@cache
+def word_model() -> WordModel:
+    raw = json.loads(WEIGHTS.read_text())
+    return WordModel(tuple(raw["weights"]), float(raw["bias"]))
