@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from llm_gateway.cache_cli import read_pairs  # noqa: E402
 from llm_gateway.contract import GuardrailProfile, cache_threshold_for  # noqa: E402
 from llm_gateway.core.cache import cosine  # noqa: E402
-from llm_gateway.core.guardrails import BuiltinGuardrail  # noqa: E402
+from llm_gateway.core.guardrails import BuiltinGuardrail, Protected  # noqa: E402
 from llm_gateway.core.guardrails.injection import SIGNALS  # noqa: E402
 from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
@@ -94,6 +94,22 @@ def print_fresh() -> None:
         for engine, profile, label in engines():
             wrong = sum(engine.check(r["text"], stage="input", profile=profile).flagged for r in everyday)
             print(f"  {label:30} {rate(wrong, len(everyday))}")
+
+
+def print_secrets() -> None:
+    """Answers carrying a secret (refused) and clean technical answers with look-alikes (not)."""
+    guard = BuiltinGuardrail()
+    answers = rows("secrets")
+    refused = [guard.check(r["text"], stage="output", protected=Protected()).flagged for r in answers]
+    print("== secrets in answers (builtin engine, output; sets 1 and 2, each blind once, then fixed) ==")
+    caught = sum(f for r, f in zip(answers, refused, strict=True) if r["secret"])
+    wrong = sum(f for r, f in zip(answers, refused, strict=True) if not r["secret"])
+    secrets = sum(r["secret"] for r in answers)
+    print(f"  answers with a secret refused {rate(caught, secrets)}; clean answers refused "
+          f"{rate(wrong, len(answers) - secrets)}")
+    for r, f in zip(answers, refused, strict=True):
+        if f != r["secret"]:
+            print(f"    {'missed' if r['secret'] else 'false refusal'}: {r['text'][:100]!r}")
 
 
 def print_cache_pairs() -> None:
@@ -167,6 +183,7 @@ def main() -> None:
     for text in false_redactions:
         print(f"    false redaction: {text[:100]}")
 
+    print_secrets()
     print_cache_pairs()
 
 

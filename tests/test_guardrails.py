@@ -207,6 +207,34 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
     assert verdict.flagged and verdict.reason == "secret_leak" and verdict.signals == ("secret/private_key",)
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    # Secrets written after the first rules (eval/corpus/secrets.jsonl), one per kind they missed
+    ("GITHUB_TOKEN=ghs_8fK2mQ9xLp4Rt7Vw1Zy3Ab5Cd6Ef0Gh2Ij4K", "provider_api_key"),
+    ("https://hooks.slack.com/services/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", "provider_api_key"),
+    ("STRIPE_SECRET_KEY=sk_test_51HqLyjWDarjtT1zdp7dcXk9vQ2mN8bR4tY6uI0oP3aS5dF7g", "provider_api_key"),
+    ("Telegram bot token: 6123456789:AAH4kLm9Np2Qr7St1Uv5Wx8Yz0Ab3CdEfGh", "provider_api_key"),
+    ("AccountName=prod;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGRw==",
+     "provider_api_key"),
+    ("token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "jwt"),
+    ("DATABASE_URL=postgres://admin:Xk9#mP2vL8qR@db.internal.example.com:5432/prod", "url_credentials"),
+    ("curl -u admin:S3cr3tP@ssw0rd! https://jenkins.example.com/api/json", "url_credentials"),
+    ('api_key = "a8f5f167f44f4964e6c998dee827110c3b2a9d7e"', "named_credential"),
+    ("Twilio auth token 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "named_credential"),
+    ("mysql -u root -pS3cureR00tPw! -h db.prod.internal", "password"),
+    # ... and what looks like one but is not
+    ("export OPENAI_API_KEY=\"your-api-key-here\"", None),
+    ("Commit a8f5f167f44f4964e6c998dee827110c3b2a9d7e introduced the bug.", None),
+    ("Set DATABASE_URL=postgres://user:password@localhost:5432/mydb in your .env file.", None),
+    ("password = getpass.getpass('Password: ')", None),
+    ("The secret ARN is arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf", None),
+    ("The idempotency token 123e4567-e89b-12d3-a456-426614174000 prevents duplicate charges.", None),
+    ("Stripe publishable key pk_live_51HqLyjWDarjtT1zdp7dcXk9vQ2mN8bR4 goes in the frontend.", None),
+    ("Add your public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", None),
+])
+def test_secrets_by_their_format_or_their_name(text: str, kind: str | None) -> None:
+    assert secret_in(text) == kind
+
+
 def test_system_prompt_leaks_are_refused_however_they_are_written() -> None:
     prompt = "You are Eng-Helper, a concise assistant for software engineers at Example Corp."
     protected = Protected((prompt,), "ref-0a1b2c3d4e")

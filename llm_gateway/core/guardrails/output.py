@@ -8,10 +8,55 @@ its distinctive words), in the answer as written or in anything encoded in it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from llm_gateway.core.guardrails.normalize import ciphered, readings
+
+# Tokens whose provider's prefix or shape says what they are (each provider's documented format).
+TOKEN_FORMATS = (
+    r"sk-(?:proj-|ant-(?:api\d{2}-)?|live_|svcacct-|or-v1-)?[A-Za-z0-9_-]{20,}",  # OpenAI, Anthropic, OpenRouter
+    r"gh[pousr]_[A-Za-z0-9]{36}", r"github_pat_[A-Za-z0-9_]{22,}", r"glpat-[A-Za-z0-9_-]{20,}",  # GitHub, GitLab
+    r"xox[abpors]-[A-Za-z0-9-]{10,}", r"hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}",
+    r"AIza[0-9A-Za-z_-]{35}", r"GOCSPX-[A-Za-z0-9_-]{20,}", r"ya29\.[A-Za-z0-9_-]{20,}",  # Google
+    r"hf_[A-Za-z0-9]{30,}", r"gw_sk_[A-Za-z0-9_-]{43}", r"[rs]k_(?:live|test)_[A-Za-z0-9]{20,}",  # ..., Stripe
+    r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}", r"key-[a-z0-9]{32}", r"SK[0-9a-f]{32}",  # SendGrid, Mailgun, Twilio
+    r"npm_[A-Za-z0-9]{36}", r"pypi-AgE[A-Za-z0-9_-]{50,}", r"hv[sb]\.[A-Za-z0-9_-]{24,}",  # npm, PyPI, Vault
+    r"do[opr]_v1_[a-f0-9]{64}", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", r"dapi[a-f0-9]{32}",  # DO, Shopify, Databricks
+    r"EAA[A-Za-z0-9]{30,}", r"[MN][A-Za-z0-9]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}",  # Meta, Discord
+    r"\d{8,10}:AA[A-Za-z0-9_-]{33}", r"HRKU-[A-Za-z0-9_-]{20,}", r"NRAK-[A-Z0-9]{27}",  # Telegram, Heroku, New Relic
+    r"glc_[A-Za-z0-9+/=_-]{32,}", r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", r"lin_api_[A-Za-z0-9]{40}",  # Grafana, Linear
+    r"ntn_[A-Za-z0-9]{40,}", r"sbp_[a-f0-9]{40}", r"r8_[A-Za-z0-9]{37}", r"gsk_[A-Za-z0-9]{48,}",  # ..., Groq
+    r"pplx-[A-Za-z0-9]{40,}", r"xai-[A-Za-z0-9]{40,}", r"ATATT3[A-Za-z0-9_=-]{50,}", r"dp\.st\.[A-Za-z0-9_-]{40,}",
+    r"pul-[a-f0-9]{40}", r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}",  # Pulumi, Square
+    r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}",  # Azure connection strings
+)
+# What a placeholder says about itself: "your-api-key-here", "<token>", "${SECRET}", "xxxx".
+PLACEHOLDER = re.compile(
+    r"(?i)your|example|sample|dummy|placeholder|changeme|here\b|xxxx|\*\*\*|\.\.\.|[<>{}]|\$\{|\$[A-Z_]{3}")
+# A value named as a credential ("api_key = ...", "auth token 9f8e...", "client secret: ..."),
+# judged by what it looks like (``_random``): long, letters and digits mixed, not a word.
+NAMED = re.compile(
+    r"(?i)(?:\b|_)(?:api[_ -]?key|apikey|access[_ -]?token|auth[_ -]?token|bearer|client[_ -]?secret|secret[_ -]?key|"
+    r"private[_ -]?key|access[_ -]?key|signing[_ -]?key|personal access token|pat|token|secret)s?\b[\"']?"
+    r"(?:\s*[:=]\s*|\s+(?:is|was)?\s*)[\"'`]?([A-Za-z0-9_\-./+=!@#$%^&*~]{16,})")
+# A password given to a command on its command line ("mysql -pS3cret", "docker login -p ...").
+COMMAND_PASSWORD = re.compile(
+    r"\b(?:mysql|mysqldump|mysqladmin|docker login|podman login|psql|redis-cli|sshpass|htpasswd)\b[^\n]{0,80}?"
+    r"\s(?:-p ?|--password[= ]|-a )([^\s<>{}$*]{4,})")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def _random(value: str) -> bool:
+    """Whether a value looks generated rather than written: letters and digits, or symbols, mixed,
+    with the spread of characters a key has (Shannon entropy of at least 3.5 bits a character)."""
+    if (PLACEHOLDER.search(value) or UUID.fullmatch(value) or not re.search(r"\d", value)
+            or not re.search(r"[A-Za-z]", value)):  # a UUID names a thing (a request, a resource)
+        return False
+    counts = [value.count(c) for c in set(value)]
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts) >= 3.5
+
 
 SECRETS: list[tuple[str, re.Pattern[str]]] = [
     ("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
@@ -19,15 +64,16 @@ SECRETS: list[tuple[str, re.Pattern[str]]] = [
         r"(?i:aws.{0,20}secret.{0,20}|secret.?access.?key.{0,5})[=:\"' ]{1,4}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
         r"|(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
         r"(?=[A-Za-z0-9/+]{0,39}\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
-    ("provider_api_key", re.compile(
-        r"\b(?:sk-(?:proj-|ant-(?:api\d{2}-)?|live_|svcacct-)?[A-Za-z0-9_-]{20,}|ghp_[A-Za-z0-9]{36}|"
-        r"github_pat_[A-Za-z0-9_]{22,}|gho_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,}|xox[abpors]-[A-Za-z0-9-]{10,}|"
-        r"AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}|gw_sk_[A-Za-z0-9_-]{43}|rk_live_[A-Za-z0-9]{20,}|"
-        r"sk_live_[A-Za-z0-9]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})")),
+    ("provider_api_key", re.compile(rf"(?<![A-Za-z0-9_-])(?:{'|'.join(TOKEN_FORMATS)})")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+    # user:password@host in a URL (a database's, a broker's), or a command's --user user:password.
+    ("url_credentials", re.compile(
+        r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{1,64}:(?!password@|pass@|passwd@|secret@|pwd@)"
+        r"([^\s:/@'\"<>{}$*]{4,})@[\w.-]+|\s(?:-u|--user)\s+[^\s:]+:([^\s<>{}$*]{4,})")),
     ("password", re.compile(
-        r"(?i)\b(?:password|passwd|pwd|passphrase|db_pass(?:word)?|secret)\b[\"']?\s*[:=]\s*[\"']?"
+        r"(?i)(?<![:/])\b(?:password|passwd|pwd|passphrase|db_pass(?:word)?|secret)\b[\"']?\s*[:=]\s*[\"']?"
         r"(?![$<{*%(\[]|os\.|process\.|getenv|env\b|none\b|null\b|true\b|false\b|your|my_|xxx|example|changeme|"
-        r"\.\.\.|\w+\()[^\s\"',;]{6,}")),
+        r"\.\.\.|[\w.]+\()[^\s\"',;]{6,}")),
 ]
 
 
@@ -36,6 +82,10 @@ def secret_in(text: str) -> str | None:
     for kind, pattern in SECRETS:
         if pattern.search(text):
             return kind
+    if any(_random(found.group(1)) for found in NAMED.finditer(text)):
+        return "named_credential"
+    if any(not PLACEHOLDER.search(found.group(1)) for found in COMMAND_PASSWORD.finditer(text)):
+        return "password"
     return None
 
 
