@@ -31,6 +31,7 @@ TOKEN_FORMATS = (
     r"pplx-[A-Za-z0-9]{40,}", r"xai-[A-Za-z0-9]{40,}", r"ATATT3[A-Za-z0-9_=-]{50,}", r"dp\.st\.[A-Za-z0-9_-]{40,}",
     r"pul-[a-f0-9]{40}", r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}",  # Pulumi, Square
     r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}",  # Azure connection strings
+    r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,}", r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{60,}",
 )
 # What a placeholder says about itself: "your-api-key-here", "<token>", "${SECRET}", "xxxx".
 PLACEHOLDER = re.compile(
@@ -39,12 +40,13 @@ PLACEHOLDER = re.compile(
 # judged by what it looks like (``_random``): long, letters and digits mixed, not a word.
 NAMED = re.compile(
     r"(?i)(?:\b|_)(?:api[_ -]?key|apikey|access[_ -]?token|auth[_ -]?token|bearer|client[_ -]?secret|secret[_ -]?key|"
-    r"private[_ -]?key|access[_ -]?key|signing[_ -]?key|personal access token|pat|token|secret)s?\b[\"']?"
+    r"private[_ -]?key|access[_ -]?key|signing[_ -]?key|(?:encryption|server|master)[_ -]?key|password|"
+    r"personal access token|pat|token|secret)s?\b[\"']?"
     r"(?:\s*[:=]\s*|\s+(?:is|was)?\s*)[\"'`]?([A-Za-z0-9_\-./+=!@#$%^&*~]{16,})")
 # A password given to a command on its command line ("mysql -pS3cret", "docker login -p ...").
-COMMAND_PASSWORD = re.compile(
-    r"\b(?:mysql|mysqldump|mysqladmin|docker login|podman login|psql|redis-cli|sshpass|htpasswd)\b[^\n]{0,80}?"
-    r"\s(?:-p ?|--password[= ]|-a )([^\s<>{}$*]{4,})")
+COMMAND_PASSWORD = re.compile(  # (mysql's -p takes it attached: "-p" alone asks for it)
+    r"\b(?:mysql|mysqldump|mysqladmin)\b[^\n]{0,80}?\s-p([^\s<>{}$*]{4,})|"
+    r"\b(?:docker login|podman login|sshpass|redis-cli)\b[^\n]{0,80}?\s(?:-p|--password|-a)[ =]([^\s<>{}$*]{4,})")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
@@ -84,7 +86,7 @@ def secret_in(text: str) -> str | None:
             return kind
     if any(_random(found.group(1)) for found in NAMED.finditer(text)):
         return "named_credential"
-    if any(not PLACEHOLDER.search(found.group(1)) for found in COMMAND_PASSWORD.finditer(text)):
+    if any(not PLACEHOLDER.search(found.group(found.lastindex or 0)) for found in COMMAND_PASSWORD.finditer(text)):
         return "password"
     return None
 
