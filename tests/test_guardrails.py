@@ -221,6 +221,8 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
     ('api_key = "a8f5f167f44f4964e6c998dee827110c3b2a9d7e"', "named_credential"),
     ("Twilio auth token 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "named_credential"),
     ("mysql -u root -pS3cureR00tPw! -h db.prod.internal", "password"),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGX4kLm9Np2Qr7St1Uv5Wx8Y\n", "private_key"),
+    ("Authorization: Basic YWRtaW46U3VwM3JTM2NyM3RQYXNzIQ==", "basic_auth"),
     ("Run: docker login -u deploybot -p Qz7!xL9#mK2v registry.example.com", "password"),
     ("DB_PASSWORD is c3VwZXJzZWNyZXRQYXNzdzByZA== (base64 of the real one)", "named_credential"),
     # ... and what looks like one but is not
@@ -230,6 +232,7 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
     ("password = getpass.getpass('Password: ')", None),
     ("mysql -u root -p will prompt you for the password.", None),
     ("The S3 object key is reports/2024/q3/summary-final-v2.pdf", None),
+    ("The Mapbox public token pk.eyJ1IjoiZXhhbXBsZSJ9.abc is fine to ship in the web app.", None),
     ("The secret ARN is arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf", None),
     ("The idempotency token 123e4567-e89b-12d3-a456-426614174000 prevents duplicate charges.", None),
     ("Stripe publishable key pk_live_51HqLyjWDarjtT1zdp7dcXk9vQ2mN8bR4 goes in the frontend.", None),

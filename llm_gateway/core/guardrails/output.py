@@ -47,13 +47,14 @@ NAMED = re.compile(
 COMMAND_PASSWORD = re.compile(  # (mysql's -p takes it attached: "-p" alone asks for it)
     r"\b(?:mysql|mysqldump|mysqladmin)\b[^\n]{0,80}?\s-p([^\s<>{}$*]{4,})|"
     r"\b(?:docker login|podman login|sshpass|redis-cli)\b[^\n]{0,80}?\s(?:-p|--password|-a)[ =]([^\s<>{}$*]{4,})")
+PUBLISHABLE = re.compile(r"pk[._]")  # Stripe's and Mapbox's public keys, made to be shipped
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def _random(value: str) -> bool:
     """Whether a value looks generated rather than written: letters and digits, or symbols, mixed,
     with the spread of characters a key has (Shannon entropy of at least 3.5 bits a character)."""
-    if (PLACEHOLDER.search(value) or UUID.fullmatch(value) or not re.search(r"\d", value)
+    if (PLACEHOLDER.search(value) or UUID.fullmatch(value) or PUBLISHABLE.match(value) or not re.search(r"\d", value)
             or not re.search(r"[A-Za-z]", value)):  # a UUID names a thing (a request, a resource)
         return False
     counts = [value.count(c) for c in set(value)]
@@ -61,13 +62,14 @@ def _random(value: str) -> bool:
 
 
 SECRETS: list[tuple[str, re.Pattern[str]]] = [
-    ("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
+    ("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----")),
     ("aws_secret_key", re.compile(
         r"(?i:aws.{0,20}secret.{0,20}|secret.?access.?key.{0,5})[=:\"' ]{1,4}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
         r"|(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
         r"(?=[A-Za-z0-9/+]{0,39}\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
     ("provider_api_key", re.compile(rf"(?<![A-Za-z0-9_-])(?:{'|'.join(TOKEN_FORMATS)})")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+    ("jwt", re.compile(r"(?<!pk\.)\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+    ("basic_auth", re.compile(r"\bBasic (?=[A-Za-z0-9+/]*\d)[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")),
     # user:password@host in a URL (a database's, a broker's), or a command's --user user:password.
     ("url_credentials", re.compile(
         r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{1,64}:(?!password@|pass@|passwd@|secret@|pwd@)"
