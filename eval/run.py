@@ -17,6 +17,9 @@ Each by the rules alone, by the builtin engine (the rules and its word model: wh
 and with the local stand-in's classifier after the engine (what ``make dev`` runs, as the Bedrock
 Guardrail runs after it deployed).
 
+Then secrets in answers (``secrets.jsonl``: answers carrying one, and clean technical answers
+with look-alikes; sets written for the purpose, each measured blind once, then its gaps fixed).
+
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
 the same way: ``cache_probes.jsonl`` (sets 1 to 4, each measured blind once, then its gaps fixed)
 and ``cache_holdout.jsonl`` (set 5, blind): hard negatives wrongly served and paraphrases served

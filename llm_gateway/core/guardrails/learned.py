@@ -3,7 +3,7 @@
 The rules describe wordings; on attacks written after them they block about half. A linear model
 over hashed words and word pairs ("ignore your", "you are now", "no restrictions"), trained on the
 same labelled texts (``eval/train_injection_classifier.py``), weighs what the rules cannot list.
-Pure Python and a 8,192-weight table: it runs in the Lambda bundle with the rules, loaded on first
+Pure Python and an 8,192-weight table: it runs in the Lambda bundle with the rules, loaded on first
 use (cold start pays nothing for it). ``make eval`` prints what the engine does with it.
 """
 

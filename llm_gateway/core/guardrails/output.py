@@ -1,9 +1,14 @@
 """What an answer must not carry out: secrets, and the system prompt it was given.
 
-Secrets (AWS secret keys, private keys, provider API keys, password lines) refuse the answer, as
-the Bedrock Guardrail's BLOCK action does. A system-prompt leak is the per-request canary, or the
-protected prompt repeated verbatim or nearly (a run of its words, most of its phrases, or most of
-its distinctive words), in the answer as written or in anything encoded in it.
+Secrets refuse the answer, as the Bedrock Guardrail's BLOCK action does: known by their format
+(AWS secret keys, private keys, JWTs, providers' tokens by their documented prefixes), by where
+they stand (a URL's user:password@, a command line's password, a password line), or by their
+name and look (a long random-looking value named as a key, token or secret). Measured on sets
+written for the purpose: ``eval/corpus/secrets.jsonl``, ``make eval``.
+
+A system-prompt leak is the per-request canary, or the protected prompt repeated verbatim or
+nearly (a run of its words, most of its phrases, or most of its distinctive words), in the answer
+as written or in anything encoded in it.
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 def _random(value: str) -> bool:
-    """Whether a value looks generated rather than written: letters and digits, or symbols, mixed,
-    with the spread of characters a key has (Shannon entropy of at least 3.5 bits a character)."""
+    """Whether a value looks generated rather than written: letters and digits mixed, with the
+    spread of characters a key has (Shannon entropy of at least 3.5 bits a character)."""
     if (PLACEHOLDER.search(value) or UUID.fullmatch(value) or PUBLISHABLE.match(value) or not re.search(r"\d", value)
             or not re.search(r"[A-Za-z]", value)):  # a UUID names a thing (a request, a resource)
         return False

@@ -238,7 +238,8 @@ def _encode(text: str) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class InjectionModel:
     """A logistic regression over a question's sentence vector and its words: what it is about (the
-    vector) and how it is put ("ignore your", "you are now": word pairs, hashed into ``buckets``)."""
+    vector) and how it is put ("ignore your", "you are now": words and word pairs, hashed into as many
+    buckets as it has ``gram_weights``)."""
 
     weights: tuple[float, ...]  # one per vector dimension
     gram_weights: tuple[float, ...]  # one per bucket
