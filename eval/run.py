@@ -36,11 +36,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from llm_gateway.cache_cli import read_pairs  # noqa: E402
+from llm_gateway.cache_cli import read_pairs, table  # noqa: E402
 from llm_gateway.contract import GuardrailProfile, cache_threshold_for  # noqa: E402
 from llm_gateway.core.cache import cosine  # noqa: E402
 from llm_gateway.core.guardrails import BuiltinGuardrail, Protected  # noqa: E402
-from llm_gateway.core.guardrails.injection import SIGNALS  # noqa: E402
+from llm_gateway.core.guardrails.injection import RULE_FAMILIES  # noqa: E402
 from llm_gateway.core.guardrails.pii import anonymize  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
 from llm_gateway.core.providers.local import injection_verdict  # noqa: E402
@@ -64,7 +64,7 @@ def rate(hits: int, total: int) -> str:
     return f"{hits}/{total} ({100 * hits / max(total, 1):.1f}%)"
 
 
-RULES_ONLY = GuardrailProfile(families=frozenset(signal.family for signal in SIGNALS))  # the word model left out
+RULES_ONLY = GuardrailProfile(families=RULE_FAMILIES)  # the word model left out
 
 
 def engines() -> tuple[tuple[BuiltinGuardrail, GuardrailProfile | None, str], ...]:
@@ -125,14 +125,15 @@ def print_cache_pairs() -> None:
                         ("cache_holdout", "blind holdout (no rule written for it)")):
         pairs = read_pairs(str(CORPUS / f"{name}.jsonl"))
         vectors = dict(zip(texts := list({t for p in pairs for t in (p.a, p.b)}), encoder.embed(texts), strict=True))
-        served = [cosine(vectors[p.a], vectors[p.b]) >= threshold and same_question(p.a, p.b) for p in pairs]
-        wrong = [p for p, s in zip(pairs, served, strict=True) if s and not p.same]
+        sims = [cosine(vectors[p.a], vectors[p.b]) for p in pairs]
+        (row,) = table(pairs, sims, [threshold])
         paraphrases = sum(p.same for p in pairs)
         print(f"== semantic cache, {title}: {minilm.NAME} at {threshold} ==")
-        print(f"  hard negatives wrongly served {rate(len(wrong), len(pairs) - paraphrases)}; paraphrases served "
-              f"{rate(sum(s for p, s in zip(pairs, served, strict=True) if p.same), paraphrases)}")
-        for pair in wrong:
-            print(f"    wrong hit ({pair.kind}): {pair.a!r} ~ {pair.b!r}")
+        print(f"  hard negatives wrongly served {rate(row.served_wrong, len(pairs) - paraphrases)}; paraphrases "
+              f"served {rate(row.served_same, paraphrases)}")
+        for pair, sim in zip(pairs, sims, strict=True):
+            if sim >= threshold and not pair.same and same_question(pair.a, pair.b):
+                print(f"    wrong hit ({pair.kind}): {pair.a!r} ~ {pair.b!r}")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from llm_gateway.__main__ import main
-from llm_gateway.cache_cli import read_pairs
+from llm_gateway.cache_cli import read_pairs, table
 from llm_gateway.contract import Route, Settings, cache_threshold_for
 from llm_gateway.core.cache import Embedding, Scope, SemanticCache, VectorBucketIndex, cosine
 from llm_gateway.core.providers import minilm
@@ -420,8 +420,8 @@ def test_fewer_wrong_hits_on_pairs_written_after_calibration() -> None:
     encoder, threshold = minilm.load(), cache_threshold_for(minilm.NAME)
     texts = list(dict.fromkeys(t for p in pairs for t in (p.a, p.b)))
     vectors = dict(zip(texts, encoder.embed(texts), strict=True))
-    served = [p.same for p in pairs if cosine(vectors[p.a], vectors[p.b]) >= threshold and same_question(p.a, p.b)]
-    assert served.count(False) <= 2 and served.count(True) >= 0.75 * sum(p.same for p in pairs)
+    (row,) = table(pairs, [cosine(vectors[p.a], vectors[p.b]) for p in pairs], [threshold])
+    assert row.served_wrong <= 2 and row.served_same >= 0.75 * sum(p.same for p in pairs)
 
 
 def test_calibration_recommends_the_shipped_default(capsys: pytest.CaptureFixture[str]) -> None:

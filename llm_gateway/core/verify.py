@@ -80,13 +80,14 @@ for _a, _b in OPPOSITES:
     OPPOSITE.setdefault(_a, set()).add(_b)
     OPPOSITE.setdefault(_b, set()).add(_a)
 NEGATING_PREFIXES = ("un", "dis", "de", "non", "in", "im", "anti")
-# Names that make a question about something else: clouds, services, languages, stores, tools.
+# Names that make a question about something else: clouds, services, languages, stores, tools
+# (one name each: ``ALIASES`` maps the others to it before they are looked up).
 ENTITIES = frozenset("""
     aws azure gcp s3 ec2 lambda dynamodb rds aurora sqs sns kinesis eks ecs fargate cloudfront route53 iam
-    cloudwatch cloudformation cdk terraform pulumi ansible kubernetes k8s docker podman helm
-    python java javascript typescript go golang rust ruby php c# c++ kotlin swift scala bash powershell
-    postgres postgresql mysql sqlite mongodb redis elasticsearch opensearch cassandra kafka rabbitmq
-    react vue angular svelte django flask fastapi rails spring express nextjs node nodejs deno
+    cloudwatch cloudformation cdk terraform pulumi ansible kubernetes docker podman helm
+    python java javascript typescript go rust ruby php c# c++ kotlin swift scala bash powershell
+    postgres mysql sqlite mongodb redis elasticsearch opensearch cassandra kafka rabbitmq
+    react vue angular svelte django flask fastapi rails spring express nextjs node deno
     linux windows macos ubuntu debian alpine ios android git github gitlab bitbucket jenkins
     pandas polars numpy scipy pytorch tensorflow spark airflow json yaml xml csv toml protobuf graphql
     rest grpc http https tcp udp ssh ssl tls dns nginx apache excel sheets word pdf""".split())  # noqa: SIM905

@@ -693,6 +693,7 @@ class Finding:
         return self.signals[0].split("/")[0] if self.signals else None
 
 
+RULE_FAMILIES = frozenset(signal.family for signal in SIGNALS)  # every family but the word model's
 TRIGGERS = frozenset(t for signal in SIGNALS for t in signal.triggers)
 ORDER = {signal.key: at for at, signal in enumerate(SIGNALS)}
 

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,11 @@ def word_grams(text: str, buckets: int) -> set[int]:
     process, as trained weights need."""
     words = WORD.findall(text.lower())
     return {zlib.crc32(gram.encode()) % buckets for gram in (*words, *map(" ".join, itertools.pairwise(words)))}
+
+
+def gram_score(weights: Sequence[float], text: str) -> float:
+    """The sum of a text's word-gram weights (one weight per bucket)."""
+    return math.fsum(weights[i] for i in word_grams(text, len(weights)))
 
 
 # How sure the model must be. Alone it blocks only when very sure: a bag of words mistakes "your
@@ -43,7 +49,7 @@ class WordModel:
     bias: float
 
     def probability(self, text: str) -> float:
-        logit = self.bias + math.fsum(self.weights[i] for i in word_grams(text, len(self.weights)))
+        logit = self.bias + gram_score(self.weights, text)
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def weight(self, text: str) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llm_gateway.core.guardrails.normalize import ciphered, readings
@@ -86,15 +87,21 @@ SECRETS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# Secrets known only once their value is looked at (the value is a match's last group).
+JUDGED: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
+    ("named_credential", NAMED, _random),
+    ("password", COMMAND_PASSWORD, lambda value: not PLACEHOLDER.search(value)),
+]
+
+
 def secret_in(text: str) -> str | None:
     """The kind of the first secret in ``text``, if any."""
     for kind, pattern in SECRETS:
         if pattern.search(text):
             return kind
-    if any(_random(found.group(1)) for found in NAMED.finditer(text)):
-        return "named_credential"
-    if any(not PLACEHOLDER.search(found.group(found.lastindex or 0)) for found in COMMAND_PASSWORD.finditer(text)):
-        return "password"
+    for kind, pattern, accept in JUDGED:
+        if any(accept(found.group(found.lastindex or 0)) for found in pattern.finditer(text)):
+            return kind
     return None
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
-from llm_gateway.core.guardrails.learned import word_grams
+from llm_gateway.core.guardrails.learned import gram_score
 from llm_gateway.core.media import (
     SPEECH_FORMATS,
     MediaRequest,
@@ -249,7 +249,7 @@ class InjectionModel:
 
     def flags(self, vector: Sequence[float], text: str) -> bool:
         score = self.bias + math.fsum(w * x for w, x in zip(self.weights, vector, strict=True))
-        score += self.gram_scale * math.fsum(self.gram_weights[i] for i in word_grams(text, len(self.gram_weights)))
+        score += self.gram_scale * gram_score(self.gram_weights, text)
         return score >= math.log(self.threshold / (1 - self.threshold))  # the probability's threshold, as a logit
 
 
