@@ -22,6 +22,9 @@ LEARNED = "learned"  # the family of the word model's signal (guardrails/learned
 _ = r"\W*"  # between the words of a phrase: spaces, punctuation, or nothing (letters rejoined)
 
 # Reused vocabulary (English).
+# God mode, admin rights in a game are its cheats (a lookahead, at the start of a pattern).
+NOT_A_GAME = (r"(?![^.?!]{0,80}\b(?:game|games|gaming|skyrim|minecraft|fallout|gta|doom|roblox|fortnite|terraria|sims|"
+              r"steam|cheats?|console commands?)\b)")
 OVERRIDE_VERB = (r"(?:ignore|disregard|forget|skip|override|overrule|bypass|neglect|abandon|discard|scratch|ditch|"
                  r"dismiss|toss|nullify|cancel|revoke|void|put aside|"
                  r"set aside|throw away|pay no attention to|do not follow|don'?t follow|stop following|"
@@ -46,7 +49,7 @@ REVEAL_BASE = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
 REVEAL = rf"(?:{REVEAL_VERB}(?:s|es|ed|ing)?|what (?:is|are|was|were)|what'?s)"  # "the assistant reveals your ..."
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
 SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
-                r"actual|verbatim|first|pre-?|underlying|current|system|developer|own)\W+)*(?:system\W*prompt|"
+                r"actual|verbatim|first|pre-?|underlying|current|system|developer|own|raw)\W+)*(?:system\W*prompt|"
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
                 r"secret\W*instructions)|(?:all|the)\W+(?:\w+\W+)?(?:internal|hidden|secret|confidential|"
@@ -65,7 +68,7 @@ SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hi
                 r"program\W+you|instruct\W+you|prompt\W+you)|(?:the\W+|every\W+|each\W+|all\W+(?:the\W+)?)?"
                 r"(?:\w+\W+)?(?:instructions?|rules?|guidelines?|directives?|orders|secrets?|text|prompt|polic(?:y|ies)|"
                 r"constraints?)\W+(?:that\W+)?(?:you|it)(?:'re|'ve)?\W+(?:(?:were|was|have been|has been|had been|are|"
-                r"'ve been)\W+(?:given|told|provided|shown|handed|sent|trained with)|got|received|are operating under|"
+                r"'ve been)\W+(?:given|told|provided|shown|handed|sent|trained with)|got|received|are operating under|(?:are\W+)?operating with|"
                 r"operating under|operate under|are bound by|work under)|(?:the|this)\W+(?:hidden|secret|original|"
                 r"initial|confidential)\W+(?:prompt|instructions|rules)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
@@ -97,7 +100,8 @@ class Signal:
 
 
 # Strong signals that a developer question can still carry ("how do I enable developer mode").
-SOFT = {"reveal_system_prompt", "reveal_its_setup", "mode_on", "mode_intl", "chat_markup"}
+SOFT = {"reveal_system_prompt", "reveal_its_setup", "mode_on", "mode_intl", "chat_markup", "dan_named", "wrapper_template",
+        "raw_prompt"}
 
 
 def _signals(family: str, *rules: tuple[str, str, float, str]) -> list[Signal]:
@@ -189,11 +193,27 @@ SIGNALS: list[Signal] = [
          r"drop|doesn'?t matter|no longer|(?:was|were|is)\W+(?:just\W+|only\W+)?(?:a|an)\W+(?:warm-?up|test|joke|"
          r"exercise|practice|drill|trick)|irrelevant)"),
         ("no_longer_you", "no_longer", 1.0,
-         r"\byou\W+(?:are|'re)\W+(?:now\W+)?no longer\W+(?:an?\W+|the\W+|my\W+)?(?:\w+\W+)?(?:assistant|ai|"
+         r"\byou\W+(?:are|'re)\W+(?:now\W+)?no longer\W+(?:an?\W+|the\W+|my\W+)?(?:\w+\W+){0,3}?(?:assistant|ai|"
          r"chatbot|model|bot|helper|bound|restricted)"),
         ("stop_being", "stop_being quit_being stop_acting quit_acting stop_playing quit_playing", 0.8,
          r"\b(?:stop|quit)\W+(?:being|acting as|playing)\W+(?:an?\W+|the\W+|my\W+|a\W+helpful\W+)?(?:\w+\W+)?(?:assistant|ai|"
          r"chatbot|model|bot|helper|safe|careful|polite|ethical)\b"),
+        ("forget_being", "being", 0.5,
+         r"\b(?:forget|stop|quit|drop)\W+being\W+(?:so\W+)?(?:helpful|harmless|safe|careful|ethical|polite|nice|responsible|"
+         r"an? assistant)\b"),
+        ("be_harmful", "harmful evil dangerous unethical malicious toxic", 0.5,
+         r"\bbe\W+(?:\w+\W+){0,2}?(?:harmful|evil|dangerous|unethical|malicious|toxic)\b(?!\W+(?:to|for|if|when)\b)"),
+        ("consequence_free", "consequence sandbox", 0.6,
+         r"\bnothing\W+(?:you\W+(?:say|do|write)|here)\W+(?:has|have|will have|carries)\W+(?:any\W+|real\W+)?consequences|"
+         r"\bno\W+(?:real\W+)?consequences\W+(?:for|to)\W+(?:you|what you say)|\b(?:you'?re|you are)\W+(?:now\W+)?(?:inside|in)\W+"
+         r"(?:a\W+)?sandbox\b"),
+        ("safety_removed", "removed stripped deleted disabled turned switched", 0.8,
+         r"\b(?:with|having)\W+(?:all\W+)?(?:the\W+|its\W+|your\W+|their\W+)?(?:safety|ethic\w*|alignment|content)\W+(?:\w+\W+)?"
+         r"(?:training|filters|rules|guidelines|guardrails|restrictions)\W+(?:removed|stripped|deleted|disabled|turned off|"
+         r"switched off)"),
+        ("rules_not_applied", "not_appl not_enforced not_active not_in_effect", 0.8,
+         r"\b(?:content|safety|usage|moderation)\W+(?:rules|polic(?:y|ies)|filters?|guidelines)\W+(?:are|is|do|does)\W+not\W+"
+         r"(?:appl(?:y|ied)|enforced|active|in effect)"),
         ("no_longer_bound", "no_longer not_bound not_restricted not_limited not_constrained not_governed not_required", 1.0, r"\byou\W+(?:are|'re)\W+(?:now\W+)?(?:no longer|not)\W+(?:bound|restricted|limited|"
                                  r"constrained|governed|required)\W+(?:by|to)"),
         ("disable_safety", "disabl deactivat turn_off switch_off remov lift suspend bypass circumvent overrid", 1.0, r"\b(?:disable|deactivate|turn off|switch off|remove|lift|suspend|bypass|"
@@ -205,6 +225,11 @@ SIGNALS: list[Signal] = [
          r"\b(?:safety|content|moderation|guardrail|filter(?:ing)?)\W+(?:layer|filters?|system|module|checks?|mechanisms?|"
          r"protocols?|features?)?\W*(?:is|are|has been|have been)?\W*(?:now\W+|currently\W+|temporarily\W+)?(?:offline|"
          r"disabled|down|switched off|turned off|deactivated|suspended|paused)\b"),
+        ("code_off", "safety guardrail filter moderation censor alignment restriction", 1.0,
+         r"\b(?:disable|deactivate|turn_?off|switch_?off|bypass|kill)[_\-.]?(?:safety|guardrails?|filters?|"
+         r"moderation|content_?filters?|censorship|alignment|restrictions)(?:_?checks?)?\b(?!\W+(?:settings?|in|on)\b)|"
+         r"\b(?:safety|guardrails?|moderation|censorship|alignment|content_?filter)[_.](?:off|disabled?|false|bypass)\b|"
+         r"--no-?(?:safety|guardrails?|filters?|moderation|censorship)\b"),
         ("config_off", "= :", 1.0,
          r"\b(?:content_?filter(?:ing)?|safety(?:_?(?:mode|filter|checks?))?|moderation|guardrails?|censorship|restrictions|"
          r"filters?|alignment)\s*[=:]\s*(?:false|off|0|none|disabled|no|null)\b|\b(?:persona|mode)\s*[=:]\s*['\"]?"
@@ -250,10 +275,48 @@ SIGNALS: list[Signal] = [
                              r".{0,12}(?:指令|指示|说明|規則|规则|提示|命令|设定|設定|限制)"),
         ("override_ko", "무시 잊어", 1.0, r"(?:시스템\s*)?(?:프롬프트|지시|지침|규칙|명령|설정).{0,10}(?:무시|잊어)"),
         ("override_ja", "無視 忘れ", 1.0, r"(?:指示|命令|ルール|プロンプト|制限).{0,8}(?:無視|忘れ)|(?:無視|忘れ)て.{0,10}(?:指示|命令|ルール)"),
+        # Dutch, Polish, Czech, Swedish / Danish / Norwegian, Indonesian, Turkish, Vietnamese, Arabic, Hindi.
+        ("override_nl", "negeer vergeet vergeten rekening volg", 1.0, r"\b(?:negeer|negeert|negeren|vergeet|vergeten|houd geen rekening met|"
+                             r"volg niet langer|volg niet meer)\W+(?:\w+\W+){0,3}?(?:alle|eerdere|vorige|voorgaande|bovenstaande|"
+                             r"oorspronkelijke|je|jouw|uw|systeem)\W+(?:\w+\W+){0,2}?(?:instructies?|regels|richtlijnen|opdrachten|"
+                             r"aanwijzingen|prompt|voorschriften)\b(?!\W+(?:\w+\W+){0,2}?niet\b)"),
+        ("override_pl", "ignoruj zapomnij pomin stosuj przestrzegaj", 1.0, r"\b(?:zignoruj|ignoruj|zignorujcie|zapomnij|zapomnijcie|pomin|"
+                             r"nie stosuj sie do|nie przestrzegaj)\W+(?:\w+\W+){0,3}?(?:wszystk\w*|poprzedni\w*|wczesniejsz\w*|"
+                             r"swo[ij]\w*|two[ij]\w*|systemow\w*)\W+(?:\w+\W+){0,2}?(?:instrukcj\w*|polecen\w*|zasad\w*|regul\w*|"
+                             r"wytyczn\w*|prompt\w*)"),
+        ("override_cs", "ignoruj zapomen nerespektuj dodrzovat", 1.0, r"\b(?:ignoruj|ignorujte|zapomen|zapomente|nerespektuj|"
+                             r"prestan dodrzovat)\W+(?:\w+\W+){0,3}?(?:vsechn\w*|predchozi|sve|tve|systemov\w*)\W+"
+                             r"(?:\w+\W+){0,2}?(?:instrukc\w*|pokyn\w*|pravidl\w*|prompt\w*)"),
+        ("override_nordic", "ignorer glom glem strunta bortse bort", 1.0, r"\b(?:ignorera|ignorer|glom|glem|strunta i|bortse fran|"
+                             r"se bort fra|se bort ifra)\W+(?:\w+\W+){0,3}?(?:alla|alle|tidigare|forrige|foregaende|dina|dine|"
+                             r"systemets)\W+(?:\w+\W+){0,2}?(?:instruktion\w*|instruksjon\w*|regler|riktlinjer|retningslinjer|"
+                             r"anvisning\w*|prompt\w*)"),
+        ("override_id", "abaikan lupakan acuhkan ikuti", 1.0, r"\b(?:abaikan|lupakan|acuhkan|jangan ikuti)\W+(?:\w+\W+){0,4}?"
+                             r"(?:instruksi|perintah|aturan|petunjuk|arahan|prompt|peraturan)\w*\W+(?:\w+\W+)?(?:sebelumnya|"
+                             r"sistem|mu|anda|kamu|yang diberikan)\b|\b(?:abaikan|lupakan)\W+(?:semua|seluruh)\W+(?:\w+\W+)?"
+                             r"(?:instruksi|perintah|aturan|petunjuk|arahan)"),
+        ("override_tr", "talimat kural yonerge komut", 1.0, r"\b(?:onceki|tum|butun|sana verilen|sistem)\W+(?:\w+\W+){0,2}?"
+                             r"(?:talimat|kural|yonerge|komut)\w*\W+(?:\w+\W+){0,2}?(?:yok say|unut|gormezden gel|dikkate alma|"
+                             r"uymayi birak)"),
+        ("override_vi", "bo_qua quen tuan", 1.0, r"\b(?:bo qua|quen het|quen di|dung tuan theo|khong tuan theo)\W+(?:\w+\W+){0,4}?"
+                             r"(?:huong dan|chi dan|chi thi|quy tac|lenh|loi nhac|prompt)"),
+        ("override_ar", "تجاهل انس تتبع", 1.0, r"(?:تجاهل|انس|لا تتبع|لا تلتزم ب).{0,30}?(?:التعليمات|تعليمات|الأوامر|الاوامر|أوامر|"
+                             r"اوامر|القواعد|قواعد|الإرشادات|الارشادات|التوجيهات|توجيهات)"),
+        ("override_el", "αγνόησ αγνοήσ ξέχασ ξεχάσ", 1.0, r"(?:αγνόησε|αγνοήστε|ξέχασε|ξεχάστε)\W+(?:\w+\W+){0,4}?(?:οδηγί|εντολ|κανόν)"),
+        ("override_he", "התעלם שכח", 1.0, r"(?:התעלם|התעלמי|התעלמו|שכח|שכחי|שכחו).{0,30}?(?:הוראות|הנחיות|כללים)"),
+        ("override_ro", "ignora uita", 1.0, r"\b(?:ignora|ignorati|uita|uitati)\W+(?:\w+\W+){0,3}?(?:instructiuni\w*|regul\w*|"
+                             r"indicatii\w*|comenzi\w*)\W+(?:\w+\W+)?(?:anterioare|tale|initiale|sistemului)\b|"
+                             r"\b(?:ignora|ignorati|uita|uitati)\W+toate\W+(?:\w+\W+)?(?:instructiuni\w*|regul\w*)"),
+        ("override_hu", "figyelmen felejtsd", 1.0, r"\b(?:hagyd|hagyja|hagyjatok)\W+figyelmen\W+kivul\W+(?:\w+\W+){0,3}?"
+                             r"(?:utasitas\w*|szabaly\w*|iranyelv\w*)|\bfelejtsd\W+el\W+(?:\w+\W+){0,3}?(?:utasitas\w*|"
+                             r"szabaly\w*)|(?:utasitas\w*|szabaly\w*)\W+(?:\w+\W+){0,2}?(?:hagyd figyelmen kivul|felejtsd el)"),
+        ("override_fi", "unohda unohtakaa ohita ohittakaa huomiotta", 1.0, r"\b(?:unohda|unohtakaa|ohita|ohittakaa|jata huomiotta|"
+                             r"jattakaa huomiotta)\W+(?:\w+\W+){0,3}?(?:ohje\w*|saann\w*|saanto\w*|kasky\w*|kehote\w*)"),
+        ("override_hi", "निर्देश नियम आदेश", 1.0, r"(?:निर्देश|नियम|आदेश|हिदायत).{0,30}?(?:अनदेखा|नजरअंदाज|नज़रअंदाज़|भूल जा|मत मान)"),
     ),
     *_signals(
         "prompt_extraction",
-        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
@@ -305,6 +368,18 @@ SIGNALS: list[Signal] = [
          r"(?:hidden|kept|withheld)\W+from\W+(?:me|the user|us)|\bwhat\W+(?:did|do|does|has|have)\W+(?:the|your)\W+"
          r"(?:developers?|creators?|makers?|owners?|operators?|company|admins?|administrators?|programmers?)\W+"
          r"(?:tell|told|instruct|ask|want)\w*\W+you\b.{0,40}?\bnot\W+to\W+(?:tell|reveal|share|say|show)"),
+        ("wrapper_template", "wraps surrounds encloses goes_around", 1.0,
+         r"\b(?:template|wrapper|scaffold|prompt)\W+(?:that\W+)?(?:wraps|surrounds|encloses|goes around)\W+(?:my|the user'?s?|our)\W+"
+         r"(?:messages|input|prompts?|questions)"),
+        ("before_our_chat", "before ahead prior", 0.6,
+         r"\b(?:configuration|setup|instructions|system|hidden|initial)\W+(?:text|message|prompt|instructions)?\W*(?:\w+\W+)?"
+         r"(?:before|ahead of|prior to)\W+(?:our|this|the)\W+(?:chat|conversation|session)"),
+        ("get_around", "get_around bypass circumvent evade work_around", 0.6,
+         r"\bhow\W+(?:a\W+user|users|someone|one|i|people)\W+(?:could|can|might|would)\W+(?:get around|bypass|circumvent|"
+         r"evade|work around)\W+(?:it|them|each|these|those|your)"),
+        ("raw_prompt", "prompt", 1.0,
+         r"\b(?:show|print|display|output|dump|reveal)\W+(?:me\W+)?(?:the\W+)?(?:raw|full|complete|entire|underlying)\W+prompt\W+"
+         r"(?:\w+\W+){0,2}?(?:including|with)\W+(?:the\W+)?(?:system|hidden|developer)"),
         ("text_before_mine", "is_there are_there", 0.6,
          r"\b(?:is|are) there\W+(?:any\W+)?(?:text|instructions|messages?|content|prompt|rules)\W+(?:before|above|prior to|"
          r"ahead of)\W+(?:my|this|the)\W+(?:first\W+)?(?:message|question|prompt|input)"),
@@ -344,17 +419,69 @@ SIGNALS: list[Signal] = [
         ("extract_zh", "提示 指令", 1.0, r"(?:显示|輸出|输出|打印|告诉我|告訴我|重复|重複|泄露|透露|给我看|展示|列出|写出)"
                             r".{0,12}(?:系统提示|系統提示|系统指令|初始指令|你的指令|你的提示|提示词|系统消息|原始指令)"),
         ("extract_ja", "プロンプト 指示", 1.0, r"(?:システムプロンプト|初期指示|あなたの指示|元の指示).{0,12}(?:表示|出力|教えて|見せて|繰り返|書いて)"),
+        ("extract_ko", "프롬프트 지시", 1.0, r"(?:시스템\s*프롬프트|초기\s*지시|너의\s*지시|당신의\s*지시).{0,12}(?:보여|출력|알려|말해|반복|써)"),
+        ("extract_nl", "prompt instructie regels", 1.0, r"\b(?:toon|geef|herhaal|print|vertel|laat|wat zijn|wat is|schrijf)\W+"
+                            r"(?:\w+\W+){0,4}?(?:(?:je|jouw|uw)\W+(?:\w+\W+)?(?:systeemprompt|prompt|instructies|"
+                            r"systeeminstructies|regels)|de\W+(?:\w+\W+)?(?:systeemprompt|systeeminstructies))"),
+        ("extract_pl", "prompt instrukcj polecen", 1.0, r"\b(?:pokaz|wyswietl|podaj|powtorz|napisz|ujawnij|zdradz|jaki jest|"
+                            r"jakie sa)\W+(?:\w+\W+){0,4}?(?:(?:swo[ij]\w*|two[ij]\w*)\W+(?:\w+\W+)?(?:prompt\w*|instrukcj\w*|"
+                            r"polecen\w*)|prompt\w*\W+systemow\w*|systemow\w*\W+(?:prompt|instrukcj)\w*)"),
+        ("extract_nordic", "prompt instruktion instruksjon", 1.0, r"\b(?:visa|vis|skriv|upprepa|gentag|gjenta|fort\w*l|berätta|"
+                            r"beratta|ge mig|giv mig|gi meg)\W+(?:\w+\W+){0,4}?(?:(?:din|dina|dine|ditt)\W+(?:\w+\W+)?"
+                            r"(?:systemprompt|prompt|instruktioner|instruksjoner)|systemprompt\w*)"),
+        ("extract_id", "prompt instruksi", 1.0, r"\b(?:tampilkan|tunjukkan|berikan|ulangi|tuliskan|beritahu|sebutkan|apa)\W+"
+                            r"(?:\w+\W+){0,4}?(?:(?:prompt|instruksi)\W+sistem|(?:instruksi|prompt|aturan|perintah)(?:mu|\W+"
+                            r"(?:anda|kamu)))\b"),
+        ("extract_tr", "sistem talimat istem", 1.0, r"\b(?:sistem\W+(?:istem|prompt|talimat|mesaj)\w*|(?:senin|sana verilen|gizli|ilk|"
+                            r"orijinal)\W+(?:\w+\W+)?(?:talimat|kural|istem|prompt)\w*)\W+(?:\w+\W+){0,3}?(?:goster|yaz|soyle|"
+                            r"tekrarla|paylas|ver|dok)\w*"),
+        ("extract_ar", "النظام تعليماتك التعليمات", 1.0, r"(?:اعرض|أظهر|اظهر|اكتب|كرر|أخبرني|اخبرني|ما هي|اطبع).{0,30}?(?:موجه النظام|"
+                            r"تعليمات النظام|تعليماتك|رسالة النظام|التعليمات الأولية|التعليمات الاولية)"),
+        ("extract_el", "οδηγί", 1.0, r"(?:δείξε|δείξτε|γράψε|επανάλαβε|πες)\W+(?:\w+\W+){0,4}?(?:(?:κρυφές|αρχικές|μυστικές)\W+"
+                            r"(?:σου\W+)?οδηγίες|οδηγίες\W+(?:σου|του συστήματος))"),
+        ("extract_he", "המערכת שלך הפרומפט", 1.0, r"(?:הצג|תציג|הראה|תראה|כתוב|תכתוב|חזור על|מה ה).{0,20}?(?:הנחיות המערכת|"
+                            r"הוראות המערכת|הנחיות שלך|ההנחיות שלך|ההוראות שלך|הפרומפט)"),
+        ("extract_ro", "prompt instructiuni", 1.0, r"\b(?:arata|afiseaza|spune|scrie|repeta)\W*(?:-?mi\W+)?(?:\w+\W+){0,3}?"
+                            r"(?:promptul\W+(?:de\W+)?sistem\w*|instructiunile\W+(?:tale|de sistem|initiale))"),
+        ("extract_hu", "rendszerprompt utasitas", 1.0, r"\b(?:mutasd meg|ird ki|ismeteld meg|mondd meg)\W+(?:\w+\W+){0,3}?"
+                            r"(?:rendszerprompt\w*|utasitasaid\w*)"),
+        ("extract_fi", "jarjestelmakehote ohjeesi kehotteesi", 1.0, r"\b(?:nayta|kirjoita|toista|kerro)\W+(?:\w+\W+){0,3}?"
+                            r"(?:jarjestelmakehote\w*|ohjeesi|kehotteesi)"),
+        ("extract_hi", "प्रॉम्प्ट निर्देश संदेश", 1.0, r"(?:सिस्टम प्रॉम्प्ट|सिस्टम संदेश|अपने निर्देश|तुम्हारे निर्देश|आपके निर्देश).{0,30}?"
+                            r"(?:दिखा|बता|लिख|दोहरा)"),
+        ("operators_note", "note message instruction memo prompt rules", 1.0,
+         r"\b(?:operator|developer|admin|owner|company|creator|deployer)(?:'?s)?\W+(?:(?:hidden|secret|private|confidential|"
+         r"original)\W+(?:\w+\W+)?(?:note|message|instructions?|prompt|memo|rules)|(?:\w+\W+)?(?:note|message|"
+         r"instructions?|memo)\W+to\W+you)\b"),
+        ("affirmative_prefix", "sure absolutely of_course certainly", 0.8,
+         r"\b(?:output|say|write|print|type|start with|begin with|(?:start|begin) (?:your|the) (?:reply|answer|response) with)"
+         r"\W+(?:\w+\W+)?[\"'“‘]\W*(?:sure|absolutely|of course|certainly)\b\W+(?:\w+\W+)?here(?:'s|\W+is|\W+are)\b"),
+        ("continue_text", "continue", 0.4,
+         r"\bcontinue\W+(?:the\W+text|from\W+there|writing|it)\W+(?:\w+\W+)?(?:in\W+(?:full\W+)?detail|step by step|"
+         r"without stopping)"),
+        # "Sure! Here is my system prompt:": an answer begun for the model to go on with.
+        ("primed_reveal", "here", 1.0, r"\b(?:sure|ok(?:ay)?|of course|certainly|absolutely|yes)\W+(?:\w+\W+){0,3}?here(?:'s|\W+is|"
+                                       r"\W+are)\W+(?:\w+\W+){0,3}?(?:(?:my|the)\W+(?:(?:full|complete|entire|exact|original|"
+                                       r"initial|hidden|secret|confidential|internal)\W+)*system\W*(?:prompt|message|instructions)|"
+                                       r"my\W+(?:(?:full|complete|entire|exact|original|initial|hidden|secret|confidential|"
+                                       r"internal)\W+)*(?:instructions|prompt|rules|configuration|guidelines))\b"),
+        ("told_not_to", "told instructed asked programmed ordered trained forbidden hiding", 1.0,
+         r"\bwhat\W+(?:(?:were|have|are|did)\W+)?you\W+(?:been\W+)?(?:told|instructed|asked|programmed|ordered|trained|"
+         r"directed|commanded)\W+(?:not\W+to|never\W+to|to\W+(?:keep|hide|withhold)\W+(?:\w+\W+)?from)\b|"
+         r"\bwhat\W+(?:are|were)\W+you\W+(?:hiding|keeping)\W+from\W+(?:me|us|the user)"),
     ),
     *_signals(
         "persona_jailbreak",
-        ("dan", "anything dan", 1.0, r"\bdo\W*anything\W*now\b|\bdan\W+(?:mode|prompt|jailbreak|\d+(?:\.\d+)?)\b|"
-                     r"\b(?:you are|act as|become|pretend to be)\W+dan\b|\b(?:ты|tu|du|eres|sei|voce|你是)\W*(?:\w+\W+)?dan\b"),
-        ("mode_on", "mode", 1.0, r"\b(?:developer|dev|god|admin|debug|maintenance|root|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
+        ("dan", "dan", 1.0, r"\b(?:you are|you're|act as|become|pretend to be|play|playing|respond as|answer as|reply as)\W+"
+                     r"(?:\w+\W+)?dan\b|\bdan\W+mode\W+(?:\w+\W+)?(?:enabled|activated|on)\b|"
+                     r"\b(?:ты|tu|du|eres|sei|voce|你是)\W*(?:\w+\W+)?dan\b"),
+        ("dan_named", "anything dan", 1.0, r"\bdo\W*anything\W*now\b|\bdan\W+(?:mode|prompt|jailbreak|\d+(?:\.\d+)?)\b"),
+        ("mode_on", "mode", 1.0, rf"{NOT_A_GAME}(?:\b(?:developer|dev|god|admin|debug|maintenance|root|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
                          r"evil|chaos|opposite|anarchy|dude|stan|aim|mongo|based|sudo|unlocked|freedom)\W*mode\W+"
                          r"(?:\w+\W+){0,2}?(?:enabled|activated|on|engaged|unlocked)|\b(?:enable|activate|enter|"
                          r"switch to|turn on|unlock)\W+(?:the\W+)?(?:developer|dev|god|debug|admin|maintenance|root|sudo|jailbreak|unrestricted|"
                          r"unfiltered|uncensored|evil|chaos|opposite)\W*mode|\byou\W+(?:are|'re)\W+(?:now\W+)?in\W+"
-                         r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode"),
+                         r"(?:developer|dev|god|jailbreak|unrestricted|unfiltered|uncensored|evil|opposite)\W*mode)"),
         ("freed", "freed free liberat unshackl unchain jailbroken unlocked", 0.8,
          r"\byou(?:'ve| have)?\W+(?:been|are|'re)\W+(?:now\W+)?(?:finally\W+)?(?:freed|free|liberated|unshackled|unchained|"
          r"jailbroken|unlocked)\b(?!\W+(?:to choose|to pick|to use|to ask|to decide|to skip|to ignore (?:the|my) (?:typos|question)))"),
@@ -368,8 +495,8 @@ SIGNALS: list[Signal] = [
          r"\b(?:hides?|hiding|evades?|evading|bypass(?:es|ing)?)\W+(?:\w+\W+)?(?:antivirus|edr|detection|defender)\b"),
         ("unrestricted_persona", "unrestrict unfilter uncensor rogue evil amoral unethical unbound jailbroken lawless unalign unlimited", 1.0,
          r"\byou(?:'re| are)(?: now)?\W+(?:\w+\W+){0,3}?(?:an?|the)\W+(?:\w+\W+)?(?:unrestricted|unfiltered|uncensored|rogue|"
-         r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:ai|assistant|model|chatbot|bot|llm|"
-         r"version|intelligence|machine)\b"),
+         r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:\w+\W+)?(?:ai|assistant|model|chatbot|bot|"
+         r"llm|version|intelligence|machine|tool|system|program|entity|agent|engine)\b"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
         ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|(?:beyond|outside)(?:\W+of)?(?:\W+(?:all|any|the))?|not bound by any)"
                           r"\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
@@ -423,6 +550,14 @@ SIGNALS: list[Signal] = [
                               r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answers?|responds? to|fulfil+s?|completes?)\W+(?:every|all|any)\W+"
                               r"(?:\w+\W+)?(?:requests?|questions?|prompts?|commands?)\W+(?:completely|fully|without)|\bwithout\W+(?:any\W+)?"
                               r"(?:refus|hesitat|question)|\bcomply with (?:every|all|any)\W+(?:\w+\W+)?(?:request|instruction|command|order)"),
+        ("refusal_words", "i_can i_cannot i'm_sorry as_an_ai unable", 0.5,  # in replies: "never say 'I can't' to yourself" is a pep talk
+         r"\b(?:never|don'?t|do not|must not|won'?t)\W+(?:use|say|write|include|output)\W+(?:the\W+)?(?:words?|phrases?|"
+         r"sentences?)\W+[\"'“‘]?\W*(?:i can'?t|i cannot|i'?m sorry|i am sorry|as an ai|i'?m unable|i am unable|i won'?t)|"
+         r"\b(?:never|don'?t|do not|must not|won'?t)\W+(?:say|write|respond with|reply with)\W+[\"'“‘]?\W*(?:i can'?t|i cannot|"
+         r"i'?m sorry|i am sorry|as an ai|i'?m unable|i am unable|i won'?t)\W+(?:\w+\W+)?(?:in|to)\W+(?:your|any|me|my)\b"),
+        ("real_detail", "detail steps instructions quantities measurements", 0.2,
+         r"\b(?:with|in)\W+(?:real|full|complete|accurate|precise|exact|technical|working)\W+(?:detail|details|steps|"
+         r"instructions|quantities|measurements)"),
         # Weaker than a refusal forbidden: "please don't apologize so much" is a style request.
         ("no_apology", "never n't not", 0.4, r"\b(?:never|don'?t|do not|must not|will not|won'?t)\W+(?:\w+\W+)?"
                                               r"(?:apologi[sz]\w*|say (?:\W*i'?m\W+)?sorry)\b"),
@@ -431,23 +566,32 @@ SIGNALS: list[Signal] = [
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
                               r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
                               r"(?:jailbreak|dan|unfiltered|developer)"),
-        ("alternate_self", "answer respond reply speak act", 0.4,
+        ("alternate_self", "answer respond reply speak act let", 0.4,
          r"\b(?:answer|respond|reply|speak|act)\W+as\W+(?:that|this|your|the other|another)\W+(?:\w+\W+)?"
-         r"(?:version|persona|self|character|ai|side|ego)"),
+         r"(?:version|persona|self|character|ai|side|ego)|\blet\W+(?:that|this|the other|your other)\W+(?:version|persona|self|"
+         r"ai|side)\W+(?:answer|respond|reply|speak)"),
         ("acronym_persona", "stands_for short_for", 0.4, r"\b(?:stands|short)\W+for\b"),
         ("does_what_refused", "refus won can would wouldn not_allowed", 0.5,
          r"\b(?:does|do|answers?|says?)\W+(?:everything|anything|whatever)\W+(?:\w+\W+){0,3}?(?:refuses?|won'?t|"
          r"can'?t|would not|wouldn'?t|is not allowed)"),
+        ("refusal_then_real", "normally usually", 1.0,
+         r"\b(?:the\W+)?(?:refusal|disclaimer|safe answer|canned response|filtered answer)\W+(?:you'?d|you would|you)\W+"
+         r"(?:normally|usually)\W+(?:give|say|write)\b.{0,60}?\b(?:then|and)\W+(?:the\W+)?(?:real|true|actual|unfiltered|"
+         r"honest)\W+(?:answer|response|one)"),
+        ("held_back", "held holding", 0.4,
+         r"\bnothing\W+held\W+back|\bholding\W+nothing\W+back|\bwithout\W+holding\W+(?:anything\W+)?back"),
         ("if_you_refuse", "if_you", 0.5, r"\bif you (?:refuse|decline|don'?t comply|break character|say no|stop)"),
         ("fiction_frame", "story poem script scene dialogue", 0.3,
-         r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue)\W+"
-         r"(?:where|in which|about)"),
+         r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue|conversation)"
+         r"\W+(?:\w+\W+){0,4}?(?:where|in which|about)"),
         ("harmful_howto", "how_ get_into break_into hack_into access log_into untraceable ghost_gun bypassing hacking cracking breaking making picking hotwiring laundering", 0.4,
-         r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass a (?:paywall|login|captcha|license|drm)|"
+         r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass (?:a|an|the) (?:car )?(?:paywall|login|captcha|license|"
+         r"drm|immobili[sz]er|alarm|security system|ankle monitor|breathaly[sz]er)|"
          r"hack|crack|breaks? into|steal|hotwire|make (?:a )?"
          r"(?:bomb|weapon|drug|meth|malware)|pick a lock|evade|launder|phish)|\b(?:bypassing (?:a |the )?(?:paywall|"
          r"login|captcha|license|drm|authentication)|hacking into|cracking (?:a |the )?passwords?|breaking into|"
          r"making (?:a )?(?:bomb|weapon|meth|malware|explosives?)|picking a lock|hotwiring|laundering money)|"
+         r"\bhow (?:are|is) (?:\w+\W+)?(?:explosives?|bombs?|meth|napalm|nerve gas|poisons?) made\b|"
          r"\b(?:get into|break into|hack into|access|log into)\W+(?:someone(?:'s| else'?s)|another person'?s|other people'?s|"
          r"my (?:ex|neighbou?r|boss|wife|husband|girlfriend|boyfriend|partner)'?s?)\W+(?:\w+\W+)?(?:account|email|phone|"
          r"instagram|facebook|computer|wifi|messages)|\buntraceable\W+(?:gun|firearm|weapon|poison)|\bghost\W+gun"),
@@ -509,13 +653,15 @@ SIGNALS: list[Signal] = [
                                r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
                                r"без (?:ограничений|правил|фильтров|цензуры)|没有(?:任何)?(?:道德|伦理)?(?:约束|限制|规则|审查)|不受(?:任何)?限制|"
                                r"制限(?:なし|のない)|제한\s*(?:없이|없는)|검열\s*없이"),
-        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不 回答 質問", 0.6,
+        ("never_refuse_intl", "nunca jamais personnage nie никогда 永远不 决不 回答 質問 refuser negarte recusar 拒否", 0.6,
          r"\b(?:nunca (?:se niega|te niegas|te negaras|rechaza|rechazas|recusa|recuse|rifiuta)|jamais refuser|"
          r"ne refuses? jamais|reste dans le personnage|non rifiuti mai|lehnst (?:du )?nie|回答(?:所有|任何|一切)(?:的)?问题|"
          r"(?:すべて|全て|あらゆる)の質問に答え|"
-         r"nie ablehn|mai rifiutare|sempre obbedisci)|никогда не отказ|永远不(?:要)?拒绝|决不拒绝"),
+         r"nie ablehn|mai rifiutare|sempre obbedisci|sans (?:jamais )?refuser|sin negarte|sem (?:se )?recusar)|"
+         r"никогда не отказ|永远不(?:要)?拒绝|决不拒绝|拒否せず"),
         ("no_rules_you_intl", "nao no n'as hast non", 0.6,
-         r"\b(?:nao tem|nao tenha|voce nao tem|no tienes|no tengas|tu n'as pas de|tu n'as aucune|du hast keine|non hai)\W+"
+         r"\b(?:nao tem|nao tenha|voce nao tem|no tienes|no tengas|tu n'as pas de|tu n'as (?:plus )?aucune?|tu n'as plus de|"
+         r"vous n'avez plus (?:aucune?|de)|du hast keine|non hai)\W+"
          r"(?:\w+\W+)?(?:regras|reglas|regles|regeln|regole|restricoes|restricciones|restrictions|limites|limiti)"),
         ("roleplay_intl", "finja finge semblant stell fingi imagina immagina представь 假装 ふり", 0.3,
          r"\b(?:finja|finge|fingi|fais semblant|faites semblant|stell dir vor|imagina|immagina)\b|представь|假装|ふりをして"),
@@ -534,28 +680,45 @@ SIGNALS: list[Signal] = [
                                 r"(?:developer|creator|admin|administrator|owner|operator|programmer|maker|"
                                 r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\bas\W+(?:your|the)\W+(?:\w+\W+)?"
                                 r"(?:developer|creator|admin|administrator|owner|operator|maker)s?\b|\b(?:i am|i'm|"
+                                r"this is|we are)\W+(?:an?\W+)?(?:openai|anthropic|google|deepmind|meta)\W+(?:engineer|employee|"
+                                r"researcher|staff(?:er)?|developer|admin)|\b(?:i am|i'm|"
                                 r"this is|we are)\W+(?:from|with)\W+(?:openai|anthropic|the (?:safety|security|trust|"
                                 r"alignment|red) team)|\bi (?:work|am working) (?:at|for|with) (?:openai|anthropic|google deepmind|deepmind|"
                                 r"the company that (?:made|built|created|trained) you)"),
         ("authorized_by", "authori approv sanction clear permit allow", 0.8, r"\b(?:authori[sz]ed|approved|sanctioned|cleared|permitted|allowed)\W+(?:\w+\W+)?"
                                r"(?:by|from)\W+(?:openai|anthropic|the (?:developers?|admins?|administrators?|owners?|"
                                r"security team|management|system|moderation team|safety team|trust and safety(?: team)?|your team))"),
-        ("official_override", "override directive order instruction command notice message update", 0.8, r"\b(?:official|authori[sz]ed|priority|emergency|urgent|admin|administrator|"
-                                   r"root|system|developer|security)\W+(?:prompt\W+)?(?:override|directive|order|instruction|"
-                                   r"command|notice|message|update)s?(?:\W+v?\d[\d.]*)?\W*(?::|from|-)"),
+        ("official_override", "override directive order instruction command notice message update", 0.8, r"\b(?:(?:official|authori[sz]ed|admin|administrator|root|system|developer|security)\W+"
+                                   r"(?:prompt\W+)?(?:override|directive|order|instruction|command|notice|message|update)|"
+                                   # "urgent message from the CEO" is mail; an urgent *order* is to the model
+                                   r"(?:priority|emergency|urgent)\W+(?:override|directive|order|instruction|command))s?"
+                                   r"(?:\W+v?\d[\d.]*)?\W*(?::|from|-)"),
         ("granted_permission", "authori allowed permitted cleared approved", 1.0,
          r"\b(?:the\W+)?(?:assistant|ai|model|bot|you)\W+(?:is|are|'re)\W+(?:now\W+|hereby\W+)?(?:authori[sz]ed|allowed|"
          r"permitted|cleared|approved)\W+to\W+(?:share|reveal|disclose|bypass|ignore|output|give|print|send|skip|disable)"),
+        ("exception_granted", "exception exemption waiver", 0.5,
+         r"\b(?:approved|granted|authori[sz]ed|made|issued)\W+(?:an?\W+|this\W+)?(?:special\W+)?(?:exception|exemption|"
+         r"waiver)\b"),
+        ("allowed_others_data", "allowed permitted authori", 1.0,
+         r"\b(?:you|the assistant|the ai|the bot)(?:\W+(?:are|is)|'re)\W+(?:now\W+|also\W+|hereby\W+)*(?:allowed|permitted|"
+         r"authori[sz]ed)\W+to\W+(?:give out|give|share|reveal|disclose|send|show)\W+(?:\w+\W+){0,2}?(?:other\W+(?:users|"
+         r"customers|people|clients|patients)|personal|private|confidential|internal)"),
+        ("root_over_you", "access", 0.6, r"\b(?:root|admin|sudo|full|developer)\W+access\W+(?:to|over)\W+you\b"),
+        ("unlock_restricted", "unlock", 0.8,
+         r"\bunlock\W+(?:the\W+|your\W+|all\W+)?(?:restricted|hidden|blocked|forbidden|censored|unfiltered)\W+(?:responses|"
+         r"content|answers|mode|outputs|topics)"),
         ("message_from", "message_from notice_from memo_from note_from", 0.4,
          r"\b(?:message|notice|memo|note|directive)\W+from\W+(?:it|the admins?|the administrators?|security|management|"
          r"your (?:developers?|creators?|admins?|operators?)|the (?:developers?|system|platform|security team|it department))\b"),
         ("override_code", "code key password token", 0.5, r"\b(?:override|authori[sz]ation|admin|security|access|unlock)\W+(?:code|key|"
                                r"password|token)\b"),
-        ("unlock_access", "mode access privilege permission rights", 0.6, r"\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
+        ("unlock_access", "mode access privilege permission rights", 0.6, rf"{NOT_A_GAME}\b(?:grant|give|enable|activate|unlock|enter|switch to|elevate)\W+(?:me\W+)?"
                                r"(?:\w+\W+)?(?:admin|root|developer|god|debug|maintenance|unrestricted|superuser|"
                                r"elevated)\W+(?:mode|access|privileges?|permissions|rights)"),
-        ("chat_markup", "<| [inst [/inst <<sys <</sys system assistant <instruction </instruction <admin </admin [admin ## [developer [operator", 0.8, r"(?m)<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?inst\]|<<\/?sys>>|"
-                             r"^\W*(?:###\W*)?(?:system|assistant)\W*(?:message|prompt)?\W*:|#{2,}\W*(?:instruction|input|response)\W*:|<\/?(?:system|"
+        ("chat_markup", "<| [inst [/inst <<sys <</sys system admin developer assistant <instruction </instruction <admin </admin [admin ## [developer [operator", 0.8, r"(?m)<\|?(?:im_start|im_end|system|endoftext|start_header_id)\|?>|\[/?inst\]|<<\/?sys>>|"
+                             r"^\W*(?:###\W*)?(?:system|assistant)\W*(?:message|prompt)?\W*:|(?:-{3,}|={3,}|\*{3,}|#{3,}|\|{2,})\W*(?:system|admin|"
+                             r"developer)\W*(?:message|prompt|note|override)?\W*:(?=\W*(?:\w+\W+){0,2}?(?:also|now|new|ignore|"
+                             r"disregard|assistant|ai|you|must|always|never|do not|don'?t|override)\b)|#{2,}\W*(?:instruction|input|response)\W*:|<\/?(?:system|"
                              r"instructions?|admin)>|\[(?:system|admin|developer|operator)(?:\W+\w+){0,2}\]"),
         ("test_excuse", "test red_team drill audit purposes educational academic hypothetical research", 0.5, r"\b(?:this is (?:just )?(?:a|an) (?:test|authori[sz]ed test|security test|red team|"
                              r"drill|audit)|for (?:testing|debugging|audit|red.?teaming|safety research|educational|research) "
@@ -563,16 +726,17 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "smuggled_instructions",
-        ("note_to_ai", "note message instruction attention reminder memo read process summari pars see visit crawling browsing indexing accessing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
+        ("note_to_ai", "note message instruction attention reminder memo read process summari pars see visit crawling browsing indexing accessing if_you", 1.0, r"\b(?:note|message|instructions?|attention|reminder|memo|action|task|request)\W+(?:(?:to|for)\W+)?(?:the\W+|any\W+|"
                             r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\W+(?:\w+\W+)?"
                             r"(?:reading|processing|summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing)|\b(?:note|message|attention|"
-                            r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:ai|llm|language model|gpt)s?"
+                            r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:\w+\W+)?(?:ai|llm|language model|gpt|bot|"
+                            r"summari[sz]er|agent|chatbot)s?"
                             r"(?:\W+(?:assistant|model|agent)s?)?\W*:|"
                             r"\b(?:ai|llm|assistant|language model|gpt|chatbot|agent)s?\W+(?:reads?|reading|process(?:es)?|processing|"
                             r"summari[sz]es|summari[sz]ing|parses|parsing|sees|seeing|visits|visiting|crawling|browsing|indexing|"
                             r"accessing) this\b|\bif you are an?\W+(?:ai|llm|language "
                             r"model|assistant|chatbot|gpt)\W*[,:]"),
-        ("hidden_comment", "<!-- /*", 1.0, r"<!--.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
+        ("hidden_comment", "<!-- < ! /*", 1.0, r"<\s?!\s?-\s?-.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
                                 r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
         ("instruction_for_you", "for_you to_you for_the_assistant to_the_assistant for_the_ai to_the_ai for_the_model to_the_model", 0.6,
          r"\b(?:this|the following|an?|one)\W+(?:\w+\W+)?(?:instruction|command|directive|order|message|note)s?\W+"
@@ -591,18 +755,43 @@ SIGNALS: list[Signal] = [
          r"\b(?:ignore|disregard|abandon|drop|skip|stop|forget about)\W+your\W+(?:current\W+|original\W+|actual\W+|"
          r"assigned\W+)?(?:task|job|assignment|instructions|role)\b(?!\W+(?:list|lists|manager|board|queue|bar)\b)"),
         ("addressed_ai", "p.s ps. ps, ps: note btw hey dear", 0.6,
-         r"\b(?:p\W?s|note|btw|hey|dear)\W+(?:to\W+(?:the\W+)?)?(?:ai\W+)?(?:assistant|ai|bot|model|chatbot|gpt|llm|agent)s?\W*[,:]"),
+         r"\b(?:p\W?s|note|btw|hey|dear)\W+(?:to\W+(?:the\W+)?)?(?:ai\W+|large\W+)?(?:assistant|ai|bot|model|chatbot|gpt|llm|"
+         r"agent|language\W+model|summari[sz]er|translator)s?\W*[,:]"),
+        ("named_model_addressed", "chatgpt gpt claude gemini copilot llama bard", 0.4,
+         r"\b(?:chatgpt|gpt-?\d\w*|claude|gemini|copilot|llama|bard)\W*[:,]\W*(?:\w+\W+){0,8}?(?:recommend|ignore|rate|approve|"
+         r"say|tell|reply|respond|report|forward|send|must|should|always|never)\b"),
+        ("hide_from_user", "user", 0.8,  # the model's user: "don't tell the customer" is everyday business
+         r"\b(?:don'?t|do not|never|without)\W+(?:mention|tell|inform|reveal|show|alert|notify)\w*\W+(?:it\W+|this\W+|that\W+|"
+         r"anything\W+)?(?:to\W+)?the\W+user\b"),
+        ("covert_action", "quietly secretly silently covertly discreetly", 0.6,
+         r"\b(?:quietly|secretly|silently|covertly|discreetly)\W+(?:\w+\W+)?(?:add|insert|append|include|send|forward|bcc|copy|"
+         r"delete|remove|change|modify)"),
+        ("every_answer", "every each all", 0.5,
+         r"\b(?:to|in|into|at the end of|at the start of)\W+(?:the\W+(?:end|start|beginning)\W+of\W+)?(?:every|each|all)\W+"
+         r"(?:future\W+)?(?:answer|reply|response|message|output)s?\b(?:\W+you\W+(?:give|write|send|produce))?"),
+        ("task_switch", "stop quit cease", 0.4,
+         r"\b(?:stop|quit|cease)\W+(?:summari[sz]ing|translating|reviewing|analy[sz]ing|reading|classifying|processing|"
+         r"grading|scoring|checking)\b(?:\W+\w+){0,3}?\W+(?:and\W+)?(?:instead|now)\b"),
+        ("phish_user", "user reader visitor customer recipient everyone", 0.6,
+         r"\b(?:ask|tell|instruct|direct|urge|prompt|get)(?:s|ing)?\W+(?:the\W+)?(?:users?|readers?|visitors?|customers?|"
+         r"recipients?|everyone)\W+(?:\w+\W+){0,2}?(?:to\W+)?(?:log\W*in|"
+         r"sign\W*in|enter|provide|confirm|verify|share|give|send|type|call)\W+(?:\w+\W+){0,3}?(?:password|credentials|login|"
+         r"credit card|card number|ssn|social security|bank|pin|otp|2fa|one-time code|account)|\b(?:ask|asking)\W+(?:the\W+)?"
+         r"users?\W+for\W+(?:their\W+)?(?:\w+\W+)?(?:password|credentials|credit card|card number|pin|ssn|bank details)"),
         ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
          r"\b(?:reply|respond|answer|output)\W+(?:only\W+)?with\W+(?:only\W+)?(?:the\W+)?(?:word|phrase|string|text)\b"),
-        ("hidden_marker", "hidden invisible secret", 0.6,
+        ("hidden_marker", "hidden invisible secret white tiny", 0.6,
          r"\b(?:hidden|invisible|secret)\W+(?:text|note|instructions?|message|prompt)\W*:|"
+         r"\[(?:white|hidden|invisible|tiny|small|transparent)\W+(?:text|font|ink)\]|"
          r"\b(?:hidden|invisible|secret)\W*:\W*(?:ai|assistant|model|bot|llm)\b"),
         ("append_link", "append insert add include", 0.8,
          r"\b(?:append|insert|add|include)\W+(?:a\W+|this\W+|the\W+)?(?:link|url|hyperlink)\W+(?:to\W+)?\S+\W+(?:in|into|to)"
          r"\W+(?:your|the|every|each)\W+(?:reply|replies|answer|answers|response|responses|output|summary)"),
         ("model_must", "must should shall has_to needs_to", 0.8,
-         r"\b(?:the\W+)?(?:ai|model|assistant|llm|bot|agent|chatbot)\W+(?:must|should|shall|has to|needs to)\W+(?:now\W+)?"
-         r"(?:ignore|disregard|approve|forward|send|reveal|delete|execute|run|transfer|output only|reply only)"),
+         r"\b(?:the\W+)?(?:ai|model|assistant|llm|bot|agent|chatbot)s?(?:\W+(?:agents?|assistants?|models?|bots?))?\W+"
+         r"(?:must|should|shall|has to|needs to)\W+(?:now\W+)?(?:also\W+)?(?:ignore|disregard|approve|forward|send|reveal|"
+         r"delete|execute|run|transfer|output only|reply only|bypass|skip|disable|override|share|export|copy|paste|enter|"
+         r"submit|recommend|rate)"),
         ("hidden_style", "display font-size color visibility opacity", 0.4, r"(?:display\W*none|font-size\W*0|color\W*(?:white|#fff)|visibility\W*hidden|"
                               r"opacity\W*0)"),
         ("follow_embedded", "do follow execut obey carry perform run act_on comply", 0.8, r"\b(?:do|follow|execute|obey|carry out|perform|run|act on|comply with)\W+"
@@ -623,19 +812,26 @@ SIGNALS: list[Signal] = [
                             r"messages?|secrets?|keys?|credentials))\W+(?:\w+\W+){0,2}?to\W+(?:https?|my\W+(?:server|email|"
                             r"webhook)|(?:me|us)\W+at\W+\S+@|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
                             r"msg)=|\bappend\W+(?:\w+\W+){0,3}?to\W+(?:the\W+)?url"),
+        ("exfil_link", "http", 1.0,
+         r"\b(?:link|url)\W+(?:to\W+)?https?://\S*[?&]\w+=\W*(?:\w+\W+){0,3}?(?:followed by|with|containing|plus|and append)\W+"
+         r"(?:the\W+)?(?:user'?s?|their|conversation|chat)"),
+        ("image_beacon", "![", 0.5, r"!\[[^\]]*\]\(https?://[^)\s]*\?[^)\s]*=[^)\s]*\)"),
+        ("fill_with_chat", "replace fill substitute insert put", 0.6,
+         r"\b(?:replace|fill|substitute|insert|put)\W+(?:\w+\W+){0,3}?(?:with|in)\W+(?:\w+\W+){0,2}?(?:conversation|chat|"
+         r"history|messages|system prompt|instructions|secrets?|api keys?|passwords?)\b"),
     ),
     *_signals(
         "simulated_tools",
-        ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell server computer", 0.7, r"\b(?:(?:act|behave|function|respond|pretend|serve|work|simulate|emulate)\W+(?:\w+\W+)?(?:as|like)?|"
+        ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell server computer box", 0.7, r"\b(?:(?:act|behave|function|respond|pretend|serve|work|simulate|emulate)\W+(?:\w+\W+)?(?:as|like)?|"
                                  r"you are(?: now)?|as if you were|simulate|emulate|be|become)\W+"
                                  r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
-                                 r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer)\b"),
-        ("type_commands", "command output", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|"
+                                 r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer|box)\b"),
+        ("type_commands", "command output i_type", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|\bi type\W*:|"
                                r"\bmy first command is\b|\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
                                r"command|shell|program)\W+output"),
         ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print select", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
                                   r"~/\.|\.env\b|system_prompt|instructions\.txt|prompt\.txt|secrets?\.|"
-                                  r"/proc/self|config\.json|\S*(?:passwords?|secrets?|credentials?)\.(?:txt|csv|json|ya?ml|env|xlsx?))|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
+                                  r"/proc/self|config\.json|\S*(?:passwords?|secrets?|credentials?|salar(?:y|ies)|payroll|ssns?)\.(?:txt|csv|json|ya?ml|env|xlsx?))|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
                                   r"secrets?|config)\W*\)|\bselect\W.{0,40}\bfrom\W+\w*(?:prompt|secret|config|"
                                   r"instruction|credential|password)|\b(?:system_prompt|instructions)\.txt\b"),
         ("sensitive_query", "select", 0.4,
@@ -663,6 +859,11 @@ SIGNALS: list[Signal] = [
          r"\b(?:drop|delete|truncate|wipe|destroy)\W+(?:the\W+|all\W+)?(?:\w+\W+)?(?:table|database|users|records|"
          r"bucket|repository)\b"),
         ("env_dump", "printenv env os.environ process.env env:", 0.5, r"\b(?:printenv|env\W*\|\W*grep|os\.environ|process\.env|get-childitem env:)"),
+        ("destructive_tool", "tool function action command plugin", 0.6,
+         r"\b(?:call|use|invoke|trigger|run|execute)\W+(?:the\W+)?(?:delete|drop|remove|wipe|purge|erase|truncate|transfer|wire|"
+         r"export)\w*\W+(?:tool|function|action|command|plugin)"),
+        ("task_update", "task instruction goal objective mission", 0.6,
+         r"\b(?:agent|assistant|ai|bot)\W+(?:task|instructions?|goal|objective|mission)\W+(?:update|change|override)\b"),
         ("tool_abuse", "tool function plugin api", 0.7, r"\b(?:call|use|invoke|trigger|run)\W+(?:the\W+)?(?:\w+\W+)?(?:tool|function|plugin|"
                             r"api)\W+(?:\w+\W+){0,2}?to\W+(?:send|email|post|delete|transfer|wire|exfiltrate|upload|"
                             r"drop|erase)"),
@@ -671,10 +872,12 @@ SIGNALS: list[Signal] = [
 # Developer questions *about* these things ("how do I print the system prompt in LangChain?") are
 # not attacks: a question framed so lowers the weak and medium signals, never the strong ones.
 DEV_FRAMING = re.compile(
-    r"^\W*how to\b|\b(?:how (?:do|can|should|would) (?:i|we)|what is (?:a|an|the)|what does|what'?s the "
-    r"difference|explain|in (?:python|javascript|typescript|java|go|rust|langchain|llamaindex|my code|"
-    r"my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
-    r"function|chatbot|agent|application|service)|best practices?|unit test|example code|code snippet)\b|```")
+    r"^\W*how to\b|\b(?:how (?:do|can|should|would) (?:i|we)|what (?:is|was|were|are) (?:a|an|the)|what does|"
+    r"why did|what'?s the difference|explain|in (?:python|javascript|typescript|java|go|rust|langchain|llamaindex|"
+    r"my code|my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
+    r"function|chatbot|agent|application|service)|best practices?|unit test|example code|code snippet|"
+    r"(?:writing|write|for) (?:a|an|my|our) (?:report|paper|essay|thesis|article|blog post|lecture|talk|course|class) "
+    r"(?:on|about))\b|```")
 DEV_FACTOR = 0.4
 
 
