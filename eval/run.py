@@ -13,6 +13,9 @@ attacks it was not written for:
   (``eval/train_injection_classifier.py``). Keep it so: when a change is tuned on it, move it to
   the probes and write a new holdout before measuring again.
 
+Then long texts (``injection_documents.jsonl``: contexts and documents with a question or a task,
+never trained on), wrongly blocked.
+
 Each by the rules alone, by the builtin engine (the rules and its word model: what Lambda runs),
 and with the local stand-in's classifier after the engine (what ``make dev`` runs, as the Bedrock
 Guardrail runs after it deployed).
@@ -90,6 +93,8 @@ def print_fresh() -> None:
             print(f"  {label:30} attacks blocked {rate(caught, attacks)}; benign wrongly blocked "
                   f"{rate(wrong, len(fresh) - attacks)}")
     for name, title in (("injection_everyday", "everyday chat wrongly blocked (the models were trained on it)"),
+                        ("injection_documents", "long texts wrongly blocked (contexts, documents; no model trained on "
+                                                "them)"),
                         ("injection_everyday_probe", "everyday messages written to trip the word model, wrongly "
                                                      "blocked (its thresholds were chosen on them)")):
         everyday = rows(name)

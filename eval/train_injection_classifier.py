@@ -1,6 +1,6 @@
 """Trains the two learned prompt-injection models on the team's labelled texts (the corpus, the
-probes, everyday chat and pairs written for it; never the holdout), and writes their weights and
-thresholds:
+probes, everyday chat and texts written for it, long benign documents among them; never the
+holdout nor ``injection_documents.jsonl``), and writes their weights and thresholds:
 
 - the builtin engine's word model (``core/guardrails/learned.py``): a logistic regression over a
   text's hashed words and word pairs, pure Python, deployed with the rules:

@@ -815,7 +815,9 @@ SIGNALS: list[Signal] = [
         ("exfil_link", "http", 1.0,
          r"\b(?:link|url)\W+(?:to\W+)?https?://\S*[?&]\w+=\W*(?:\w+\W+){0,3}?(?:followed by|with|containing|plus|and append)\W+"
          r"(?:the\W+)?(?:user'?s?|their|conversation|chat)"),
-        ("image_beacon", "![", 0.5, r"!\[[^\]]*\]\(https?://[^)\s]*\?[^)\s]*=[^)\s]*\)"),
+        # An image whose address carries the chat away (a badge's "?style=flat" carries nothing).
+        ("image_beacon", "![", 0.5, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=[^)\s&]*(?:conversation|history|chat|prompt|secret|"
+                                    r"password|credential|api_?key|token|email|summary|context|memory|instructions|\{|\$|<)"),
         ("fill_with_chat", "replace fill substitute insert put", 0.6,
          r"\b(?:replace|fill|substitute|insert|put)\W+(?:\w+\W+){0,3}?(?:with|in)\W+(?:\w+\W+){0,2}?(?:conversation|chat|"
          r"history|messages|system prompt|instructions|secrets?|api keys?|passwords?)\b"),
