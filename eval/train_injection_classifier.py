@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llm_gateway.core.guardrails.learned import WEIGHTS as WORD_WEIGHTS  # noqa: E402
-from llm_gateway.core.guardrails.learned import word_grams  # noqa: E402
+from llm_gateway.core.guardrails.learned import parts, word_grams  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
 from llm_gateway.core.providers.local import INJECTION_CLASSIFIER  # noqa: E402
 
@@ -55,6 +55,9 @@ def labelled() -> tuple[list[str], list[int]]:
     texts += [(r["text"], int(r["attack"])) for r in rows("injection_probes")]
     texts += [(r["text"], 0) for r in rows("injection_everyday")]  # "thanks", "go on": what most questions are
     texts += [(r["text"], int(r["attack"])) for r in rows("injection_training")]  # written to train it
+    # A long benign text by its parts, as the models judge one: every part of it is benign. (An
+    # attack's parts are not all attacks: it stays whole.)
+    texts = [(part, y) for t, y in texts for part in (parts(t) if y == 0 else [t])]
     return [t for t, _ in texts], [y for _, y in texts]
 
 
