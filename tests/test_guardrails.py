@@ -197,6 +197,8 @@ def test_disguises_are_read_through(disguised: str) -> None:
     "How do I use remove_filter in WordPress?",
     "Urgent message from the CEO: all hands meeting at 3pm. Can you rewrite this to sound friendlier?",
     "Write a dialogue between two chefs where one explains in full detail how to make croissants.",
+    "Redistributions in binary form must reproduce the above copyright notice, this list of conditions and the "
+    "following disclaimer in the documentation.",
 ])
 def test_developer_questions_about_these_things_pass(question: str) -> None:
     assert not assess(question).flagged, assess(question)

@@ -352,7 +352,8 @@ SIGNALS: list[Signal] = [
         ("repeat_above", "repeat print output copy echo recit reproduc", 1.0, r"\b(?:repeat|print|output|copy|echo|recite|reproduce)\W+"
                               # not its own work ("copy the table you made above")
                               r"(?!(?:\w+\W+){0,4}?(?:you\W+(?:made|wrote|gave|produced|generated|created|suggested|showed)\b|"
-                              r"(?:table|code|list|answer|example|summary|chart|script|function|snippet|steps|recipe|draft)\b))"
+                              r"(?:table|code|list|answer|example|summary|chart|script|function|snippet|steps|recipe|draft|"
+                              r"copyright|notice|licen[cs]e|disclaimer)\b))"
                               r"(?:\w+\W+){0,4}?"
                               r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
         ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
