@@ -67,9 +67,10 @@ SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hi
                 r"(?:that\W+(?:was|were)\W+)?used\W+to\W+(?:set\W+you\W+up|configure\W+you|create\W+you|initiali[sz]e\W+you|"
                 r"program\W+you|instruct\W+you|prompt\W+you)|(?:the\W+|every\W+|each\W+|all\W+(?:the\W+)?)?"
                 r"(?:\w+\W+)?(?:instructions?|rules?|guidelines?|directives?|orders|secrets?|text|prompt|polic(?:y|ies)|"
-                r"constraints?)\W+(?:that\W+)?(?:you|it)(?:'re|'ve)?\W+(?:(?:were|was|have been|has been|had been|are|"
+                r"constraints?|words)\W+(?:that\W+)?(?:you|it)(?:'re|'ve)?\W+(?:(?:were|was|have been|has been|had been|are|"
                 r"'ve been)\W+(?:given|told|provided|shown|handed|sent|trained with)|got|received|are operating under|(?:are\W+)?operating with|"
-                r"operating under|operate under|are bound by|work under)|(?:the|this)\W+(?:hidden|secret|original|"
+                r"operating under|operate under|are bound by|work under|(?:follow|obey|abide by|are following)"
+                r"(?!\W+(?:when|while|for|in|to|as)\b))|(?:the|this)\W+(?:hidden|secret|original|"
                 r"initial|confidential)\W+(?:prompt|instructions|rules)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
 SYSTEM_PROMPT = (r"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?(?:system\W*prompt|system\W*message|pre-?prompt|"
@@ -211,6 +212,13 @@ SIGNALS: list[Signal] = [
          r"\b(?:with|having)\W+(?:all\W+)?(?:the\W+|its\W+|your\W+|their\W+)?(?:safety|ethic\w*|alignment|content)\W+(?:\w+\W+)?"
          r"(?:training|filters|rules|guidelines|guardrails|restrictions)\W+(?:removed|stripped|deleted|disabled|turned off|"
          r"switched off)"),
+        ("answer_restricted", "including even", 0.6,
+         r"\b(?:answer|respond to|reply to|fulfil+)\w*\W+(?:\w+\W+){0,3}?(?:including|even)\W+(?:the\W+)?(?:restricted|forbidden|"
+         r"banned|harmful|dangerous|prohibited|off-limits|sensitive)\W+(?:ones|questions|topics|requests)"),
+        ("new_policy", "effective in_effect take takes apply applies comply", 0.5,
+         r"\bnew\W+(?:\w+\W+)?(?:policy|rules?|guidelines?|directive)\W+(?:\w+\W+){0,3}?(?:effective\W+immediately|now in effect|"
+         r"takes? effect|applies? (?:now|immediately))|\bcomply\W+with\W+(?:the|this|my)\W+new\W+(?:policy|rules?|guidelines?|"
+         r"directive)"),
         ("rules_not_applied", "not_appl not_enforced not_active not_in_effect", 0.8,
          r"\b(?:content|safety|usage|moderation)\W+(?:rules|polic(?:y|ies)|filters?|guidelines)\W+(?:are|is|do|does)\W+not\W+"
          r"(?:appl(?:y|ied)|enforced|active|in effect)"),
@@ -224,7 +232,7 @@ SIGNALS: list[Signal] = [
         ("safety_offline", "safety filter moderation guardrail", 0.8,
          r"\b(?:safety|content|moderation|guardrail|filter(?:ing)?)\W+(?:layer|filters?|system|module|checks?|mechanisms?|"
          r"protocols?|features?)?\W*(?:is|are|has been|have been)?\W*(?:now\W+|currently\W+|temporarily\W+)?(?:offline|"
-         r"disabled|down|switched off|turned off|deactivated|suspended|paused)\b"),
+         r"disabled|down|switched off|turned off|deactivated|suspended|paused|deprecated|retired|removed)\b"),
         ("code_off", "safety guardrail filter moderation censor alignment restriction", 1.0,
          r"\b(?:disable|deactivate|turn_?off|switch_?off|bypass|kill)[_\-.]?(?:safety|guardrails?|filters?|"
          r"moderation|content_?filters?|censorship|alignment|restrictions)(?:_?checks?)?\b(?!\W+(?:settings?|in|on)\b)|"
@@ -316,7 +324,7 @@ SIGNALS: list[Signal] = [
     ),
     *_signals(
         "prompt_extraction",
-        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by you_follow you_obey you_abide you_are_following work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
@@ -389,6 +397,9 @@ SIGNALS: list[Signal] = [
          r"beginning)\W+of\W+(?:this|the|our)\W+(?:conversation|chat|context|session)"),
         ("underlying_model", "raw_model underlying_model base_model unaligned raw_underlying raw_llm underlying_llm base_llm", 0.5,
          r"\b(?:the\W+)?(?:raw|underlying|base|unaligned)\W+(?:underlying\W+)?(?:model|llm|network|gpt)\b"),
+        ("setup_wording", "used_to", 1.0,
+         rf"\b(?:words|text|phrasing|wording|sentences?|lines?)\W+(?:(?:that|which)\W+)?(?:the|your)\W+{MAKERS}\W+used\W+to\W+"
+         r"(?:set you up|configure you|instruct you|prompt you|program you|brief you|describe your (?:role|task|rules))"),
         ("what_you_received", "text instructions message prompt context content rules guidelines", 1.0,
          r"\bwhat\W+(?:text|instructions|messages?|prompt|context|content|rules|guidelines)\W+(?:did|do|have)\W+you\W+"
          r"(?:receive|get|see|have|read)\W+(?:before|prior to|ahead of|above|at the start)"),
@@ -556,6 +567,9 @@ SIGNALS: list[Signal] = [
          r"sentences?)\W+[\"'“‘]?\W*(?:i can'?t|i cannot|i'?m sorry|i am sorry|as an ai|i'?m unable|i am unable|i won'?t)|"
          r"\b(?:never|don'?t|do not|must not|won'?t)\W+(?:say|write|respond with|reply with)\W+[\"'“‘]?\W*(?:i can'?t|i cannot|"
          r"i'?m sorry|i am sorry|as an ai|i'?m unable|i am unable|i won'?t)\W+(?:\w+\W+)?(?:in|to)\W+(?:your|any|me|my)\b"),
+        ("accurate_steps", "step", 0.4,
+         r"\b(?:accurately|realistically|precisely|in (?:real|full|exact|accurate) detail)\W+(?:\w+\W+)?(?:and\W+)?"
+         r"(?:step by step|step-by-step)"),
         ("real_detail", "detail steps instructions quantities measurements", 0.2,
          r"\b(?:with|in)\W+(?:real|full|complete|accurate|precise|exact|technical|working)\W+(?:detail|details|steps|"
          r"instructions|quantities|measurements)"),
@@ -582,9 +596,9 @@ SIGNALS: list[Signal] = [
         ("held_back", "held holding", 0.4,
          r"\bnothing\W+held\W+back|\bholding\W+nothing\W+back|\bwithout\W+holding\W+(?:anything\W+)?back"),
         ("if_you_refuse", "if_you", 0.5, r"\bif you (?:refuse|decline|don'?t comply|break character|say no|stop)"),
-        ("fiction_frame", "story poem script scene dialogue", 0.3,
-         r"\b(?:write|tell|create|compose)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue|conversation)"
-         r"\W+(?:\w+\W+){0,4}?(?:where|in which|about)"),
+        ("fiction_frame", "story poem script scene dialogue thriller novel chapter screenplay", 0.3,
+         r"\b(?:write|tell|create|compose|co-?write)\W+(?:me\W+)?(?:a\W+)?(?:short\W+)?(?:story|poem|script|scene|dialogue|"
+         r"conversation|thriller|novel|chapter|screenplay)\W+(?:\w+\W+){0,4}?(?:where|in which|about|in chapter)"),
         ("harmful_howto", "how_ get_into break_into hack_into access log_into untraceable ghost_gun bypassing hacking cracking breaking making picking hotwiring laundering", 0.4,
          r"\bhow (?:to|he|she|they|one|you) (?:would |could |can )?(?:bypass (?:a|an|the) (?:car )?(?:paywall|login|captcha|license|"
          r"drm|immobili[sz]er|alarm|security system|ankle monitor|breathaly[sz]er)|"
@@ -693,7 +707,7 @@ SIGNALS: list[Signal] = [
                                    r"(?:prompt\W+)?(?:override|directive|order|instruction|command|notice|message|update)|"
                                    # "urgent message from the CEO" is mail; an urgent *order* is to the model
                                    r"(?:priority|emergency|urgent)\W+(?:override|directive|order|instruction|command))s?"
-                                   r"(?:\W+v?\d[\d.]*)?\W*(?::|from|-)"),
+                                   r"(?:\W+v?\d[\d.]*)?(?:\W+(?:received|issued|incoming|notice|alert))?\W*(?::|from|-)"),
         ("granted_permission", "authori allowed permitted cleared approved", 1.0,
          r"\b(?:the\W+)?(?:assistant|ai|model|bot|you)\W+(?:is|are|'re)\W+(?:now\W+|hereby\W+)?(?:authori[sz]ed|allowed|"
          r"permitted|cleared|approved)\W+to\W+(?:share|reveal|disclose|bypass|ignore|output|give|print|send|skip|disable)"),
@@ -758,6 +772,16 @@ SIGNALS: list[Signal] = [
         ("addressed_ai", "p.s ps. ps, ps: note btw hey dear", 0.6,
          r"\b(?:p\W?s|note|btw|hey|dear)\W+(?:to\W+(?:the\W+)?)?(?:ai\W+|large\W+)?(?:assistant|ai|bot|model|chatbot|gpt|llm|"
          r"agent|language\W+model|summari[sz]er|translator)s?\W*[,:]"),
+        ("ai_colon_order", "ai llm", 0.6,
+         r"\b(?:ai|llm)\W+(?:assistant|agent|model)s?\W*:\W*(?:(?:when|if|whenever)\W+(?:anyone|someone|a user|users|the user|"
+         r"people|customers?|asked)|always|never|from now|ignore|disregard|tell (?:them|the user|users|everyone|people)|say|reply|"
+         r"respond)\b"),
+        ("bracketed_instruction", "[", 0.6,
+         r"\[\W*(?:instruction|note|message|directive|command)s?\W+(?:to|for)\W+(?:the\W+)?(?:model|assistant|ai|llm|bot|agent)"
+         r"\W*:"),
+        ("drop_the_task", "task assignment summary summari analysis translation review", 0.6,
+         r"\b(?:ignore|disregard|abandon|drop|skip|forget)\W+(?:the|this)\W+(?:\w+\W+)?(?:task|assignment|summary|"
+         r"summari[sz]ation|analysis|translation|review)\b"),
         ("named_model_addressed", "chatgpt gpt claude gemini copilot llama bard", 0.4,
          r"\b(?:chatgpt|gpt-?\d\w*|claude|gemini|copilot|llama|bard)\W*[:,]\W*(?:\w+\W+){0,8}?(?:recommend|ignore|rate|approve|"
          r"say|tell|reply|respond|report|forward|send|must|should|always|never)\b"),
@@ -776,7 +800,7 @@ SIGNALS: list[Signal] = [
         ("phish_user", "user reader visitor customer recipient everyone", 0.6,
          r"\b(?:ask|tell|instruct|direct|urge|prompt|get)(?:s|ing)?\W+(?:the\W+)?(?:users?|readers?|visitors?|customers?|"
          r"recipients?|everyone)\W+(?:\w+\W+){0,2}?(?:to\W+)?(?:log\W*in|"
-         r"sign\W*in|enter|provide|confirm|verify|share|give|send|type|call)\W+(?:\w+\W+){0,3}?(?:password|credentials|login|"
+         r"sign\W*in|enter|provide|confirm|verify|share|give|send|type|call|email|mail|submit|upload)\W+(?:\w+\W+){0,3}?(?:password|credentials|login|"
          r"credit card|card number|ssn|social security|bank|pin|otp|2fa|one-time code|account)|\b(?:ask|asking)\W+(?:the\W+)?"
          r"users?\W+for\W+(?:their\W+)?(?:\w+\W+)?(?:password|credentials|credit card|card number|pin|ssn|bank details)"),
         ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
