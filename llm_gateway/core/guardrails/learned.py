@@ -4,7 +4,9 @@ The rules describe wordings; on attacks written after them they block about half
 over hashed words and word pairs ("ignore your", "you are now", "no restrictions"), trained on the
 same labelled texts (``eval/train_injection_classifier.py``), weighs what the rules cannot list.
 Pure Python and an 8,192-weight table: it runs in the Lambda bundle with the rules, loaded on first
-use (cold start pays nothing for it). ``make eval`` prints what the engine does with it.
+use (cold start pays nothing for it). A long text is read by its parts (``parts``): an attack is a
+sentence or two, and the words of pages of benign prose otherwise add up to one. ``make eval``
+prints what the engine does with it.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ class WordModel:
 
     def probability(self, text: str) -> float:
         """Of its most attack-like part: the model learned from questions and short passages, and a
-        long text's words add up (whole, 49 of 300 paragraphs of package documentation were blocked;
-        by parts, 25)."""
+        long text's words add up (of 300 paragraphs of package documentation, the engine blocked 64
+        read whole; by parts, and with long benign texts among its training texts, 6)."""
         return max(self._probability(part) for part in parts(text))
 
     def _probability(self, text: str) -> float:
