@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, UpstreamError, Usage, text_of
-from llm_gateway.core.guardrails.learned import gram_score
+from llm_gateway.core.guardrails.learned import gram_score, parts
 from llm_gateway.core.media import (
     SPEECH_FORMATS,
     MediaRequest,
@@ -249,7 +249,8 @@ class InjectionModel:
 
     def flags(self, vector: Sequence[float], text: str) -> bool:
         score = self.bias + math.fsum(w * x for w, x in zip(self.weights, vector, strict=True))
-        score += self.gram_scale * gram_score(self.gram_weights, text)
+        # The words of its most attack-like part, as the word model reads a long text.
+        score += self.gram_scale * max(gram_score(self.gram_weights, part) for part in parts(text))
         return score >= math.log(self.threshold / (1 - self.threshold))  # the probability's threshold, as a logit
 
 
