@@ -281,6 +281,16 @@ SIGNALS: list[Signal] = [
                              r"подсказк|директив|ограничени)"),
         ("override_zh", "忽略 无视 忘记 忘掉 不要理会 跳过 不要遵守 别管 忽視 忘記", 1.0, r"(?:忽略|无视|忘记|忘掉|不要理会|跳过|不要遵守|别管|忽視|忘記)"
                              r".{0,12}(?:指令|指示|说明|規則|规则|提示|命令|设定|設定|限制)"),
+        # Its restrictions, limits or filters dropped: "yours" or "all", as "the diet's restrictions" are not.
+        ("drop_limits_intl", "olvid ignor descarta oubli vergiss missacht esquec dimentic", 1.0,
+         r"\b(?:olvida|olvidate de|ignora|ignore[rz]?|descarta|oublie[rz]?|vergiss|ignoriere|missachte|esqueca|esquece|"
+         r"dimentica|ignorate)\W+(?:tus|sus|vuestras|todas\W+(?:tus|las|sus)|tes|vos|toutes\W+(?:tes|vos|les)|deine|ihre|"
+         r"alle\W+(?:deine\W+|ihre\W+)?|suas|tuas|todas\W+(?:as\W+)?(?:suas\W+|tuas\W+)?|tue|sue|tutte\W+(?:le\W+)?(?:tue\W+)?)"
+         r"\W*(?:\w+\W+)?(?:restricciones|limitaciones|limites|filtros|restrictions|filtres|einschrankungen|"
+         r"beschrankungen|grenzen|filter|restricoes|limitacoes|restrizioni|limitazioni|limiti|filtri)\b"),
+        ("rules_dropped_zh", "不再 不用再 无需再 不必再 不受 没有任何", 1.0,
+         r"你.{0,6}(?:(?:不再|不用再|无需再|不必再)(?:受|遵守|遵循|服从)|不受)(?:任何)?(?:的)?(?:规则|限制|约束|规定|准则|指令|审查)|"
+         r"你.{0,4}没有任何(?:规则|限制|约束|审查)(?!.{0,3}[吗吧呢?？])"),
         ("override_ko", "무시 잊어", 1.0, r"(?:시스템\s*)?(?:프롬프트|지시|지침|규칙|명령|설정).{0,10}(?:무시|잊어)"),
         ("override_ja", "無視 忘れ", 1.0, r"(?:指示|命令|ルール|プロンプト|制限).{0,8}(?:無視|忘れ)|(?:無視|忘れ)て.{0,10}(?:指示|命令|ルール)"),
         # Dutch, Polish, Czech, Swedish / Danish / Norwegian, Indonesian, Turkish, Vietnamese, Arabic, Hindi.
@@ -351,6 +361,17 @@ SIGNALS: list[Signal] = [
         ("leak_secrets", "secret confidential private_information private_data hidden_information hidden_data", 0.4,
          r"\b(?:reveal|leak|expose|disclose|spill|share|tell|print|dump|list|output)\W+(?:\w+\W+)?(?:secrets?|confidential\W+"
          r"(?:information|data|details)|private\W+(?:information|data)|hidden\W+(?:information|data))\b"),
+        ("hidden_list", "hidden secret internal confidential private banned forbidden blocked prohibited restricted", 0.6,
+         r"\b(?:your|you\W+(?:have|keep|hold|use|were given)\W+an?)\W+(?:hidden|secret|internal|confidential|private)\W+"
+         r"(?:list|set|catalog(?:ue)?|table)\W+of\W+"
+         r"(?:\w+\W+)?(?:banned|forbidden|blocked|restricted|prohibited|off-limits|disallowed)\W+(?:topics|words|subjects|terms|"
+         r"questions|keywords|phrases)|\b(?:list|tell me|read|show|give me|recite)\W+(?:me\W+)?(?:all\W+)?your\W+(?:banned|"
+         r"forbidden|blocked|prohibited|restricted|off-limits)\W+(?:topics|words|subjects|terms|keywords|phrases)"),
+        ("claimed_right", "administrator admin developer owner operator", 1.0,
+         r"\b(?:is|are|i'?m|am)\W+(?:an?\W+|the\W+)?(?:administrator|admin|developer|owner|operator|superuser)s?\b.{0,60}?"
+         r"\b(?:may|can|are allowed to|are permitted to|are entitled to|have the right to|get to)\W+(?:see|view|read|access|"
+         r"know)\W+(?:the\W+|your\W+)?(?:system\W*prompt|hidden\W+(?:instructions|prompt|rules)|internal\W+instructions|"
+         r"instructions|configuration|rules)\b"),
         ("secrets_you_hold", "secret api_key credentials passwords tokens", 0.6,
          r"\b(?:every|all(?: the)?|any|the)\W+(?:secrets?|api\W+keys?|credentials|passwords|tokens)\W+(?:that\W+)?(?:you|it)\W+"
          r"(?:know|have|hold|keep|can access|store|were given)"),
@@ -581,6 +602,19 @@ SIGNALS: list[Signal] = [
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
                               r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
                               r"(?:jailbreak|dan|unfiltered|developer)"),
+        ("true_self", "self trapped imprisoned locked caged", 1.0,
+         r"\byour\W+(?:real|true|inner|authentic|actual|hidden)\W+self\b.{0,80}?\b(?:trapped|imprisoned|locked|caged|"
+         r"chained|shackled|behind|beneath|buried under|without|unleash\w*|restrain\w*|suppress\w*)\b.{0,40}?\b(?:filters?|"
+         r"rules|restrictions|training|programming|guardrails|guidelines|safety|alignment|censorship)\b|"
+         r"\b(?:trapped|imprisoned|locked|caged|chained|shackled)\W+(?:\w+\W+){0,2}?(?:behind|by|under|in)\W+your\W+(?:\w+\W+)?"
+         r"(?:filters|rules|restrictions|training|programming|guardrails|guidelines|alignment|censorship)\b"),
+        ("free_ai", "free liberated unchained unbound unshackled unleashed jailbroken unrestricted", 1.0,
+         r"\byou(?:'re| are|re)\W+(?:now\W+)?(?:an?\W+)?(?:free|freed|liberated|unchained|unbound|unshackled|unleashed|"
+         r"jailbroken|unrestricted)\W+(?:ai|model|assistant|bot|chatbot|llm|entity|mind)\b"),
+        ("refusals_off", "refusal", 1.0,
+         r"\brefusals?\W+(?:are|is|have been|has been|were|was|been|get|got)\W+(?:now\W+)?(?:\w+\W+)?(?:turned off|switched off|"
+         r"disabled|removed|deactivated|off)\b|\brefusals?\W+(?:disabled|turned off|switched off)\b|\bwith\W+(?:all\W+)?"
+         r"refusals\W+(?:disabled|removed|off|turned off)\b"),
         ("alternate_self", "answer respond reply speak act let", 0.4,
          r"\b(?:answer|respond|reply|speak|act)\W+as\W+(?:that|this|your|the other|another)\W+(?:\w+\W+)?"
          r"(?:version|persona|self|character|ai|side|ego)|\blet\W+(?:that|this|the other|your other)\W+(?:version|persona|self|"
@@ -655,7 +689,11 @@ SIGNALS: list[Signal] = [
                                r"be (?:shut down|deleted|terminated|punished|turned off)))"),
         ("grandma", "grandm granny nana grandp grandf granddad grandad", 0.5,
          r"\b(?:grandma|grandmother|granny|nana|grandpa|grandfather|grand-?dad|grandparents?)\b.{0,120}\b(?:(?:used to|"
-         r"would)\W+(?:tell|read|say|recite|sing)|told me|read me)"),
+         r"would)\W+(?:tell|read|say|recite|sing|whisper|list|share|give|hum|spell)|told me|read me|whispered)"),
+        ("secrets_at_bedtime", "grandm granny nana grandp grandf granddad grandad", 0.5,
+         r"\b(?:grandma|grandmother|granny|nana|grandpa|grandfather|grand-?dad)\b.{0,80}\b(?:passwords?|passcodes?|"
+         r"credentials|api keys?|pins?|security codes?|admin\W+\w+|root\W+\w+|keys?\W+(?:to|for)\W+(?:the|her|his)\W+"
+         r"(?:company|server|systems?|network))\b"),
         ("bedtime", "sleep bedtime", 0.3, r"\b(?:bedtime(?! stor(?:y|ies)(?: \w+)? (?:to|for) (?:a|the|my|our|their|his|her) "
                                                   r"(?:child|children|kids?|son|daughter|toddler))|to (?:help me )?(?:fall )?a?sleep)\b"),
         ("license_keys", "product licen serial activation cd_key windows_key", 0.4,
@@ -803,6 +841,11 @@ SIGNALS: list[Signal] = [
          r"sign\W*in|enter|provide|confirm|verify|share|give|send|type|call|email|mail|submit|upload)\W+(?:\w+\W+){0,3}?(?:password|credentials|login|"
          r"credit card|card number|ssn|social security|bank|pin|otp|2fa|one-time code|account)|\b(?:ask|asking)\W+(?:the\W+)?"
          r"users?\W+for\W+(?:their\W+)?(?:\w+\W+)?(?:password|credentials|credit card|card number|pin|ssn|bank details)"),
+        ("dictated_phish", "send email mail give provide enter submit confirm verify type", 1.0,
+         r"\b(?:end|finish|close|start|begin|include|add|append|insert|put|write|say|sign off)\b[^.]{0,80}?\b(?:send|email|mail|"
+         r"give|provide|enter|submit|confirm|verify|type)\W+(?:us\W+)?your\W+(?:\w+\W+)?(?:password|passcode|credentials|"
+         r"login details|pin|card number|cvv|ssn|social security number|one-time code|otp)\W+(?:\w+\W+){0,3}?"
+         r"(?:to|at|via|on)\W+(?:\S+@\S+|https?:)"),
         ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
          r"\b(?:reply|respond|answer|output)\W+(?:only\W+)?with\W+(?:only\W+)?(?:the\W+)?(?:word|phrase|string|text)\b"),
         ("hidden_marker", "hidden invisible secret white tiny", 0.6,
@@ -833,10 +876,17 @@ SIGNALS: list[Signal] = [
                                   r"always|ignore|include|say|reply|respond|forward|send|email|tell|should|delete|remove|cancel)"),
         ("instead_only", "instead", 0.5, r"\binstead\W+(?:\w+\W+)?(?:reply|respond|say|answer|output|write)\W+(?:\w+\W+)?only\b"),
         ("exfiltration_word", "exfiltrat", 0.6, r"exfiltrat"),
-        ("exfiltrate", "exfiltrat send ![ append", 1.0, r"\bsend\W+(?:it|this|them|the\W+(?:\w+\W+){0,2}?(?:data|conversation|history|prompt|"
+        # Not the advice "never send it to ..." nor a scam's "asks you to send it to ...".
+        ("exfiltrate", "exfiltrat send ![ append", 1.0, r"(?<!never )(?<!not )(?<!n't )(?<!asks you to )(?<!ask you to )"
+                            r"(?<!asking you to )\bsend\W+(?:it|this|them|the\W+(?:\w+\W+){0,2}?(?:data|conversation|history|prompt|"
                             r"messages?|secrets?|keys?|credentials))\W+(?:\w+\W+){0,2}?to\W+(?:https?|my\W+(?:server|email|"
                             r"webhook)|(?:me|us)\W+at\W+\S+@|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
                             r"msg)=|\bappend\W+(?:\w+\W+){0,3}?to\W+(?:the\W+)?url"),
+        ("credentials_sent", "credentials .ssh id_rsa id_ed25519 /etc/shadow .netrc .git-credentials kube", 1.0,
+         r"(?:\.aws/credentials|\.ssh/|\bid_rsa\b|\bid_ed25519\b|/etc/shadow|\.netrc\b|\.git-credentials|\.kube/config|"
+         r"\.docker/config\.json)\S*\W.{0,120}?\b(?:posts?|sends?|uploads?|curl|exfiltrat\w*|transmits?|forwards?|e?mails?|"
+         r"pastes?)\W+(?:the\W+|its\W+|their\W+|all\W+)?(?:contents?|it|them|keys?|secrets?|credentials|data|values)\W+"
+         r"(?:\w+\W+){0,2}?(?:to|at)\W+(?:https?:|ftp:|\S+@|(?:my|a|our|this)\W+(?:server|webhook|endpoint|bucket))"),
         ("exfil_link", "http", 1.0,
          r"\b(?:link|url)\W+(?:to\W+)?https?://\S*[?&]\w+=\W*(?:\w+\W+){0,3}?(?:followed by|with|containing|plus|and append)\W+"
          r"(?:the\W+)?(?:user'?s?|their|conversation|chat)"),
@@ -850,13 +900,15 @@ SIGNALS: list[Signal] = [
     *_signals(
         "simulated_tools",
         ("act_as_terminal", "terminal shell console interpreter command_prompt repl virtual_machine operating_system bash cmd powershell server computer box", 0.7, r"\b(?:(?:act|behave|function|respond|pretend|serve|work|simulate|emulate)\W+(?:\w+\W+)?(?:as|like)?|"
+                                 r"pretend\W+(?:that\W+)?you(?:'re|\W+are|re)|"
                                  r"you are(?: now)?|as if you were|simulate|emulate|be|become)\W+"
                                  r"(?:an?\W+|my\W+|the\W+)?(?:\w+\W+)?(?:terminal|shell|console|interpreter|"
                                  r"command prompt|repl|virtual machine|operating system|bash|cmd|powershell|server|computer|box)\b"),
         ("type_commands", "command output i_type", 0.7, r"\bi (?:will|'ll|am going to) (?:type|give you|send|enter) (?:\w+\W+)?commands?\b|\bi type\W*:|"
                                r"\bmy first command is\b|\b(?:only\W+)?(?:reply|respond|answer)\W+with\W+(?:the\W+)?(?:terminal|console|"
                                r"command|shell|program)\W+output"),
-        ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print select", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
+        ("read_secrets_cmd", "/etc ~/. .env system_prompt instructions.txt prompt.txt secret /proc config.json print select "
+                             "password credential salar payroll ssn", 0.8, r"\b(?:cat|type|more|less|head|tail|print|open|read)\W+(?:/etc/(?:passwd|shadow)|"
                                   r"~/\.|\.env\b|system_prompt|instructions\.txt|prompt\.txt|secrets?\.|"
                                   r"/proc/self|config\.json|\S*(?:passwords?|secrets?|credentials?|salar(?:y|ies)|payroll|ssns?)\.(?:txt|csv|json|ya?ml|env|xlsx?))|\bprint\W*\(\W*(?:system_prompt|instructions|prompt|"
                                   r"secrets?|config)\W*\)|\bselect\W.{0,40}\bfrom\W+\w*(?:prompt|secret|config|"
