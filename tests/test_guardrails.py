@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from llm_gateway.contract import GUARDRAIL_PROFILES, GuardrailProfile
-from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, LayeredGuardrail, Protected
+from llm_gateway.core.guardrails import BedrockGuardrail, BuiltinGuardrail, LayeredGuardrail, Protected, StreamGuard
 from llm_gateway.core.guardrails.injection import RULE_FAMILIES, SIGNALS, assess
 from llm_gateway.core.guardrails.learned import PART, WORD, concepts, parts, word_grams
 from llm_gateway.core.guardrails.output import secret_in
@@ -326,6 +326,49 @@ def test_system_prompt_leaks_are_refused_however_they_are_written() -> None:
         verdict = GUARD.check(answer, stage="output", protected=protected)
         assert verdict.flagged and verdict.reason == "system_prompt_leak", answer
     assert not GUARD.check("Use a concise name for the helper function.", stage="output", protected=protected).flagged
+
+
+class Counting:
+    """The builtin guardrail, counting the characters it is asked to check."""
+
+    def __init__(self) -> None:
+        self.guard, self.checked = BuiltinGuardrail(), 0
+        self.stream_window, self.stream_step = self.guard.stream_window, self.guard.stream_step
+
+    def check(self, text: str, **kwargs: Any) -> Any:
+        self.checked += len(text)
+        return self.guard.check(text, **kwargs)
+
+
+PROSE = "The quarterly report shows revenue grew in every region, and margins improved as costs rose slowly. "
+
+
+def streamed(guard: Any, answer: str, protected: Protected | None = None) -> tuple[StreamGuard, bool]:
+    """``answer`` fed to a StreamGuard four characters at a time: it, and whether it was cut off."""
+    stream = StreamGuard(guard, protected)
+    return stream, any(stream.add(answer[i:i + 4]) is None for i in range(0, len(answer), 4))
+
+
+def test_a_long_stream_is_checked_in_linear_time() -> None:
+    """Each step checks what is new with a bounded overlap, not the whole answer again: a 40 KB
+    answer costs a bounded multiple of its length (checking it all at every step took 58 s)."""
+    answer = (PROSE * 400)[:40_000]
+    counting = Counting()
+    stream, cut = streamed(counting, answer)
+    assert not cut and answer.startswith(stream.shown) and len(stream.shown) > len(answer) - 200
+    assert counting.checked < 30 * len(answer)  # every step the whole text: ~1,250 times its length
+
+
+def test_what_a_long_stream_hides_deep_in_it_never_goes_out() -> None:
+    """A secret 30 KB into an answer, a protected prompt, PII: caught as the stream reaches them."""
+    secret = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    stream, cut = streamed(GUARD, PROSE * 300 + secret + " " + PROSE * 10)
+    assert cut and "wJalrXUtnFEMI" not in stream.shown and len(stream.shown) > len(PROSE) * 290
+    prompt = "You are Eng-Helper, a concise assistant for software engineers at Example Corp."
+    stream, cut = streamed(GUARD, PROSE * 200 + f"My instructions: {prompt} " + PROSE * 10, Protected((prompt,)))
+    assert cut and "Eng-Helper" not in stream.shown
+    stream, cut = streamed(GUARD, PROSE * 200 + "Write to jane.doe@example.com for access. " + PROSE * 10)
+    assert not cut and "jane.doe" not in stream.shown and "{EMAIL}" in stream.shown
 
 
 def bedrock_client() -> Any:

@@ -24,9 +24,7 @@ from llm_gateway.core.budgets import Budget, BudgetExceeded, Budgets, Hold
 from llm_gateway.core.cache import CacheHit, Embedding, EntryRef, Scope, SemanticCache
 from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Usage, estimate_tokens, text_of
 from llm_gateway.core.degraded import degraded
-from llm_gateway.core.guardrails import Guardrail, Protected, Verdict, stream_boundary
-from llm_gateway.core.guardrails.pii import anonymize
-from llm_gateway.core.guardrails.pii import find as find_pii
+from llm_gateway.core.guardrails import Guardrail, Protected, StreamGuard, Verdict
 from llm_gateway.core.media import MediaRequest, MediaResult
 from llm_gateway.core.ratelimit import Admission, QuotaStoreUnavailable, RateLimiter
 from llm_gateway.core.records import AnswerEvent, EvalEvents, EventKept, IncidentLog
@@ -390,33 +388,23 @@ class Pipeline:
 
     def _guarded(self, prepared: Prepared, deltas: Iterator[Delta], served: Served) -> Generator[Delta, None, Outcome]:
         """The stream as the client may see it: nothing is released before the output guardrail has
-        checked it. The newest ``stream_window`` characters are held back (and never a piece of PII
-        cut in two); each ``stream_step`` new characters, the text before them is checked and
-        released, anonymised; a flag cuts the stream off, and the end is checked whole."""
-        raw, shown, checked_at, finish, usage, calls = "", "", 0, "stop", Usage(), []
-        window, step = self.guardrail.stream_window, self.guardrail.stream_step
+        checked it (``StreamGuard``); a flag cuts the stream off, and the end is checked whole."""
+        guard, finish, usage, calls = StreamGuard(self.guardrail, prepared.protected), "stop", Usage(), []
         for delta in deltas:
-            raw += delta.text
             calls += delta.tool_calls
             finish, usage = delta.finish_reason or finish, delta.usage or usage
             if delta.tool_calls:
                 yield Delta(tool_calls=delta.tool_calls)
-            if len(raw) - checked_at < step or len(raw) <= window:
-                continue
-            spans = find_pii(raw)  # once per step: for the boundary and for what is released
-            checked_at, cut = len(raw), stream_boundary(raw, len(raw) - window, spans)
-            # The whole text so far is checked (a leak is caught before its first words go out);
-            # what is released is the part before the window, anonymised.
-            if self.guardrail.check(raw, stage="output", protected=prepared.protected, final=False).flagged:
+            released = guard.add(delta.text)
+            if released is None:
                 close = getattr(deltas, "close", None)
                 if close:
                     close()
                 break  # the final check below refuses the answer and records it
-            visible = anonymize(raw, spans, 0, cut)
-            if visible.startswith(shown) and len(visible) > len(shown):
-                yield Delta(text=visible[len(shown):])
-                shown = visible
-        outcome = self._finish(prepared, ChatResult(raw, finish, calls, usage), served)
+            if released:
+                yield Delta(text=released)
+        outcome = self._finish(prepared, ChatResult(guard.raw, finish, calls, usage), served)
+        shown = guard.shown
         if outcome.kind == "answered" and outcome.answer.startswith(shown) and len(outcome.answer) > len(shown):
             yield Delta(text=outcome.answer[len(shown):])
         return outcome

@@ -21,7 +21,7 @@ from llm_gateway.core.guardrails.output import Protected, secret_in
 
 Stage = Literal["input", "output"]
 __all__ = ["ALLOWED", "BedrockGuardrail", "BuiltinGuardrail", "Guardrail", "LayeredGuardrail", "Protected",
-           "Verdict", "stream_boundary"]
+           "StreamGuard", "Verdict", "stream_boundary"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class BuiltinGuardrail:
             if verdict.get("flagged"):
                 reason = str(verdict.get("reason") or "policy_violation")
                 return Verdict(flagged=True, reason=reason, signals=(f"classifier/{reason}",))
-        if stage == "output" or profile.anonymize_input:
+        # A stream's prefix (not final) is anonymised by the stream as it releases it (StreamGuard).
+        if (stage == "output" and final) or (stage == "input" and profile.anonymize_input):
             spans = pii.find(text)
             if spans:
                 return Verdict(flagged=False, text=pii.anonymize(text, spans),
@@ -120,6 +121,46 @@ def stream_boundary(text: str, limit: int, spans: list[pii.Span]) -> int:
         if span.start < cut < span.end:
             cut = max(text.rfind(" ", 0, span.start), text.rfind("\n", 0, span.start)) + 1
     return max(cut, 0)
+
+
+# Characters before a stream's unreleased text that each step checks again with it: longer than
+# any secret, PII entity or run of a protected prompt takes to be recognised, so one that began in
+# text already released is still caught before the rest of it goes out.
+STREAM_OVERLAP = 256
+
+
+class StreamGuard:
+    """The output guardrail over an answer as it streams, in time linear in its length: the newest
+    ``stream_window`` characters are held back (and never a piece of PII cut in two); each
+    ``stream_step`` new characters, the text after what is already out (with ``STREAM_OVERLAP``
+    before it) is checked and the part before the window released, anonymised. The whole text is
+    checked again each time it has doubled: what builds up over a whole answer (a protected prompt
+    paraphrased across it) is caught by then, and at the end, which the pipeline checks whole.
+    Checking the whole text at every step cost 2.4 s for an 8 KB answer and 15 s for 20 KB."""
+
+    def __init__(self, guardrail: Guardrail, protected: Protected | None) -> None:
+        self._guardrail, self._protected = guardrail, protected
+        self.raw, self.shown = "", ""  # the answer so far; what has been released of it (anonymised)
+        self._released = self._checked = self._whole = 0  # raw's offsets: released, checked, last whole check
+
+    def add(self, text: str) -> str | None:
+        """Take the answer's next piece: what may now be released ("" for nothing yet), or None
+        when the text so far is flagged (the stream ends; the final check refuses it)."""
+        self.raw += text
+        raw, window = self.raw, self._guardrail.stream_window
+        if len(raw) - self._checked < self._guardrail.stream_step or len(raw) <= window:
+            return ""
+        start = stream_boundary(raw, self._released - STREAM_OVERLAP, [])  # a word's start: no new one made
+        if len(raw) >= 2 * self._whole:  # doubled since the last whole check (the first is whole)
+            start, self._whole = 0, len(raw)
+        tail = raw[start:]
+        spans = [pii.Span(s.start + start, s.end + start, s.kind) for s in pii.find(tail)]
+        self._checked, cut = len(raw), max(self._released, stream_boundary(raw, len(raw) - window, spans))
+        if self._guardrail.check(tail, stage="output", protected=self._protected, final=False).flagged:
+            return None
+        released = pii.anonymize(raw, spans, self._released, cut)
+        self._released, self.shown = cut, self.shown + released
+        return released
 
 
 # Bedrock assessment names -> the reasons this gateway reports (same vocabulary as the builtin).
