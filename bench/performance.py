@@ -39,6 +39,7 @@ from _local import start_gateway  # noqa: E402
 
 from app import build_app  # noqa: E402
 from llm_gateway.constructs._bytecode import INIT_ENVIRONMENT  # noqa: E402
+from llm_gateway.contract import PIPELINE_STEPS  # noqa: E402
 from llm_gateway.constructs._lambda import BUNDLE_PLATFORM_CONTEXT  # noqa: E402
 from llm_gateway.core.cache import Embedding, Scope, VectorBucketIndex  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
@@ -231,6 +232,17 @@ def settle(gateway: Any, quiet_seconds: float = 1.0, timeout: float = 60.0) -> N
             return
 
 
+def print_steps(gateway: Any, auth: dict[str, str]) -> None:
+    """Throughput with one pipeline step on and the rest skipped: what each costs, as a share of a
+    request's time on this machine (the steps' costs add up to about the default profile's)."""
+    print(f"\n== Throughput with one step on ({CLIENTS} clients; a route that skips the other three) ==")
+    for step in PIPELINE_STEPS:
+        side = Side(f"{gateway.url}/v1", auth, f"gpt-only-{step}")
+        side.latencies(WARM, offset=-2000)
+        settle(gateway)
+        print(f"only {step:10s} {side.throughput():7.1f} requests/s")
+
+
 def print_cold_start(gateway: Any) -> float:
     (gateway_s, gateway_mb), (floor_s, floor_mb) = cold_start(gateway.environment_of_gateway())
     print("\n== Cold start: import and build the gateway app from its code asset (median of 9 fresh interpreters) ==")
@@ -249,7 +261,9 @@ def main() -> None:
     processes = [upstream]
     target = {"provider": "openai_compatible:bench", "model": "bench-model"}
     routes = {"gpt": {"retries": 0, "targets": [target]},
-              "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]}}
+              "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]},
+              **{f"gpt-only-{step}": {"retries": 0, "targets": [target], "skip": [s for s in PIPELINE_STEPS if s != step]}
+                 for step in PIPELINE_STEPS}}
     prod = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]["prod"]
     # The dev stack, with prod's batching of the cache's vector puts (dev puts each at once, so
     # that a paraphrase hits the moment its first answer is cached).
@@ -291,6 +305,7 @@ def main() -> None:
             if name != "direct":
                 settle(gateway)
                 print(f"{name:14s} {sides[name].throughput():7.1f} requests/s")
+        print_steps(gateway, auth)
         settle(gateway)
         gateway_mb = print_cold_start(gateway)
         function = next(r for r in gateway.template["Resources"].values()
