@@ -39,8 +39,8 @@ from _local import start_gateway  # noqa: E402
 
 from app import build_app  # noqa: E402
 from llm_gateway.constructs._bytecode import INIT_ENVIRONMENT  # noqa: E402
-from llm_gateway.contract import PIPELINE_STEPS  # noqa: E402
 from llm_gateway.constructs._lambda import BUNDLE_PLATFORM_CONTEXT  # noqa: E402
+from llm_gateway.contract import PIPELINE_STEPS  # noqa: E402
 from llm_gateway.core.cache import Embedding, Scope, VectorBucketIndex  # noqa: E402
 from llm_gateway.core.providers import minilm  # noqa: E402
 from llm_gateway.core.tenants import Quotas  # noqa: E402
@@ -262,7 +262,8 @@ def main() -> None:
     target = {"provider": "openai_compatible:bench", "model": "bench-model"}
     routes = {"gpt": {"retries": 0, "targets": [target]},
               "gpt-pass": {"retries": 0, "passthrough": True, "targets": [target]},
-              **{f"gpt-only-{step}": {"retries": 0, "targets": [target], "skip": [s for s in PIPELINE_STEPS if s != step]}
+              **{f"gpt-only-{step}": {"retries": 0, "targets": [target],
+                                      "skip": [other for other in PIPELINE_STEPS if other != step]}
                  for step in PIPELINE_STEPS}}
     prod = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]["prod"]
     # The dev stack, with prod's batching of the cache's vector puts (dev puts each at once, so

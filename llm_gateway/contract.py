@@ -168,7 +168,7 @@ class Target:
     model: str
     weight: float = 1.0
     key_id: str | None = None
-    input_price: float = 0.0  # USD per million tokens, for the cost strategy
+    input_price: float = 0.0  # USD per million tokens (0: the price table's), for the cost strategy and the ledger
     output_price: float = 0.0
 
     @property

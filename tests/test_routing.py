@@ -18,6 +18,7 @@ from llm_gateway.core.media import MediaRequest
 from llm_gateway.core.providers import Providers
 from llm_gateway.core.providers.bedrock import BedrockProvider
 from llm_gateway.core.routing import Route, Router, RouteTable, parse_routes
+from llm_gateway.core.usage import Prices
 from llm_gateway.local import LocalGateway
 from tests.fakes import FakeUpstream
 
@@ -73,6 +74,15 @@ def test_cost_strategy_prefers_the_cheapest_healthy_target(fakes: dict[str, Fake
     fakes["b"].failures = [500]
     result, served = r.complete(route_of(r, "cheap"), HELLO)
     assert served.target.model == "model-a" and result.text.startswith("Hello from a")
+
+
+def test_cost_strategy_reads_the_price_table_where_a_route_gives_no_prices(fakes: dict[str, FakeUpstream]) -> None:
+    """The ledger's table (``prices.json`` under the deployment's overrides) ranks the targets too:
+    one table for what a request costs and for which target is cheapest."""
+    table = Prices({"model-a": {"input": 3, "output": 15}, "model-b": {"input": 0.1, "output": 0.4}})
+    routes = {"cheap": {"strategy": "cost", "retries": 0, "targets": [target("a", weight=9), target("b")]}}
+    r = router(routes, compat(fakes, "a", "b"), prices=table)
+    assert {r.complete(route_of(r, "cheap"), HELLO)[1].target.model for _ in range(5)} == {"model-b"}
 
 
 @pytest.mark.parametrize("failure", [500, 503, 429])

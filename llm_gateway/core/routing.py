@@ -21,6 +21,7 @@ from llm_gateway.core.chat import ChatRequest, ChatResult, Delta, Embeddings, Up
 from llm_gateway.core.degraded import degraded
 from llm_gateway.core.media import MediaRequest, MediaResult
 from llm_gateway.core.providers import MediaProvider, Providers
+from llm_gateway.core.usage import Prices
 
 __all__ = ["Route", "RouteTable", "Router", "Served", "Target", "parse_routes"]
 
@@ -114,6 +115,7 @@ class Router:
     backoff_cap: float = 4.0
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    prices: Prices = field(default_factory=Prices)  # the cost strategy's, the ledger's: one table
     _cool_until: dict[str, float] = field(default_factory=dict)  # target name -> monotonic time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,11 +123,16 @@ class Router:
     def _cooling(self, target: Target) -> bool:
         return self._cool_until.get(target.name, 0.0) > time.monotonic()
 
+    def _price(self, target: Target) -> float:
+        """USD per million tokens in and out: the route's figures, else the price table's."""
+        price = self.prices.for_target(target)
+        return price.input + price.output
+
     def _order(self, route: Route) -> list[Target]:
         healthy = [t for t in route.targets if not self._cooling(t)]
         pool = healthy or list(route.targets)  # all cooling: try them anyway rather than fail outright
         if route.strategy == "cost":
-            return sorted(pool, key=lambda t: (t.input_price + t.output_price, -t.weight))
+            return sorted(pool, key=lambda t: (self._price(t), -t.weight))
         ordered, remaining = [], list(pool)  # cooling targets, if any healthy one exists, go last
         while remaining:  # weighted draw without replacement
             pick = self.rng.uniform(0, sum(t.weight for t in remaining))

@@ -49,7 +49,8 @@ def model_tasks(settings: Settings, ddb: Any) -> ModelTasks:
     ``LLM_MODE=local``), and the gateway's own tasks on it."""
     local = LocalProvider(settings.answers_path, settings.local_embedder) if settings.llm_mode == "local" else None
     routes = RouteTable(default_routes(settings), settings.routes_table, ddb, ttl=settings.routes_cache_seconds)
-    router = Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds)
+    router = Router(routes, Providers(local=local), cooldown_seconds=settings.cooldown_seconds,
+                    prices=Prices(settings.prices_json))
     return ModelTasks(router, embed_alias=settings.embed_alias, judge_alias=settings.judge_alias)
 
 
@@ -98,7 +99,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         max_output_tokens=settings.max_output_tokens,
         # Budgets count spend beside the quotas, in the rate limiter's table.
         budgets=Budgets(settings.rate_limits_table, ddb) if settings.rate_limits_table else None,
-        prices=Prices(settings.prices_json),
+        prices=tasks.router.prices,
     )
 
 
