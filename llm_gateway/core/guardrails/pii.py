@@ -117,7 +117,8 @@ ENTITIES = [
         r"|(?:1[ .-]?)?\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
         r"|(?:1[ .-])?\d{3}[ .-]\d{3}[ .-]\d{4}"
         r"|\(0\d{1,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}"
-        r"|0\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4})(?![\w]|[.-]\d)"), _phone),
+        # Not followed by a digit (a longer number) nor, after a dash, a part number's revision ("-B").
+        r"|0\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4})(?![\w]|[.-]\d|-(?!ext|x\d)\w)"), _phone),
 ]
 
 
