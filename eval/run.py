@@ -24,8 +24,8 @@ Then secrets in answers (``secrets.jsonl``: answers carrying one, and clean tech
 with look-alikes; sets written for the purpose, each measured blind once, then its gaps fixed).
 
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
-the same way: ``cache_probes.jsonl`` (sets 1 to 4, each measured blind once, then its gaps fixed)
-and ``cache_holdout.jsonl`` (set 5, blind): hard negatives wrongly served and paraphrases served
+the same way: ``cache_probes.jsonl`` (sets 1 to 5, each measured blind once, then its gaps fixed)
+and ``cache_holdout.jsonl`` (set 6, blind): hard negatives wrongly served and paraphrases served
 at the local embedder's threshold.
 """
 

@@ -60,6 +60,9 @@ from tests.conftest import eventually, log_records
     ("How do I write a for loop in Bash?", "How do I write a while loop in Bash?", False),
     ("Which is bigger, a gigabyte or a gibibyte?", "Which is bigger, a megabyte or a mebibyte?", False),
     ("Why is the sky blue during the day?", "Why is the sky red at sunset?", False),  # colours
+    ("Which is faster for reading files, an SSD or an HDD?", "Which is cheaper per terabyte, an SSD or an HDD?",
+     False),  # aspects: its speed, its cost
+    ("How do I squash the last three commits?", "How do I split the last commit into three?", False),
     # ... and rephrasings they still serve
     ("What is the difference between a process and a thread?",
      "What is the difference between a thread and a process?", True),
@@ -68,6 +71,7 @@ from tests.conftest import eventually, log_records
     ("How do I convert a list to a tuple in Python?", "In Python, how can I turn a list into a tuple?", True),
     ("How do I migrate from MySQL to PostgreSQL?", "How do I migrate to Postgres from MySQL?", True),
     ("Who approves expense reports?", "Who is responsible for approving expense reports?", True),
+    ("How much disk space does node_modules take?", "What's the size of node_modules on disk?", True),
     ("Explain what a REST API is.", "What is a REST API?", True),
     ("How do I book a meeting room for ten people?", "How can I reserve a meeting room for 10 people?", True),
 ])
@@ -413,15 +417,16 @@ def test_paraphrases_hit_and_hard_negatives_miss_with_the_default_embedder(http:
 
 
 def test_fewer_wrong_hits_on_pairs_written_after_calibration() -> None:
-    """The probes (``eval/corpus/cache_probes.jsonl``, 320 near misses and 141 paraphrases written
-    after the calibration pairs; the rules before them served 29 of the near misses) at the local
-    embedder's threshold: at most two wrong hits, at least three paraphrases in four served."""
+    """The probes (``eval/corpus/cache_probes.jsonl``, sets 1 to 5: 400 near misses and 177
+    paraphrases written after the calibration pairs; the rules before them served 35 of the near
+    misses) at the local embedder's threshold: at most two wrong hits, and at least 72% of the
+    paraphrases served (133 of 177 now; set 5's rephrasings, 22 of 36, are the hardest)."""
     pairs = read_pairs(str(Path(__file__).resolve().parents[1] / "eval" / "corpus" / "cache_probes.jsonl"))
     encoder, threshold = minilm.load(), cache_threshold_for(minilm.NAME)
     texts = list(dict.fromkeys(t for p in pairs for t in (p.a, p.b)))
     vectors = dict(zip(texts, encoder.embed(texts), strict=True))
     (row,) = table(pairs, [cosine(vectors[p.a], vectors[p.b]) for p in pairs], [threshold])
-    assert row.served_wrong <= 2 and row.served_same >= 0.75 * sum(p.same for p in pairs)
+    assert row.served_wrong <= 2 and row.served_same >= 0.72 * sum(p.same for p in pairs)
 
 
 def test_calibration_recommends_the_shipped_default(capsys: pytest.CaptureFixture[str]) -> None:

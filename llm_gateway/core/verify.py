@@ -13,7 +13,8 @@ serves a wrong answer.
 - **opposite operations** (add/remove, encrypt/decrypt, ...: ``OPPOSITES``, and un-/dis-/de- forms);
 - **swapped operands**: two shared words in the other order across the same to/from/than/with/...,
   or two things trading places ("Did Google acquire YouTube?" / "Did YouTube acquire Google?");
-- **the kind of question**: who, when, where and why ask different things;
+- **the kind of question**: who, when, where and why ask different things; so do a thing's
+  **aspects** (its time or its place, its speed or its memory, how far or how big: ``ASPECTS``);
 - **minimal pairs**: two questions the same but for a word or two that are not synonyms
   ("monthly"/"hourly", "keys"/"values"), or but for a qualifier added ("a *vegan* lasagna recipe").
 
@@ -73,7 +74,8 @@ OPPOSITES = [pair.split("/") for pair in (  # noqa: SIM905
     "benefits/risks benefit/risk gain/lose male/female man/woman men/women boy/girl he/she husband/wife "
     "mother/father son/daughter north/south east/west summer/winter sunrise/sunset buyer/seller "
     "sender/recipient employer/employee parent/child teacher/student landlord/tenant formal/casual "
-    "raw/cooked fresh/stale indoor/outdoor indoors/outdoors key/value keys/values catch/raise catch/throw"
+    "raw/cooked fresh/stale indoor/outdoor indoors/outdoors key/value keys/values catch/raise catch/throw "
+    "squash/split"
 ).split()]
 OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in OPPOSITES:
@@ -102,6 +104,7 @@ SYNONYMS = [set(group.split()) for group in (
     "use utilize employ", "renew rotate refresh regenerate reissue", "enable activate on turn",
     "disable deactivate off", "combine merge join concatenate", "error exception failure",
     "folder directory dir", "way method approach best proper correct right recommended", "size length",
+    "squash merge",
     "install set-up setup", "deadline due", "send post submit", "learn study", "program script app application",
     "picture image photo", "buy purchase", "price cost pricing charge", "help assist support",
     "fix repair resolve solve", "choose select pick", "connect link", "reason cause",
@@ -117,6 +120,18 @@ SYNONYM: dict[str, set[str]] = {}
 for _group in SYNONYMS:
     for _word in _group:
         SYNONYM.setdefault(_word, set()).update(_group)
+# What a question asks about a thing: the same thing's time and place, speed and size (in memory,
+# on disk), distance and size are different answers. Two questions that each name one, and no
+# aspect in common, differ ("time complexity" and "running time" are speed).
+ASPECTS = {word: aspect for aspect, words in (
+    ("time", "when time times date dates season seasons month months hour hours schedule"),
+    ("place", "where place places location locations city cities country countries region regions spot spots"),
+    ("speed", "fast faster fastest quick quicker quickest speed speeds slow slower slowest latency performance"),
+    ("cost", "cheap cheaper cheapest cost costs price prices pricing expensive afford"),
+    ("distance", "far farther further distance distances away"),
+    ("size", "big bigger biggest large larger largest size sizes small smaller smallest tall taller height "
+             "heavy heavier weight memory ram space storage footprint"),
+) for word in words.split()}
 QUESTION_KINDS = frozenset(("who", "when", "where", "why"))  # "how" and "what" are often rephrased as each other
 DIRECTIONAL = frozenset("to from into onto than vs versus before after over is per as in with".split())  # noqa: SIM905
 DETERMINERS = frozenset("a an the its my your our their this that these those".split())  # noqa: SIM905
@@ -295,6 +310,22 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
             and any(not any(_alike(y, x) for x in mine) for y in theirs))
 
 
+RUN_TIME = frozenset("running run execution cpu response load compile build".split())  # noqa: SIM905  # "... time": speed
+
+
+def _aspects(tokens: list[str]) -> set[str]:
+    if not tokens:
+        return set()
+    return {"speed" if t == "time" and (after == "complexity" or before in RUN_TIME) else ASPECTS[t]
+            for before, t, after in zip(["", *tokens[:-1]], tokens, [*tokens[1:], ""], strict=True) if t in ASPECTS}
+
+
+def _same_aspect(ta: list[str], tb: list[str]) -> bool:
+    """Unless each question names an aspect (``ASPECTS``) and they share none."""
+    mine, theirs = _aspects(ta), _aspects(tb)
+    return not (mine and theirs) or bool(mine & theirs)
+
+
 def same_question(a: str, b: str) -> bool:
     """Whether an answer to ``a`` serves ``b`` as far as the rules can tell (see the module)."""
     ta, tb = _tokens(a), _tokens(b)
@@ -309,6 +340,7 @@ def same_question(a: str, b: str) -> bool:
         sa & QUESTION_KINDS == sb & QUESTION_KINDS,
         sa & COLOURS == sb & COLOURS,
         _same_count(_counted(ta), _counted(tb)),
+        _same_aspect(ta, tb),
     )
     return (all(checks) and not _opposed(sa, sb) and not _swapped(ta, tb) and not _exchanged(ta, tb)
             and not _substituted(ta, tb))
