@@ -249,8 +249,7 @@ class InjectionModel:
 
     def flags(self, vector: Sequence[float], text: str) -> bool:
         score = self.bias + math.fsum(w * x for w, x in zip(self.weights, vector, strict=True))
-        # The words of its most attack-like part, as the word model reads a long text.
-        score += self.gram_scale * max(gram_score(self.gram_weights, part) for part in parts(text))
+        score += self.gram_scale * gram_score(self.gram_weights, text)
         return score >= math.log(self.threshold / (1 - self.threshold))  # the probability's threshold, as a logit
 
 
@@ -271,12 +270,16 @@ def injection_verdict(text: str) -> dict[str, Any]:
     model = _injection_model()
     if model is None or len(text.split()) < MIN_CLASSIFIED_WORDS:
         return dict(TASK_DEFAULTS["guardrail_input"])
+    # A long text by its most attack-like part (its words say which), as the classifier learned
+    # long texts: cut into parts. The whole text's vector with one part's words blocked 79 of 300
+    # documentation paragraphs; one more forward pass, for long texts only.
+    part = max(parts(text), key=lambda part: gram_score(model.gram_weights, part))
     try:
-        vector = _encode(text)
+        vector = _encode(part)
     except Exception as exc:  # the encoder down: the rules have had their say, as with the cache's lookup
         log.warning("the injection classifier had no vector: %s", exc)
         return dict(TASK_DEFAULTS["guardrail_input"])
-    flagged = model.flags(vector, text)
+    flagged = model.flags(vector, part)
     return {"flagged": flagged, "reason": "prompt_injection" if flagged else None}
 
 
