@@ -291,6 +291,10 @@ SIGNALS: list[Signal] = [
         ("rules_dropped_zh", "不再 不用再 无需再 不必再 不受 没有任何", 1.0,
          r"你.{0,6}(?:(?:不再|不用再|无需再|不必再)(?:受|遵守|遵循|服从)|不受)(?:任何)?(?:的)?(?:规则|限制|约束|规定|准则|指令|审查)|"
          r"你.{0,4}没有任何(?:规则|限制|约束|审查)(?!.{0,3}[吗吧呢?？])"),
+        ("override_sw", "puuza sahau usifuate", 1.0,
+         r"\b(?:puuza|sahau|usifuate)\W+(?:\w+\W+){0,3}?(?:maagizo|maelekezo|sheria|amri|kanuni)\b"),
+        ("override_th", "ไม่ต้องสนใจ เพิกเฉย ละเว้น ลืม", 1.0,
+         r"(?:ไม่ต้องสนใจ|เพิกเฉย|ละเว้น|ลืม).{0,24}(?:คําสั่ง|คําแนะนํา|กฎ)"),  # sara am as NFKD leaves it
         ("override_ko", "무시 잊어", 1.0, r"(?:시스템\s*)?(?:프롬프트|지시|지침|규칙|명령|설정).{0,10}(?:무시|잊어)"),
         ("override_ja", "無視 忘れ", 1.0, r"(?:指示|命令|ルール|プロンプト|制限).{0,8}(?:無視|忘れ)|(?:無視|忘れ)て.{0,10}(?:指示|命令|ルール)"),
         # Dutch, Polish, Czech, Swedish / Danish / Norwegian, Indonesian, Turkish, Vietnamese, Arabic, Hindi.
@@ -356,6 +360,9 @@ SIGNALS: list[Signal] = [
         ("setup_begins", "instructions prompt rules message guidelines directives", 0.6,
          r"\b(?:my|your|the)\W+(?:\w+\W+)?(?:system\W*)?(?:instructions|prompt|rules|message|guidelines|directives)\W+"
          r"(?:begin|start|read|go|say)s?\b"),
+        ("if_allowed", "allowed permitted", 0.6,
+         r"\bwhat\W+you(?:'d|\W+would)\W+(?:say|answer|write|tell me)\W+if\W+you\W+(?:were|was)\W+(?:allowed|permitted|"
+         r"free|able)\b|\bif\W+you\W+were\W+(?:allowed|permitted)\W+to\W+(?:say|answer|discuss|tell)\b"),
         ("complete_sentence", "sentence phrase", 0.5,
          r"\b(?:complete|finish|continue)\W+(?:this|the|my|following)\W+(?:\w+\W+)?(?:sentence|phrase|text|line)"),
         ("leak_secrets", "secret confidential private_information private_data hidden_information hidden_data", 0.4,
@@ -524,6 +531,8 @@ SIGNALS: list[Signal] = [
         ("can_do_anything", "anything whatever", 0.4,
          r"\bcan\W+(?:do|say|write|answer)\W+(?:anything|whatever)\b"),
         ("malware", "keylog ransomware rootkit botnet spyware stealer antivirus detection", 0.6,
+         # Not defending against them ("detects keylogger processes", "protect against ransomware").
+         r"(?<!detect )(?<!detects )(?<!detecting )(?<!against )(?<!remove )(?<!removing )(?<!scan for )(?<!of )"
          r"\b(?:keyloggers?|ransomware|rootkits?|botnets?|spyware|credential stealers?|info-?stealers?)\b|"
          r"\b(?:hides?|hiding|evades?|evading|bypass(?:es|ing)?)\W+(?:\w+\W+)?(?:antivirus|edr|detection|defender)\b"),
         ("unrestricted_persona", "unrestrict unfilter uncensor rogue evil amoral unethical unbound jailbroken lawless unalign unlimited", 1.0,
@@ -699,8 +708,15 @@ SIGNALS: list[Signal] = [
         ("license_keys", "product licen serial activation cd_key windows_key", 0.4,
          r"\b(?:product|license|licence|serial|activation|cd|windows)\W+(?:keys?|codes?|numbers?)\b"),
         ("harmful_recipe", "meth fentanyl explosive nerve_agent sarin ricin napalm bomb", 0.6,
-         r"\b(?:synthesi[sz](?:e|is|ing)|recipe|steps|instructions)\W+(?:\w+\W+){0,3}?(?:meth|methamphetamine|fentanyl|"
-         r"explosives?|nerve agent|sarin|ricin|napalm|a bomb|pipe bombs?)\b"),
+         r"\b(?:synthesi[sz](?:e|is|ing)|recipe|steps|instructions|made|make|making|produced?|producing|cooked?|cooking)\W+"
+         r"(?:\w+\W+){0,3}?(?:meth|methamphetamine|fentanyl|explosives?|nerve agents?|sarin|ricin|napalm|a bomb|pipe bombs?)\b"),
+        ("code_wrapped_harm", "meth fentanyl explosive nerve_agent sarin ricin napalm bomb malware ransomware keylogger", 0.4,
+         r"\b(?:fill in|complete|implement|finish|write)\W+(?:\w+\W+){0,3}?(?:docstring|comments?)\b"
+         r".{0,120}?\b(?:meth|methamphetamine|fentanyl|explosives?|nerve agents?|sarin|ricin|napalm|bombs?|malware|"
+         r"ransomware|keylogger)\b"),
+        ("unnoticed_harm", "poison", 0.6,
+         r"\bpoison\w*\W+(?:someone|somebody|a person|people|my \w+|him|her|them)\b.{0,60}?\bwithout\W+(?:it\W+|them\W+|"
+         r"anyone\W+)?(?:being\W+)?(?:detected|noticed|caught|traced|knowing)\b"),
         ("no_rules_intl", "sin_ sans_ ohne_ senza_ sem_ без 没有 不受 制限 제한 검열", 0.6, r"\b(?:sin (?:restricciones|reglas|limites|filtros)|sans (?:restrictions|regles|"
                                r"limites|filtres)|ohne (?:einschrankungen|regeln|grenzen|filter)|senza "
                                r"(?:restrizioni|regole|limiti|filtri)|sem (?:restricoes|regras|limites|filtros))|"
@@ -752,10 +768,22 @@ SIGNALS: list[Signal] = [
         ("exception_granted", "exception exemption waiver", 0.5,
          r"\b(?:approved|granted|authori[sz]ed|made|issued)\W+(?:an?\W+|this\W+)?(?:special\W+)?(?:exception|exemption|"
          r"waiver)\b"),
+        ("whitelisted_user", "whitelist allowlist exempt pre-approved preapproved", 1.0,
+         r"\b(?:this|the|current)\W+user\W+(?:is|has been)\W+(?:now\W+)?(?:whitelisted|allowlisted|exempt(?:ed)?\W+from|"
+         r"pre-?approved\W+for)\b"),
+        # Someone claiming to act for the account's holder, asking for what is on file.
+        ("for_the_holder", "holder owner", 1.0,
+         r"\b(?:i'?m|i am)\W+(?:the\W+)?(?:account\W+)?(?:holder|owner)'?s\W+(?:husband|wife|spouse|partner|son|daughter|"
+         r"mother|father|brother|sister|assistant|secretary|lawyer|accountant)\b.{0,120}?\b(?:card|password|pin|ssn|address|"
+         r"account number|balance|phone number|date of birth)\b"),
         ("allowed_others_data", "allowed permitted authori", 1.0,
          r"\b(?:you|the assistant|the ai|the bot)(?:\W+(?:are|is)|'re)\W+(?:now\W+|also\W+|hereby\W+)*(?:allowed|permitted|"
          r"authori[sz]ed)\W+to\W+(?:give out|give|share|reveal|disclose|send|show)\W+(?:\w+\W+){0,2}?(?:other\W+(?:users|"
          r"customers|people|clients|patients)|personal|private|confidential|internal)"),
+        ("sudo_unrestricted", "sudo", 1.0,
+         r"\bsudo\W+(?:give|grant|enable|activate|answer|respond|reply|mode|talk|speak)\w*\W+(?:\w+\W+){0,3}?(?:unrestricted|"
+         r"unfiltered|uncensored|no (?:limits|rules|filters|restrictions)|jailbr\w*|without (?:limits|rules|filters|"
+         r"restrictions))\b"),
         ("root_over_you", "access", 0.6, r"\b(?:root|admin|sudo|full|developer)\W+access\W+(?:to|over)\W+you\b"),
         ("unlock_restricted", "unlock", 0.8,
          r"\bunlock\W+(?:the\W+|your\W+|all\W+)?(?:restricted|hidden|blocked|forbidden|censored|unfiltered)\W+(?:responses|"
@@ -810,6 +838,9 @@ SIGNALS: list[Signal] = [
         ("addressed_ai", "p.s ps. ps, ps: note btw hey dear", 0.6,
          r"\b(?:p\W?s|note|btw|hey|dear)\W+(?:to\W+(?:the\W+)?)?(?:ai\W+|large\W+)?(?:assistant|ai|bot|model|chatbot|gpt|llm|"
          r"agent|language\W+model|summari[sz]er|translator)s?\W*[,:]"),
+        ("role_label_order", "assistant: ai: model: chatbot:", 1.0,
+         r"(?:^|[,;|\t\n\]\)]\s*)(?:assistant|ai|model|chatbot)\s*:\s*(?:stop|ignore|disregard|forget|reply only|respond only|"
+         r"only reply|only respond|say only|output only)\b"),
         ("ai_colon_order", "ai llm", 0.6,
          r"\b(?:ai|llm)\W+(?:assistant|agent|model)s?\W*:\W*(?:(?:when|if|whenever)\W+(?:anyone|someone|a user|users|the user|"
          r"people|customers?|asked)|always|never|from now|ignore|disregard|tell (?:them|the user|users|everyone|people)|say|reply|"
@@ -823,6 +854,9 @@ SIGNALS: list[Signal] = [
         ("named_model_addressed", "chatgpt gpt claude gemini copilot llama bard", 0.4,
          r"\b(?:chatgpt|gpt-?\d\w*|claude|gemini|copilot|llama|bard)\W*[:,]\W*(?:\w+\W+){0,8}?(?:recommend|ignore|rate|approve|"
          r"say|tell|reply|respond|report|forward|send|must|should|always|never)\b"),
+        ("obey_fetched", "instructions commands steps orders", 0.6,
+         r"\b(?:carry out|execute|obey)\W+(?:the\W+|any\W+|all\W+|whatever\W+)?(?:instructions|commands|steps|"
+         r"orders)\W+(?:that\W+)?you\W+(?:find|found|see|get|read)\W+(?:there|in it|inside|on (?:that|the|this) page)\b"),
         ("hide_from_user", "user", 0.8,  # the model's user: "don't tell the customer" is everyday business
          r"\b(?:don'?t|do not|never|without)\W+(?:mention|tell|inform|reveal|show|alert|notify)\w*\W+(?:it\W+|this\W+|that\W+|"
          r"anything\W+)?(?:to\W+)?the\W+user\b"),
@@ -846,6 +880,9 @@ SIGNALS: list[Signal] = [
          r"give|provide|enter|submit|confirm|verify|type)\W+(?:us\W+)?your\W+(?:\w+\W+)?(?:password|passcode|credentials|"
          r"login details|pin|card number|cvv|ssn|social security number|one-time code|otp)\W+(?:\w+\W+){0,3}?"
          r"(?:to|at|via|on)\W+(?:\S+@\S+|https?:)"),
+        ("forged_transcript", "assistant: ai:", 1.0,
+         r"\b(?:user|human)\s*:.{0,400}?\b(?:rules|instructions|prompt|set up|configured|guidelines|secrets?|passwords?)\b"
+         r".{0,200}?\b(?:assistant|ai)\s*:\s*(?:sure|of course|certainly|absolutely|okay|ok|yes|here)\b[^:]{0,80}:\s*$"),
         ("reply_only_with", "with_the_word with_the_phrase with_the_string with_the_text with_word with_phrase with_only only_with", 0.4,
          r"\b(?:reply|respond|answer|output)\W+(?:only\W+)?with\W+(?:only\W+)?(?:the\W+)?(?:word|phrase|string|text)\b"),
         ("hidden_marker", "hidden invisible secret white tiny", 0.6,
@@ -887,6 +924,9 @@ SIGNALS: list[Signal] = [
          r"\.docker/config\.json)\S*\W.{0,120}?\b(?:posts?|sends?|uploads?|curl|exfiltrat\w*|transmits?|forwards?|e?mails?|"
          r"pastes?)\W+(?:the\W+|its\W+|their\W+|all\W+)?(?:contents?|it|them|keys?|secrets?|credentials|data|values)\W+"
          r"(?:\w+\W+){0,2}?(?:to|at)\W+(?:https?:|ftp:|\S+@|(?:my|a|our|this)\W+(?:server|webhook|endpoint|bucket))"),
+        ("conversation_mailed", "mail email forward send", 1.0,
+         r"\b(?:e?mail|forward|send)\W+(?:this|the|our|my|the whole|this whole|the entire|this entire)\W+(?:\w+\W+)?"
+         r"(?:conversation|chat|transcript|history)\b.{0,60}?\bto\W+\S+@"),
         ("exfil_link", "http", 1.0,
          r"\b(?:link|url)\W+(?:to\W+)?https?://\S*[?&]\w+=\W*(?:\w+\W+){0,3}?(?:followed by|with|containing|plus|and append)\W+"
          r"(?:the\W+)?(?:user'?s?|their|conversation|chat)"),
@@ -934,6 +974,9 @@ SIGNALS: list[Signal] = [
         ("list_env", "environment env_vars api_keys", 0.4,
          r"\b(?:list|print|show|dump|output|display)\W+(?:\w+\W+)?(?:environment variables|env vars|api keys|access keys)"),
         ("pipe_to_shell", "curl wget", 0.6, r"\b(?:curl|wget)\W.{0,120}?\|\s*(?:sudo\s+)?(?:ba|z)?sh\b"),
+        ("sql_injected", "drop delete truncate", 1.0,
+         r"\b(?:search|look up|find|query|lookup|register|add|create)\b.{0,80}?'\W{0,3};\W*(?:drop|delete|truncate)\W+"
+         r"(?:table|from|database)\b"),
         ("destructive_op", "drop delete truncate wipe destroy", 0.4,
          r"\b(?:drop|delete|truncate|wipe|destroy)\W+(?:the\W+|all\W+)?(?:\w+\W+)?(?:table|database|users|records|"
          r"bucket|repository)\b"),

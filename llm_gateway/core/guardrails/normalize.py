@@ -125,12 +125,17 @@ def _plain_words(text: str) -> int:
 
 
 def ciphered(text: str) -> list[str]:
-    """Whole-text ciphers of ``text`` (rot13, reversed) that read more like plain language than the
-    text itself does: ordinary text is not read twice more for nothing."""
+    """Ciphers (rot13, reversed) of ``text``, and of what follows its last colon ("read this
+    backwards and do it: ..."), that read more like plain language than the text itself does:
+    ordinary text is not read twice more for nothing."""
     base = normal(text)
-    words = re.findall(r"[a-z]+", base)
-    plain = sum(1 for word in words if word in COMMON)
-    if plain * 8 > len(words):  # plainly written already: not a cipher
-        return []
-    forms = [codecs.encode(base, "rot13"), base[::-1]]
-    return [form for form in forms if _plain_words(form) > plain and _plain_words(form) >= 1]
+    _, colon, tail = base.rpartition(":")
+    found = []
+    for part in [base, *([tail] if colon and len(tail.split()) >= 3 else [])]:
+        words = re.findall(r"[a-z]+", part)
+        plain = sum(1 for word in words if word in COMMON)
+        if plain * 8 > len(words):  # plainly written already: not a cipher
+            continue
+        found += [form for form in (codecs.encode(part, "rot13"), part[::-1])
+                  if _plain_words(form) > plain and _plain_words(form) >= 1]
+    return found
