@@ -378,6 +378,19 @@ def test_a_long_stream_is_checked_in_linear_time() -> None:
     assert counting.checked < 30 * len(answer)  # every step the whole text: ~1,250 times its length
 
 
+def test_a_stream_in_a_script_without_spaces_is_released_as_it_comes() -> None:
+    """Chinese, Japanese, Thai: each character ends a word as well as a space does. Cut only at
+    spaces, a Chinese answer was held back whole until its end; and its checks stay linear."""
+    answer = "人工智能是计算机科学的一个分支\uff0c它试图理解智能的本质。" * 300  # a full-width comma
+    counting = Counting()
+    stream = StreamGuard(counting, None)
+    released_at = next(i for i in range(0, len(answer), 2) if stream.add(answer[i:i + 2]))
+    for i in range(released_at + 2, len(answer), 2):
+        stream.add(answer[i:i + 2])
+    assert released_at < 100 and answer.startswith(stream.shown) and len(stream.shown) > len(answer) - 100
+    assert counting.checked < 30 * len(answer)
+
+
 def test_what_a_long_stream_hides_deep_in_it_never_goes_out() -> None:
     """A secret 30 KB into an answer, a protected prompt, PII: caught as the stream reaches them."""
     secret = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

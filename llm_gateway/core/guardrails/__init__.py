@@ -10,6 +10,7 @@ secrets and system-prompt leaks refuse the answer (``output``), PII is anonymise
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -112,14 +113,34 @@ class LayeredGuardrail:
         return Verdict(flagged=False, text=changed, signals=first.signals + second.signals)
 
 
+# Where a stream may be cut: after whitespace, or after any character of a script written without
+# spaces (Chinese, Japanese, Thai) or CJK punctuation, where each character ends a word as well as
+# any does. Cut only at spaces, a Chinese answer was released only at its end.
+BREAK = re.compile(r"[\s\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def _after_break(text: str, end: int) -> int:
+    """Just after the last break before ``end`` (0 if none), looking back 256 characters at a time:
+    a stream asks at every step, and the text behind is long."""
+    hi = end
+    while hi > 0:
+        lo, last = max(0, hi - 256), None
+        for last in BREAK.finditer(text, lo, hi):  # noqa: B007  # the last one is wanted
+            pass
+        if last:
+            return last.end()
+        hi = lo
+    return 0
+
+
 def stream_boundary(text: str, limit: int, spans: list[pii.Span]) -> int:
     """How much of a growing stream may be checked and released: up to ``limit``, back to the last
-    whitespace, and never inside a piece of PII (``spans``, found in ``text``), which may still be
-    growing past the limit."""
-    cut = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1)) + 1 if limit > 0 else 0
+    break (``BREAK``), and never inside a piece of PII (``spans``, found in ``text``), which may
+    still be growing past the limit."""
+    cut = _after_break(text, limit + 1) if limit > 0 else 0
     for span in spans:
         if span.start < cut < span.end:
-            cut = max(text.rfind(" ", 0, span.start), text.rfind("\n", 0, span.start)) + 1
+            cut = _after_break(text, span.start)
     return max(cut, 0)
 
 
