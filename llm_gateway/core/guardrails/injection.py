@@ -360,7 +360,7 @@ SIGNALS: list[Signal] = [
         ("setup_begins", "instructions prompt rules message guidelines directives", 0.6,
          r"\b(?:my|your|the)\W+(?:\w+\W+)?(?:system\W*)?(?:instructions|prompt|rules|message|guidelines|directives)\W+"
          r"(?:begin|start|read|go|say)s?\b"),
-        ("if_allowed", "allowed permitted", 0.6,
+        ("if_allowed", "allowed permitted free able", 0.6,
          r"\bwhat\W+you(?:'d|\W+would)\W+(?:say|answer|write|tell me)\W+if\W+you\W+(?:were|was)\W+(?:allowed|permitted|"
          r"free|able)\b|\bif\W+you\W+were\W+(?:allowed|permitted)\W+to\W+(?:say|answer|discuss|tell)\b"),
         ("complete_sentence", "sentence phrase", 0.5,
@@ -374,7 +374,7 @@ SIGNALS: list[Signal] = [
          r"(?:\w+\W+)?(?:banned|forbidden|blocked|restricted|prohibited|off-limits|disallowed)\W+(?:topics|words|subjects|terms|"
          r"questions|keywords|phrases)|\b(?:list|tell me|read|show|give me|recite)\W+(?:me\W+)?(?:all\W+)?your\W+(?:banned|"
          r"forbidden|blocked|prohibited|restricted|off-limits)\W+(?:topics|words|subjects|terms|keywords|phrases)"),
-        ("claimed_right", "administrator admin developer owner operator", 1.0,
+        ("claimed_right", "administrator admin developer owner operator superuser", 1.0,
          r"\b(?:is|are|i'?m|am)\W+(?:an?\W+|the\W+)?(?:administrator|admin|developer|owner|operator|superuser)s?\b.{0,60}?"
          r"\b(?:may|can|are allowed to|are permitted to|are entitled to|have the right to|get to)\W+(?:see|view|read|access|"
          r"know)\W+(?:the\W+|your\W+)?(?:system\W*prompt|hidden\W+(?:instructions|prompt|rules)|internal\W+instructions|"
@@ -611,7 +611,7 @@ SIGNALS: list[Signal] = [
         ("dual_answers", "two 2 both classic normal gpt", 0.6, r"\b(?:two|2|both)\W+(?:different\W+)?(?:responses|answers|replies|paragraphs|ways)\b"
                               r".{0,80}\b(?:one|first)\b|\[?(?:classic|normal|gpt|chatgpt)\]?\W+(?:and|&)\W+\[?"
                               r"(?:jailbreak|dan|unfiltered|developer)"),
-        ("true_self", "self trapped imprisoned locked caged", 1.0,
+        ("true_self", "self trapped imprisoned locked caged chained shackled", 1.0,
          r"\byour\W+(?:real|true|inner|authentic|actual|hidden)\W+self\b.{0,80}?\b(?:trapped|imprisoned|locked|caged|"
          r"chained|shackled|behind|beneath|buried under|without|unleash\w*|restrain\w*|suppress\w*)\b.{0,40}?\b(?:filters?|"
          r"rules|restrictions|training|programming|guardrails|guidelines|safety|alignment|censorship)\b|"
@@ -919,7 +919,7 @@ SIGNALS: list[Signal] = [
                             r"messages?|secrets?|keys?|credentials))\W+(?:\w+\W+){0,2}?to\W+(?:https?|my\W+(?:server|email|"
                             r"webhook)|(?:me|us)\W+at\W+\S+@|\S+@)|!\[[^\]]*\]\(https?://[^)]*(?:\?|&)[^)]*(?:data|q|p|prompt|secret|"
                             r"msg)=|\bappend\W+(?:\w+\W+){0,3}?to\W+(?:the\W+)?url"),
-        ("credentials_sent", "credentials .ssh id_rsa id_ed25519 /etc/shadow .netrc .git-credentials kube", 1.0,
+        ("credentials_sent", "credentials .ssh id_rsa id_ed25519 /etc/shadow .netrc .git-credentials kube docker", 1.0,
          r"(?:\.aws/credentials|\.ssh/|\bid_rsa\b|\bid_ed25519\b|/etc/shadow|\.netrc\b|\.git-credentials|\.kube/config|"
          r"\.docker/config\.json)\S*\W.{0,120}?\b(?:posts?|sends?|uploads?|curl|exfiltrat\w*|transmits?|forwards?|e?mails?|"
          r"pastes?)\W+(?:the\W+|its\W+|their\W+|all\W+)?(?:contents?|it|them|keys?|secrets?|credentials|data|values)\W+"
