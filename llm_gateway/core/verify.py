@@ -314,10 +314,9 @@ RUN_TIME = frozenset("running run execution cpu response load compile build".spl
 
 
 def _aspects(tokens: list[str]) -> set[str]:
-    if not tokens:
-        return set()
-    return {"speed" if t == "time" and (after == "complexity" or before in RUN_TIME) else ASPECTS[t]
-            for before, t, after in zip(["", *tokens[:-1]], tokens, [*tokens[1:], ""], strict=True) if t in ASPECTS}
+    padded = ["", *tokens, ""]  # each token with the words either side of it
+    return {"speed" if t == "time" and (padded[i + 2] == "complexity" or padded[i] in RUN_TIME) else ASPECTS[t]
+            for i, t in enumerate(tokens) if t in ASPECTS}
 
 
 def _same_aspect(ta: list[str], tb: list[str]) -> bool:

@@ -116,7 +116,8 @@ class LayeredGuardrail:
 # Where a stream may be cut: after whitespace, or after any character of a script written without
 # spaces (Chinese, Japanese, Thai) or CJK punctuation, where each character ends a word as well as
 # any does. Cut only at spaces, a Chinese answer was released only at its end.
-BREAK = re.compile(r"[\s\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+STREAM_CUT = re.compile(r"[\s\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+                        r"\uf900-\ufaff\uff00-\uffef]")
 
 
 def _after_break(text: str, end: int) -> int:
@@ -125,7 +126,7 @@ def _after_break(text: str, end: int) -> int:
     hi = end
     while hi > 0:
         lo, last = max(0, hi - 256), None
-        for last in BREAK.finditer(text, lo, hi):  # noqa: B007  # the last one is wanted
+        for last in STREAM_CUT.finditer(text, lo, hi):  # noqa: B007  # the last one is wanted
             pass
         if last:
             return last.end()
@@ -135,7 +136,7 @@ def _after_break(text: str, end: int) -> int:
 
 def stream_boundary(text: str, limit: int, spans: list[pii.Span]) -> int:
     """How much of a growing stream may be checked and released: up to ``limit``, back to the last
-    break (``BREAK``), and never inside a piece of PII (``spans``, found in ``text``), which may
+    break (``STREAM_CUT``), and never inside a piece of PII (``spans``, found in ``text``), which may
     still be growing past the limit."""
     cut = _after_break(text, limit + 1) if limit > 0 else 0
     for span in spans:
