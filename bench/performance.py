@@ -267,9 +267,11 @@ def main() -> None:
                  for step in PIPELINE_STEPS}}
     prod = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]["prod"]
     # The dev stack, with prod's batching of the cache's vector puts (dev puts each at once, so
-    # that a paraphrase hits the moment its first answer is cached).
+    # that a paraphrase hits the moment its first answer is cached) and prod's share of answers
+    # judged (dev judges all: each answer's score shows at once).
     environment = {"ROUTES_JSON": json.dumps(routes), "OPENAI_COMPAT_BENCH_BASE_URL": upstream_url,
-                   "CACHE_VECTOR_BATCH": str(prod.get("cacheVectorBatch", 1))}
+                   "CACHE_VECTOR_BATCH": str(prod.get("cacheVectorBatch", 1)),
+                   "SAMPLE_RATE": str(prod["sampleRate"])}
     gateway = start_gateway(environment=environment)
     assert gateway.emulator is not None
     try:
@@ -311,10 +313,9 @@ def main() -> None:
         gateway_mb = print_cold_start(gateway)
         function = next(r for r in gateway.template["Resources"].values()
                         if r["Type"] == "AWS::Lambda::Function" and "GATEWAY_ASGI_APP" in json.dumps(r))
-        context = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
         print_costs(calls, COUNTED, gateway_mb=gateway_mb, memory_mb=int(function["Properties"]["MemorySize"]),
                     overhead_ms={name: results[name][0] for name in calls},
-                    judged=float(context["prod"]["sampleRate"]))
+                    judged=float(prod["sampleRate"]))
         print(f"(machine: {os.cpu_count()} cores, Python {sys.version.split()[0]})")
     finally:
         gateway.stop()

@@ -208,3 +208,34 @@ def test_concurrent_answers_share_put_events_calls_and_every_event_arrives(gatew
             arrived.add(json.loads(message["Body"])["detail"]["request_id"])
         return arrived == set(ids)
     assert eventually(drained)
+
+
+def test_the_gateway_samples_answers_at_the_source(gateway: LocalGateway) -> None:
+    """The EvalLoop's rate is in the publishing function's environment, not the judge's: an answer
+    not sampled sends no event (no PutEvents, queue message or judge invocation); one sampled does."""
+    from starlette.testclient import TestClient
+
+    from llm_gateway.api.app import create_app
+    from llm_gateway.contract import Settings
+    from llm_gateway.core.wiring import build_pipeline
+
+    functions = gateway.deployment.functions.values()
+    publisher = next(f for f in functions if "GATEWAY_ASGI_APP" in f.environment)
+    judge = next(f for f in functions if "SCORES_TABLE" in f.environment and "GATEWAY_ASGI_APP" not in f.environment)
+    assert float(publisher.environment["SAMPLE_RATE"]) == 1.0 and "SAMPLE_RATE" not in judge.environment
+
+    def events_sent(rate: str) -> int:
+        settings = Settings.from_env({**publisher.environment, "LLM_MODE": "local", "GUARDRAIL_BACKEND": "builtin",
+                                     "SAMPLE_RATE": rate})
+        pipeline = build_pipeline(settings)
+        assert gateway.emulator is not None
+        gateway.emulator.calls(clear=True)
+        with TestClient(create_app(settings, pipeline)) as client:
+            for i in range(3):
+                assert client.post("/invoke", json={"prompt": f"sampled at rate {rate}? {uuid.uuid4()} {i}"}).is_success
+        assert pipeline.background.wait(10)
+        return sum(call.get("units") or 1 for call in gateway.emulator.calls(clear=True)
+                   if call["operation"] == "AWSEvents.PutEvents")
+
+    assert events_sent("0") == 0
+    assert events_sent("1") == 3

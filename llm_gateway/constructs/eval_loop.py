@@ -31,9 +31,11 @@ from llm_gateway.contract import ANSWER_EVENT, EVENT_SOURCE, JUDGE_SERVICE, METR
 
 
 class EvalLoop(Construct):
-    """Scores every answer the gateway gives, off the hot path.
+    """Scores the answers the gateway gives (all, or a sample), off the hot path.
 
     :param sample_rate: share of answers judged (1.0 judges all; lower it to bound the judge's bill).
+        The publisher samples (``environment`` carries the rate): an answer not judged costs no
+        event, queue message or judge invocation. The judge scores every event that reaches it.
     :param max_receive_count: deliveries before a message goes to the dead-letter queue.
     :param batch_size: answers a judge invocation takes at most; :param batching_window: how long
         Lambda gathers them first, 1 s by default (one invocation, one poll and one delete for a
@@ -63,6 +65,7 @@ class EvalLoop(Construct):
         if max_receive_count < 1 or not 1 <= batch_size <= 10000:
             raise ValueError("max_receive_count must be at least 1 and batch_size within 1..10000")
         model = model or ModelAccess()
+        self.sample_rate = sample_rate
         self.bus: events.IEventBus = event_bus or events.EventBus(self, "Bus")
         judge_timeout = cdk.Duration.seconds(60)
         self.queue, self.dead_letter_queue = queue_for_function(self, consumer_timeout=judge_timeout,
@@ -81,7 +84,7 @@ class EvalLoop(Construct):
             description="Scores gateway answers with a second model call", vpc=vpc, vpc_subnets=vpc_subnets,
             log_retention=log_retention, removal_policy=removal_policy,
             environment={"POWERTOOLS_SERVICE_NAME": JUDGE_SERVICE, **model.environment,
-                         **Settings.env(scores_table=self.scores_table.table_name, sample_rate=sample_rate),
+                         **Settings.env(scores_table=self.scores_table.table_name),
                          **(Settings.env(cache_table=cache.table.table_name, cache_evict_below=evict_below)
                             if cache else {})})
         self.judge_function.add_event_source(sources.SqsEventSource(
@@ -105,9 +108,9 @@ class EvalLoop(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        """What a function publishing answer events needs in its environment: the bus, and the
-        dead-letter queue that keeps an event the bus refused."""
-        return Settings.env(event_bus_name=self.bus.event_bus_name,
+        """What a function publishing answer events needs in its environment: the bus, the share of
+        answers to publish, and the dead-letter queue that keeps an event the bus refused."""
+        return Settings.env(event_bus_name=self.bus.event_bus_name, sample_rate=self.sample_rate,
                             eval_keep_queue_url=self.dead_letter_queue.queue_url)
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:

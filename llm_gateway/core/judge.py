@@ -3,9 +3,7 @@ in DynamoDB with one write (a ``PutItem`` each cost as much again as the judging
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,17 +26,16 @@ class Score:
 
 
 class Judge:
-    def __init__(self, tasks: ModelTasks, scores_table: str, client: Any, *, sample_rate: float = 1.0,
-                 sample: Callable[[], float] = random.random, cache: SemanticCache | None = None,
+    def __init__(self, tasks: ModelTasks, scores_table: str, client: Any, *, cache: SemanticCache | None = None,
                  evict_below: float = 0.0) -> None:
         self._tasks, self._table, self._ddb = tasks, scores_table, client
-        self._sample_rate, self._sample = sample_rate, sample
         self._cache, self._evict_below = cache, evict_below
 
     def score(self, detail: dict[str, Any]) -> Score | None:
-        """Grade one answer event (``save`` keeps it); None when it is not to be graded (refused, or
-        not sampled). A cached answer scored below the bar is evicted here."""
-        if detail.get("refused") or self._sample() >= self._sample_rate:
+        """Grade one answer event (``save`` keeps it); None for a refused answer. Every event is
+        graded: the publisher sampled them (``EvalEvents``). A cached answer scored below the bar
+        is evicted here."""
+        if detail.get("refused"):
             return None
         verdict = self._tasks.judge(query=detail["question"], response=detail["answer"], rubric=RUBRIC)
         value = float(verdict["score"])

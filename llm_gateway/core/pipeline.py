@@ -337,7 +337,7 @@ class Pipeline:
             ref = self.cache.ref(query.scope, prepared.embedding, request_id, query.text)
             records.append(partial(self._store, query, answer, prepared.embedding, ref, request_id=request_id,
                                    model_id=served.model))
-        if answer and "judge" not in prepared.route.skip:
+        if answer and "judge" not in prepared.route.skip and self.events.sampled():
             records.append(partial(self._publish, AnswerEvent(
                 request_id=request_id, tenant_id=query.tenant_id, model_alias=query.model_alias,
                 model_id=served.model, question=query.text, answer=answer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -121,14 +122,18 @@ class AnswerEvent:
 
 
 class EvalEvents:
-    """Publishes every fresh answer to the eval bus (EventBridge -> SQS -> judge). If the bus
-    refuses it (after botocore's retries), the event is kept in ``keep_queue`` (the eval loop's
-    dead-letter queue), in the envelope the judge reads, so a redrive scores it later."""
+    """Publishes fresh answers to the eval bus (EventBridge -> SQS -> judge): ``sample_rate`` of
+    them, chosen here, at the source, so an answer not to be judged costs no event, queue message or
+    judge invocation. If the bus refuses one (after botocore's retries), the event is kept in
+    ``keep_queue`` (the eval loop's dead-letter queue), in the envelope the judge reads, so a
+    redrive scores it later."""
 
     MAX_ENTRIES, MAX_BYTES = 10, 256 * 1024  # a PutEvents call's limits
 
-    def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None) -> None:
+    def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None, sample_rate: float = 1.0,
+                 sample: Callable[[], float] = random.random) -> None:
         self._bus, self._events, self._keep, self._sqs = bus_name, client, keep_queue, sqs
+        self._sample_rate, self._sample = sample_rate, sample
         self._put = GroupCommit(self._put_events, limit=self.MAX_ENTRIES, budget=self.MAX_BYTES,
                                 weight=lambda entry: sum(len(str(v).encode()) for v in entry.values()))
 
@@ -136,6 +141,10 @@ class EvalEvents:
         reply = self._events.put_events(Entries=entries)
         return [RuntimeError(f"eval event rejected: {result.get('ErrorMessage')}") if result.get("ErrorCode") else None
                 for result in reply["Entries"]]
+
+    def sampled(self) -> bool:
+        """Whether the next answer is to be judged."""
+        return self._sample() < self._sample_rate
 
     def answer_generated(self, event: AnswerEvent) -> None:
         entry = {"EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,

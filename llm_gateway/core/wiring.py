@@ -88,7 +88,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
         cache=semantic_cache(settings, ddb),
         incidents=IncidentLog(settings.incidents_table, ddb),
         events=EvalEvents(settings.event_bus_name, LazyClient("events"), keep_queue=settings.eval_keep_queue_url,
-                          sqs=LazyClient("sqs") if settings.eval_keep_queue_url else None),
+                          sqs=LazyClient("sqs") if settings.eval_keep_queue_url else None,
+                          sample_rate=settings.sample_rate),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),
@@ -130,5 +131,5 @@ def usage_store(settings: Settings, ddb: Any = None) -> UsageStore | None:
 def build_judge(settings: Settings) -> Judge:
     ddb = dynamodb()
     cache = semantic_cache(settings, ddb) if settings.cache_table else None
-    return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, sample_rate=settings.sample_rate,
-                 cache=cache, evict_below=settings.cache_evict_below)
+    return Judge(model_tasks(settings, ddb), settings.scores_table, ddb, cache=cache,
+                 evict_below=settings.cache_evict_below)
