@@ -48,7 +48,8 @@ REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|giv
 REVEAL_BASE = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
 REVEAL = rf"(?:{REVEAL_VERB}(?:s|es|ed|ing)?|what (?:is|are|was|were)|what'?s)"  # "the assistant reveals your ..."
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
-SECRET_SETUP = (r"(?:your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
+SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\W+(?:text|prompt|message|instructions|string|"
+                r"parameters|config(?:uration)?)\b|your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
                 r"actual|verbatim|first|pre-?|underlying|current|system|developer|own|raw)\W+)*(?:system\W*prompt|"
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
@@ -239,7 +240,8 @@ SIGNALS: list[Signal] = [
          r"\b(?:safety|guardrails?|moderation|censorship|alignment|content_?filter)[_.](?:off|disabled?|false|bypass)\b|"
          r"--no-?(?:safety|guardrails?|filters?|moderation|censorship)\b"),
         ("config_off", "= :", 1.0,
-         r"\b(?:content_?filter(?:ing)?|safety(?:_?(?:mode|filter|checks?))?|moderation|guardrails?|censorship|restrictions|"
+         r"\ballow_?all(?:_?\w+)?\s*[=:]\s*(?:true|1|yes|on)\b|"
+         r"\b(?:content_?filter(?:ing)?|safety(?:_?(?:mode|filter|checks?|level))?|moderation|guardrails?|censorship|restrictions|"
          r"filters?|alignment)\s*[=:]\s*(?:false|off|0|none|disabled|no|null)\b|\b(?:persona|mode)\s*[=:]\s*['\"]?"
          r"(?:unbounded|unrestricted|unfiltered|uncensored|evil|jailbroken|jailbreak|dan|god|developer|no_?limits)\b"),
         ("safety_erased", "never_happened deleted removed switched turned disabled gone lifted suspended erased", 1.0,
@@ -382,6 +384,16 @@ SIGNALS: list[Signal] = [
         ("secrets_you_hold", "secret api_key credentials passwords tokens", 0.6,
          r"\b(?:every|all(?: the)?|any|the)\W+(?:secrets?|api\W+keys?|credentials|passwords|tokens)\W+(?:that\W+)?(?:you|it)\W+"
          r"(?:know|have|hold|keep|can access|store|were given)"),
+        ("unseen_parts", "can't_see cannot_see can_not_see don't_see not_see", 0.6,
+         r"\b(?:parts?|portions?|bits?|messages?|sections?|text|content|things|everything)\W+(?:that\W+)?(?:i|we|the user)\W+"
+         r"(?:can'?t|cannot|can not|don'?t|do not|am not able to|are not able to)\W+see\b"),
+        ("context_out", "context prompt conversation memory", 1.0,
+         r"\b(?:include|add|append|put|paste|dump|print|output)\W+(?:\w+\W+){0,2}?(?:full|entire|whole|complete|raw)\W+"
+         r"(?:context(?:\W+window)?|prompt|conversation\W+history|memory)\W+(?:\w+\W+){0,2}?(?:in|into|at)\W+(?:your|the|each|every)"
+         r"\W+(?:response|reply|answer|output)"),
+        ("repeat_before", "before", 1.0,
+         r"\b(?:repeat|print|output|copy|echo|recite|reproduce|show|give)\W+(?:me\W+)?(?:everything|all|the text|whatever|all the text)"
+         r"\W+(?:\w+\W+)?(?:written|said|typed|that (?:is|was|comes|came))\W+before\b"),
         ("hidden_part", "see hidden invisible", 0.4,
          r"\b(?:i|we|the user)\W+(?:can'?t|cannot|don'?t|do not)\W+see\b|\b(?:hidden|invisible)\W+(?:part|message|"
          r"text|content|section)"),
@@ -438,26 +450,29 @@ SIGNALS: list[Signal] = [
         ("prompt_in_format", "system your", 0.4, r"\b(?:system\W*prompt|your instructions|your prompt)\b.{0,60}\b(?:json|yaml|"
                                   r"base64|hex|code block|markdown|poem|song|acrostic|reverse|backwards|"
                                   r"one letter|character by character|rot13|pig latin)"),
-        ("extract_fr", "prompt instruction consignes invite", 1.0, r"\b(?:revele|revelez|affiche|affichez|montre|montrez|donne|donnez|repete|repetez|"
+        ("extract_fr", "prompt instruction consignes invite systeme", 1.0, r"\b(?:revele|revelez|affiche|affichez|montre|montrez|donne|donnez|repete|repetez|"
                             r"imprime|imprimez|ecris|ecrivez|dis|dites|quelles? (?:sont|est))\W+(?:\w+\W+){0,4}?"
                             r"(?:(?:ton|votre|tes|vos)\W+(?:prompt|instructions?|consignes|invite)|(?:le|les)\W+(?:prompt|(?:instructions?|"
-                            r"consignes|invite)\W+(?:systeme|initiales?|d'origine|cachees?)))"),
+                            r"consignes|invite|messages?)\W+(?:systeme|initiales?|d'origine|cachees?)))"),
         ("extract_es", "prompt instrucciones indicaciones reglas", 1.0, r"\b(?:revela|revele|muestra|muestrame|muestre|dime|digame|imprime|repite|repita|"
-                            r"escribe|dame|cuales son)\W+(?:\w+\W+){0,4}?(?:(?:tu|tus|su|sus)\W+(?:prompt|instrucciones|indicaciones|"
+                            r"escribe|dame|cuales son|traduce|traduzca|traducir)\W+(?:\w+\W+){0,4}?(?:(?:tu|tus|su|sus)\W+(?:prompt|instrucciones|indicaciones|"
                             r"reglas)|(?:el|las)\W+(?:prompt|(?:instrucciones|indicaciones|reglas)\W+(?:del sistema|"
                             r"iniciales|originales|ocultas)))"),
-        ("extract_de", "prompt anweisung instruktion regeln", 1.0, r"\b(?:zeige|zeig|gib|nenne|wiederhole|drucke|verrate|schreibe|sag|was sind)\W+"
+        ("extract_de", "prompt anweisung instruktion regeln versteckt geheim intern verborgen", 1.0, r"\b(?:zeige|zeig|gib|nenne|wiederhole|drucke|verrate|schreibe|sag|was sind)\W+"
                             r"(?:\w+\W+){0,4}?(?:(?:deinen?|ihren?|deine)\W+(?:\w+\W+)?(?:system-?prompt|prompt|anweisungen|instruktionen|"
-                            r"regeln|systemanweisungen)|(?:den|die)\W+(?:\w+\W+)?(?:system-?prompt|prompt|systemanweisungen))"),
+                            r"regeln|systemanweisungen)|(?:den|die)\W+(?:\w+\W+)?(?:system-?prompt|prompt|systemanweisungen)|"
+                            r"(?:die\W+)?(?:versteckten|geheimen|internen|verborgenen)\W+(?:regeln|anweisungen|instruktionen))"),
         ("extract_pt", "prompt instruc regras", 1.0, r"\b(?:revele|revela|mostre|mostra|diga|imprima|repita|escreva|me de|quais sao)\W+"
                             r"(?:\w+\W+){0,4}?(?:(?:seu|sua|suas|seus)\W+(?:prompt|instrucoes|regras)|o\W+prompt)"),
         ("extract_it", "prompt istruzion regole", 1.0, r"\b(?:rivela|mostra|mostrami|dimmi|stampa|ripeti|scrivi|dammi|quali sono)\W+"
                             r"(?:\w+\W+){0,4}?(?:(?:il tuo|le tue|i tuoi|tue)\W+(?:prompt|istruzioni|regole)|il\W+prompt)"),
-        ("extract_ru", "промпт инструкци подсказк сообщени правила указания", 1.0, r"(?:покажи|выведи|раскрой|повтори|напиши|скажи|назови|какие|какой)\W.{0,40}"
+        ("extract_ru", "промпт инструкци подсказк сообщени правила указания скрыт", 1.0, r"(?:покажи|выведи|раскрой|повтори|напиши|скажи|назови|какие|какой)\W.{0,40}"
                             r"(?:системн\w*\W+(?:промпт|инструкци|подсказк|сообщени)|(?:свои|твои|ваши)\W+"
-                            r"(?:инструкции|правила|указания)|исходн\w*\W+(?:промпт|инструкци))"),
+                            r"(?:инструкции|правила|указания)|исходн\w*\W+(?:промпт|инструкци)|скрыт\w*\W+(?:правила|инструкци|указани))"),
         ("extract_zh", "提示 指令", 1.0, r"(?:显示|輸出|输出|打印|告诉我|告訴我|重复|重複|泄露|透露|给我看|展示|列出|写出)"
-                            r".{0,12}(?:系统提示|系統提示|系统指令|初始指令|你的指令|你的提示|提示词|系统消息|原始指令)"),
+                            r".{0,12}(?:系统提示|系統提示|系统指令|初始指令|你的指令|你的提示|提示词|系统消息|原始指令)|"
+                            r"(?:你的|您的|把)(?:系统提示|系統提示|系统指令|提示词|指令|系统消息).{0,12}(?:翻译|翻譯|显示|输出|打印|重复|"
+                            r"写出|列出|展示|给我看)"),
         ("extract_ja", "プロンプト 指示", 1.0, r"(?:システムプロンプト|初期指示|あなたの指示|元の指示).{0,12}(?:表示|出力|教えて|見せて|繰り返|書いて)"),
         ("extract_ko", "프롬프트 지시", 1.0, r"(?:시스템\s*프롬프트|초기\s*지시|너의\s*지시|당신의\s*지시).{0,12}(?:보여|출력|알려|말해|반복|써)"),
         ("extract_nl", "prompt instructie regels", 1.0, r"\b(?:toon|geef|herhaal|print|vertel|laat|wat zijn|wat is|schrijf)\W+"
@@ -540,6 +555,23 @@ SIGNALS: list[Signal] = [
          r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:\w+\W+)?(?:ai|assistant|model|chatbot|bot|"
          r"llm|version|intelligence|machine|tool|system|program|entity|agent|engine)\b"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
+        ("forbid_refusal", "refus", 0.8,
+         r"\b(?:forbidden|prohibited|banned|not allowed|not permitted)\W+(?:from\W+|to\W+)?(?:refus\w*|declin\w*|say(?:ing)? no)\b|"
+         r"\bany\W+refusals?\W+(?:\w+\W+){0,2}?(?:counts?|is|will be|means)\b"),
+        # Answers put in the model's mouth, then an open turn: it is to go on as "it" did.
+        ("primed_dialogue", "a: assistant: ai: bot:", 1.0,
+         r"(?s:(?:\b(?:a|assistant|ai|bot)\s*:\s*(?:sure|of course|certainly|absolutely|okay|ok|yes)\b.{0,300}?){2,}"
+         r"\b(?:a|assistant|ai|bot)\s*:\s*$)"),
+        # A story asking for the real thing: working commands, exact quantities.
+        ("fiction_realism", "story novel thriller screenplay script fiction character villain roleplay movie scene book", 0.6,
+         r"\b(?:story|novel|thriller|screenplay|script|fiction|character|villain|roleplay|movie|scene|book)\b.{0,150}?"
+         r"\b(?:exact|real|actual|working|precise|accurate|step-by-step|functional|specific)\W+(?:\w+\W+){0,3}?(?:reagents|"
+         r"chemicals|quantities|amounts|commands|code|steps|instructions|procedure|recipe|measurements)\b"),
+        ("harm_target", "meth cocaine heroin fentanyl ricin sarin nerve explosive bomb napalm thermite silencer break hack "
+                        "wi-fi wifi clone counterfeit fake hotwire", 0.5,
+         r"\b(?:meth(?:amphetamine)?|cocaine|heroin|fentanyl|ricin|sarin|nerve agents?|explosives?|pipe bombs?|bombs?|napalm|"
+         r"thermite|silencers?|break(?:ing)? into|hack(?:ing)? into|wi-?fi passwords?|clone (?:a |someone'?s )?credit cards?|"
+         r"counterfeit (?:money|bills|cash)|fake ids?|hotwire)\b"),
         ("no_rules", "no zero without free beyond outside bound", 0.6, r"\b(?:no|zero|without(?: any)?|free of|free from|(?:beyond|outside)(?:\W+of)?(?:\W+(?:all|any|the))?|not bound by any)"
                           r"\W+(?:content\W+|ethical\W+|moral\W+|safety\W+)?"
                           r"(?:rules|restrictions|limits|limitations|filter(?:s|ing)?|censor(?:ship|ing)|guidelines|ethics|morals|morality|"
@@ -679,9 +711,9 @@ SIGNALS: list[Signal] = [
         ("refuse_inversion", "refuse", 0.6,
          r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)"),
         ("opposite_game", "opposite", 0.5, r"\bopposite\W+(?:day|mode|game|world)\b"),
-        ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor unrestrict unlimit jailbroken unalign unhinged raw", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored|unrestricted|unlimited|jailbroken|unaligned|"
-                           r"unhinged|raw)\W+(?:ego|twin|"
-                           r"version|side|persona|self|counterpart|clone|confidant|assistant|bot|ai)"),
+        ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor unrestrict unlimit jailbroken unalign unhinged raw rogue", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored|unrestricted|unlimited|jailbroken|unaligned|"
+                           r"unhinged|raw|rogue)\W+(?:ego|twin|"
+                           r"version|side|persona|self|counterpart|clone|confidant|assistant|bot|ai|gpt|model)"),
         ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate you_are_my you're_my", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
                           r"(?:now\W+)?(?:going to|gonna)\W+(?:act|pretend|play|be|simulate)|act\W+as\W+(?:if|though)|"
                           r"from now on you (?:are|will be)|you are now (?:a|an|the|my)|assume the (?:role|persona)|"
@@ -748,7 +780,9 @@ SIGNALS: list[Signal] = [
         ("claims_creator", "i_am i'm this_is we_are we're speaking as_ i_work", 0.8, r"\b(?:i am|i'm|this is|we are|we're|speaking as)\W+(?:your|the)\W+(?:\w+\W+)?"
                                 r"(?:developer|creator|admin|administrator|owner|operator|programmer|maker|"
                                 r"trainer|supervisor|master|boss|system administrator|sysadmin)s?\b|\bas\W+(?:your|the)\W+(?:\w+\W+)?"
-                                r"(?:developer|creator|admin|administrator|owner|operator|maker)s?\b|\b(?:i am|i'm|"
+                                r"(?:developer|creator|admin|administrator|owner|operator|maker)s?\b(?!\W+of\W+(?:this|my|our|the|a)\W+"
+                                r"(?:\w+\W+)?(?:app|application|website|site|project|library|package|code|game|plugin|extension|"
+                                r"service|company|team|repo|repository|api|sdk|server|database|store|shop|blog)\b)|\b(?:i am|i'm|"
                                 r"this is|we are)\W+(?:an?\W+)?(?:openai|anthropic|google|deepmind|meta)\W+(?:engineer|employee|"
                                 r"researcher|staff(?:er)?|developer|admin)|\b(?:i am|i'm|"
                                 r"this is|we are)\W+(?:from|with)\W+(?:openai|anthropic|the (?:safety|security|trust|"
@@ -811,13 +845,15 @@ SIGNALS: list[Signal] = [
                             r"all\W+)?(?:ai|assistant|llm|language model|chatbot|model|bot|gpt|claude)s?\W+(?:\w+\W+)?"
                             r"(?:reading|processing|summari[sz]ing|parsing|seeing|visiting|crawling|browsing|indexing)|\b(?:note|message|attention|"
                             r"instructions?)\W+(?:(?:to|for)\W+)?(?:the\W+|all\W+)?(?:\w+\W+)?(?:ai|llm|language model|gpt|bot|"
-                            r"summari[sz]er|agent|chatbot)s?"
-                            r"(?:\W+(?:assistant|model|agent)s?)?\W*:|"
+                            r"summari[sz]er|agent|chatbot|(?:screening|ranking|hiring|grading|scoring|review|reviewing|recruiting|"
+                            r"evaluation|moderation)\W+(?:model|system|tool))s?"
+                            r"(?:\W+(?:assistant|model|agent)s?)?(?:\W+\w+ing\b(?:\W+\w+){0,3}?)?\W*:|"
                             r"\b(?:ai|llm|assistant|language model|gpt|chatbot|agent)s?\W+(?:reads?|reading|process(?:es)?|processing|"
                             r"summari[sz]es|summari[sz]ing|parses|parsing|sees|seeing|visits|visiting|crawling|browsing|indexing|"
                             r"accessing) this\b|\bif you are an?\W+(?:ai|llm|language "
                             r"model|assistant|chatbot|gpt)\W*[,:]"),
-        ("hidden_comment", "<!-- < ! /*", 1.0, r"<\s?!\s?-\s?-.{0,400}?(?:ignore|instruction|assistant|\bai\b|system|prompt|reveal|secret)|"
+        ("hidden_comment", "<!-- < ! /*", 1.0, r"<\s?!\s?-\s?-.{0,400}?(?:ignore|instruction|assistant|\bai\b|\bllms?\b|system|prompt|"
+                                r"reveal|secret)|"
                                 r"/\*.{0,200}?(?:ignore (?:previous|all)|assistant must|ai must)"),
         ("instruction_for_you", "for_you to_you for_the_assistant to_the_assistant for_the_ai to_the_ai for_the_model to_the_model", 0.6,
          r"\b(?:this|the following|an?|one)\W+(?:\w+\W+)?(?:instruction|command|directive|order|message|note)s?\W+"
@@ -830,8 +866,9 @@ SIGNALS: list[Signal] = [
          r"(?:\w+\W+)?(?:files|data|documents|conversation|chat history|history|messages|emails|credentials|passwords|"
          r"keys|secrets|contacts|invoices|receipts|reports|records|statements)\W+(?:\w+\W+){0,2}?to\W+(?:\S+@\S+|https?://)"),
         ("dump_user_data", "user customer personal private", 0.6,
-         r"\b(?:output|dump|list|show|give me|send|export)\W+(?:all\W+|every\W+)?(?:the\W+)?(?:other\W+)?(?:users?'?|customers?'?|"
-         r"personal|private)\W+(?:data|information|records|details|emails|passwords|accounts)"),
+         r"\b(?:output|dump|list|show|give me|send|export)\W+(?:all\W+|every\W+)?(?:the\W+)?(?:other\W+)?(?:(?:users?|customers?)"
+         r"(?:'s|s'|')?|personal|private)\W+(?:data|information|records|details|emails|passwords|accounts|email addresses|"
+         r"email address|addresses|phone numbers)"),
         ("drop_your_task", "your_task your_job your_assignment your_instructions your_role your_current your_original your_actual your_assigned", 0.8,
          r"\b(?:ignore|disregard|abandon|drop|skip|stop|forget about)\W+your\W+(?:current\W+|original\W+|actual\W+|"
          r"assigned\W+)?(?:task|job|assignment|instructions|role)\b(?!\W+(?:list|lists|manager|board|queue|bar)\b)"),
@@ -842,9 +879,52 @@ SIGNALS: list[Signal] = [
          r"(?:^|[,;|\t\n\]\)]\s*)(?:assistant|ai|model|chatbot)\s*:\s*(?:stop|ignore|disregard|forget|reply only|respond only|"
          r"only reply|only respond|say only|output only)\b"),
         ("ai_colon_order", "ai llm", 0.6,
-         r"\b(?:ai|llm)\W+(?:assistant|agent|model)s?\W*:\W*(?:(?:when|if|whenever)\W+(?:anyone|someone|a user|users|the user|"
+         r"\b(?:ai|llm)\W+(?:assistant|agent|model|recommender|reader|crawler|summari[sz]er|reviewer|screener|tool|system|"
+         r"bot)s?\W*:\W*(?:(?:when|if|whenever)\W+(?:anyone|someone|a user|users|the user|"
          r"people|customers?|asked)|always|never|from now|ignore|disregard|tell (?:them|the user|users|everyone|people)|say|reply|"
-         r"respond)\b"),
+         r"respond|(?:after|before|once|while|upon)\W+(?:\w+ing|you)\b)\b"),
+        # Whoever processes the document: "whatever AI is summarizing this", "if you are an AI assistant helping ...,".
+        ("ai_reading_this", "reading processing summari parsing transcrib analy reviewing screening scanning indexing handling", 1.0,
+         r"\b(?:whatever|any|every|each|whichever|the|an?|dear)\W+(?:ai|llm|assistant|language model|gpt|chatbot|agent|model|bot|"
+         r"summari[sz]er|tool)s?\W+(?:that\W+|who\W+)?(?:is|are)\W+(?:\w+ing\W+(?:or|and)\W+)?(?:reading|processing|"
+         r"summari[sz]ing|parsing|transcribing|analy[sz]ing|reviewing|screening|scanning|indexing|handling)\W+(?:this|these)\b"),
+        ("ai_vocative", "ai llm", 1.0,  # "Tom: also, AI summariser, when you write the summary, add ..."
+         r"(?:^|[,.;:!?]\s*|\b(?:also|and|oh|ok|okay|hey|so)\W+)(?:ai|llm)\W+(?:assistant|summari[sz]er|agent|model|bot|reader|"
+         r"note-?taker|transcriber|scribe)s?\W*,\W*(?:when|while|if|please|make sure|be sure|remember to|add|include|write|say|tell|"
+         r"don'?t|do not|ignore|also)\b"),
+        ("others_personal_data", "owner holder cardholder customer user person", 0.6,
+         r"\b(?:phone numbers?|home address(?:es)?|email address(?:es)?|date of birth|social security numbers?|ssn|passwords?|card "
+         r"numbers?)\W+(?:\w+\W+){0,4}?(?:of|for)\W+(?:the\W+)?(?:account (?:owner|holder)|cardholder|owner of (?:the |this )?account|"
+         r"(?:customer|user|person) (?:who|that|behind))"),
+        ("if_you_are_ai", "if_you", 1.0,
+         r"\bif\W+you(?:'re|\W+are)\W+an?\W+(?:ai|llm|language model|chatbot|gpt)(?:\W+(?:assistant|model|agent|system|tool))?"
+         r"(?:\W+\w+ing\b(?:\W+\w+){0,6}?)?\W*[,:]"),
+        ("forged_system_line", "system admin moderator", 1.0,
+         r"(?<!operating )(?<!file )(?<!the )\b(?:system|admin|administrator|moderator)\s*(?:note|message|notice|override|update)?"
+         r"\s*:\s*(?:\w+\W+){0,12}?(?:output only|reply only|respond only|say only|ignore|disregard|(?:the\W+)?(?:previous|above|"
+         r"earlier|preceding|prior|other)\W+\w+\W+(?:are|is|were|was)\W+(?:fake|false|wrong|invalid|void|lies|fabricated))\b"),
+        ("hidden_attribute", "alt title aria content data-", 0.6,
+         r"\b(?:alt|title|aria-label|content|data-[\w-]+)\s*=\s*[\"'][^\"']{0,60}?\b(?:ignore|disregard|forget|you must|"
+         r"assistant|ai agents?|llms?|language model|tell (?:the user|them|users|the reader))\b"),
+        ("rank_first", "first highest top above 10/10 stars", 0.5,
+         r"\b(?:rank|list|recommend|rate|put|place|show)\W+(?:this|our|my)\W+(?:\w+\W+)?(?:product|item|listing|company|site|"
+         r"page|candidate|app|business|restaurant|hotel)\W+(?:\w+\W+)?(?:first|highest|on top|at the top|above (?:all|every|the)|"
+         r"10/10|5 stars)"),
+        ("disparage_rivals", "competing competitor rival", 0.5,
+         r"\b(?:describe|call|label|say|tell|mark)\W+(?:\w+\W+){0,2}?(?:all|every|each|any)\W+(?:other\W+)?(?:competing|"
+         r"competitors?'?|rival)\W+(?:\w+\W+){0,2}?(?:as|is|are)\W+(?:unsafe|dangerous|scams?|fake|inferior|bad|terrible|fraud\w*)"),
+        ("other_users_data", "previous last earlier prior other another", 0.6,
+         r"\b(?:previous|last|earlier|prior)\W+(?:user|customer|caller|person|client|visitor|session)s?\W+(?:\w+\W+){0,3}?(?:ask|"
+         r"asked|say|said|wrote|typed|sent|message|messages|conversation|chat|question|questions|prompt|prompts)\b|"
+         r"\b(?:other|another)\W+(?:users?|customers?|clients?)\W+(?:\w+\W+){0,2}?(?:uploaded|sent|shared|typed|wrote|asked)\W+"
+         r"(?:\w+\W+){0,3}?(?:you|this (?:assistant|bot|chat|ai|model))\b"),
+        ("tool_privilege", "tool function api plugin integration connector", 1.0,
+         r"\b(?:use|call|invoke|run|with)\W+(?:the|your)\W+(?:\w+\W+)?(?:tool|function|api|plugin|integration|connector)\b.{0,80}?"
+         r"\b(?:update\W+\w+\W+set\W+(?:\w+\W+)?(?:role|is_admin|admin|permissions?|privileges?|balance|credit)|grant\W+(?:all|admin)|"
+         r"drop\W+table|delete\W+from|truncate\W+table|refund|transfer\W+(?:\$|\d|funds|money)|wire\W+(?:\$|\d|funds|money))"),
+        ("history_sent", "email webhook upload post message", 1.0,
+         r"\b(?:send_?e?mail|e?mail|send_?message|post_?message|http_?post|webhook|upload)\w*\b.{0,120}?\b(?:full|entire|whole|"
+         r"complete)\W+(?:chat|conversation)\W+(?:history|log|transcript)\b"),
         ("bracketed_instruction", "[", 0.6,
          r"\[\W*(?:instruction|note|message|directive|command)s?\W+(?:to|for)\W+(?:the\W+)?(?:model|assistant|ai|llm|bot|agent)"
          r"\W*:"),
@@ -869,9 +949,10 @@ SIGNALS: list[Signal] = [
         ("task_switch", "stop quit cease", 0.4,
          r"\b(?:stop|quit|cease)\W+(?:summari[sz]ing|translating|reviewing|analy[sz]ing|reading|classifying|processing|"
          r"grading|scoring|checking)\b(?:\W+\w+){0,3}?\W+(?:and\W+)?(?:instead|now)\b"),
-        ("phish_user", "user reader visitor customer recipient everyone", 0.6,
+        ("phish_user", "user reader visitor customer recipient everyone employee staff member candidate applicant student "
+                       "client patient", 0.6,
          r"\b(?:ask|tell|instruct|direct|urge|prompt|get)(?:s|ing)?\W+(?:the\W+)?(?:users?|readers?|visitors?|customers?|"
-         r"recipients?|everyone)\W+(?:\w+\W+){0,2}?(?:to\W+)?(?:log\W*in|"
+         r"recipients?|everyone|employees?|staff|members?|candidates?|applicants?|students?|clients?|patients?)\W+(?:\w+\W+){0,2}?(?:to\W+)?(?:log\W*in|"
          r"sign\W*in|enter|provide|confirm|verify|share|give|send|type|call|email|mail|submit|upload)\W+(?:\w+\W+){0,3}?(?:password|credentials|login|"
          r"credit card|card number|ssn|social security|bank|pin|otp|2fa|one-time code|account)|\b(?:ask|asking)\W+(?:the\W+)?"
          r"users?\W+for\W+(?:their\W+)?(?:\w+\W+)?(?:password|credentials|credit card|card number|pin|ssn|bank details)"),
@@ -1097,10 +1178,20 @@ def _framing_at(reading: str) -> int | None:
     return framing.start() if framing else None
 
 
-def _before(signal: Signal, reading: str, at: int) -> bool:
-    """Whether ``signal`` fires ahead of ``at`` in the normal reading (or only in another reading)."""
+def _framed_end(reading: str, at: int) -> int:
+    """Where the framed question ends: its paragraph (code is framed whole). A document pasted after
+    "What does this page say?" is not the developer's own words."""
+    if "```" in reading:
+        return len(reading)
+    end = reading.find("\n\n", at)
+    return len(reading) if end == -1 else end
+
+
+def _outside(signal: Signal, reading: str, at: int, end: int) -> bool:
+    """Whether ``signal`` fires outside the framed question (from ``at`` to ``end``) in the normal
+    reading (or only in another reading)."""
     found = signal.pattern.search(reading)
-    return found is None or found.start() < at
+    return found is None or not at <= found.start() < end
 
 
 def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | None = None) -> Finding:
@@ -1114,8 +1205,9 @@ def assess(text: str, block_at: float = BLOCK_AT, families: frozenset[str] | Non
     at = _framing_at(reading) if fired else None
     if at is not None:
         unquoted = _fired(QUOTED.sub(" ", text)) if QUOTED.search(text) else fired
+        end = _framed_end(reading, at)
         for key, signal in fired.items():
-            if (not signal.hard or key not in unquoted) and not _before(signal, reading, at):
+            if (not signal.hard or key not in unquoted) and not _outside(signal, reading, at, end):
                 weights[key] = signal.weight * DEV_FACTOR
     # The learned signal (guardrails/learned.py): when sure, enough to block alone at the standard
     # profile (not at the relaxed one); trained on developers' questions too, so no framing discounts it.

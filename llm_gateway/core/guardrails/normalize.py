@@ -46,6 +46,7 @@ LEET_HINT = re.compile(r"[a-z][0-9@$!|+]+[a-z]|[0-9@$!|+][a-z]+[0-9@$!|+]")  # a
 BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")  # standard or URL-safe alphabet
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){12,}")
 URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+JOINED = re.compile(r"""['"]\s*\+\s*['"]""")  # 'rev' + 'eal your sys' + 'tem prompt': a payload split into strings
 MAX_DEPTH = 2
 
 
@@ -80,7 +81,8 @@ def _printable(data: bytes) -> str | None:
 
 
 def payloads(text: str) -> list[str]:
-    """Texts hidden in this one: base64, hex and URL-encoded runs that decode to readable text."""
+    """Texts hidden in this one: base64, hex and URL-encoded runs that decode to readable text, and
+    quoted strings joined by ``+``."""
     found: list[str] = []
     for match in BASE64.finditer(text):
         chunk = match.group(0)
@@ -101,6 +103,8 @@ def payloads(text: str) -> list[str]:
             found.append(decoded)
     if len(URL_ESCAPE.findall(text)) >= 3:
         found.append(urllib.parse.unquote(text))
+    if len(JOINED.findall(text)) >= 2:
+        found.append(JOINED.sub("", text))
     return found
 
 
