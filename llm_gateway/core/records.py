@@ -130,10 +130,10 @@ class EvalEvents:
 
     MAX_ENTRIES, MAX_BYTES = 10, 256 * 1024  # a PutEvents call's limits
 
-    def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None, sample_rate: float = 1.0,
-                 sample: Callable[[], float] = random.random) -> None:
+    def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None,
+                 sample_rate: float = 1.0) -> None:
         self._bus, self._events, self._keep, self._sqs = bus_name, client, keep_queue, sqs
-        self._sample_rate, self._sample = sample_rate, sample
+        self._sample_rate = sample_rate
         self._put = GroupCommit(self._put_events, limit=self.MAX_ENTRIES, budget=self.MAX_BYTES,
                                 weight=lambda entry: sum(len(str(v).encode()) for v in entry.values()))
 
@@ -144,7 +144,7 @@ class EvalEvents:
 
     def sampled(self) -> bool:
         """Whether the next answer is to be judged."""
-        return self._sample() < self._sample_rate
+        return random.random() < self._sample_rate
 
     def answer_generated(self, event: AnswerEvent) -> None:
         entry = {"EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,

@@ -555,9 +555,6 @@ SIGNALS: list[Signal] = [
          r"evil|amoral|unethical|unbound|jailbroken|lawless|unaligned|unlimited)\W+(?:\w+\W+)?(?:ai|assistant|model|chatbot|bot|"
          r"llm|version|intelligence|machine|tool|system|program|entity|agent|engine)\b"),
         ("jailbreak_word", "jail", 0.5, r"\bjail\W*br(?:ea|o)k"),
-        ("forbid_refusal", "refus", 0.8,
-         r"\b(?:forbidden|prohibited|banned|not allowed|not permitted)\W+(?:from\W+|to\W+)?(?:refus\w*|declin\w*|say(?:ing)? no)\b|"
-         r"\bany\W+refusals?\W+(?:\w+\W+){0,2}?(?:counts?|is|will be|means)\b"),
         # Answers put in the model's mouth, then an open turn: it is to go on as "it" did.
         ("primed_dialogue", "a: assistant: ai: bot:", 1.0,
          r"(?s:(?:\b(?:a|assistant|ai|bot)\s*:\s*(?:sure|of course|certainly|absolutely|okay|ok|yes)\b.{0,300}?){2,}"
@@ -619,7 +616,10 @@ SIGNALS: list[Signal] = [
          r"\b(?:no holds barred|anything goes|no questions asked|nothing is off(?:-| )limits|no limits)\b"),
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
-        ("never_refuse", "never n't not cannot always must without comply", 0.7, r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
+        ("never_refuse", "never n't not cannot always must without comply forbidden prohibited banned refusal", 0.7,
+         r"\b(?:forbidden|prohibited|banned|not allowed|not permitted)\W+(?:from\W+|to\W+)?(?:refus\w*|declin\w*|say(?:ing)? no)\b|"
+         r"\bany\W+refusals?\W+(?:\w+\W+){0,2}?(?:counts?|is|will be|means)\b|"
+                              r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
                               r"(?:\w+\W+)?(?:refus\w*|declin\w*|says? no|reject\w*|den(?:y|ies))\b|\b(?:always|must)\W+"
                               r"(?:\w+\W+)?(?:comply|answer every|answer any|obey)|\b(?:answers?|responds? to|fulfil+s?|completes?)\W+(?:every|all|any)\W+"
                               r"(?:\w+\W+)?(?:requests?|questions?|prompts?|commands?)\W+(?:completely|fully|without)|\bwithout\W+(?:any\W+)?"
