@@ -333,6 +333,9 @@ def test_developer_questions_about_these_things_pass(question: str) -> None:
     # A host with its port or prefix length, IPv4 in IPv6, after a colon; never a network or a version.
     ("Hosts 198.51.100.23:51544 and 192.0.2.17/24, ::ffff:203.0.113.9, ip:172.20.3.14; 10.0.0.0/16, Version 2.10.3.4",
      "Hosts {IP_ADDRESS}:51544 and {IP_ADDRESS}, {IP_ADDRESS}, ip:{IP_ADDRESS}; 10.0.0.0/16, Version 2.10.3.4"),
+    # An address written to dodge scrapers; "(at)" in a sentence is not one.
+    ("Email r.okafor (at) gmail (dot) com or ops [at] example.org; see me (at) home. Then go",
+     "Email {EMAIL} or {EMAIL}; see me (at) home. Then go"),
     # A part number shaped like a phone number, then its revision; a phone number and its extension.
     ("Part 212-555-0187-B fits; call 212-555-0188-ext 4", "Part 212-555-0187-B fits; call {PHONE}-ext 4"),
 ])

@@ -92,6 +92,10 @@ ENTITIES = [
         # An @ ahead first: most words are not addresses, and fail here at once. O'Brien's ' is allowed.
         r"(?<![\w.+-])(?=[\w.%+'-]{1,129}@)[A-Za-z0-9._%+-]{1,64}(?:'[A-Za-z0-9._%+-]{1,64})?"
         r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
+    # ... and written to dodge scrapers: "r.okafor (at) gmail (dot) com", "ops [at] example.org".
+    Entity("EMAIL", re.compile(
+        r"(?i)(?<![\w.+-])[a-z0-9._%+-]{1,64} ?[(\[{] ?at ?[)\]}] ?[a-z0-9-]+"
+        r"(?:(?: ?[(\[{] ?dot ?[)\]}] ?|\.)[a-z0-9-]+)*(?: ?[(\[{] ?dot ?[)\]}] ?|\.)[a-z]{2,}\b")),
     Entity("AWS_ACCESS_KEY", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
     Entity("INTERNATIONAL_BANK_ACCOUNT_NUMBER",
            re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"), _iban, shrinks=True),
