@@ -80,7 +80,8 @@ SECRETS: list[tuple[str, re.Pattern[str]]] = [
         r"(?i:aws.{0,20}secret.{0,20}|secret.?access.?key.{0,5})[=:\"' ]{1,4}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
         # ... or by its look alone: 40 base64 characters, all kinds, at most three slashes (a longer
         # run of them is a URL's path), not inside a host name or a path.
-        r"|(?<![A-Za-z0-9/+=.~-])(?=(?:[A-Za-z0-9+]*/){0,3}[A-Za-z0-9+]*(?![A-Za-z0-9/+=]))(?=[A-Za-z0-9/+]{0,39}[/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
+        r"|(?<![A-Za-z0-9/+=.~-])(?=(?:[A-Za-z0-9+]*/){0,3}[A-Za-z0-9+]*(?![A-Za-z0-9/+=]))"
+        r"(?=[A-Za-z0-9/+]{0,39}[/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
         r"(?=[A-Za-z0-9/+]{0,39}\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
     ("provider_api_key", re.compile(rf"(?<![A-Za-z0-9_-])(?:{'|'.join(TOKEN_FORMATS)})")),
     ("jwt", re.compile(r"(?<!pk\.)\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
@@ -199,7 +200,7 @@ NAMED_BEFORE = ("password", "token", "key")  # kinds whose value may follow the 
 def _credential_in_prose(text: str, lowered: str) -> bool:
     for name in CREDENTIAL_NAME.finditer(lowered):
         kind = name.lastgroup or ""
-        before = [w.lower() for w in re.findall(r"[\w-]+", text[max(0, name.start() - 40):name.start()])]
+        before = re.findall(r"[\w-]+", lowered[max(0, name.start() - 40):name.start()])
         if kind in ("key", "token") and before and before[-1] in NAMING_KEYS:
             continue
         said_before = _pair_before(text[max(0, name.start() - 100):name.start()]) if kind == "pair" else None
@@ -209,9 +210,9 @@ def _credential_in_prose(text: str, lowered: str) -> bool:
         changed = bool(CHANGED.intersection(before[-4:]))  # "I changed the admin password to ..."
         words = re.findall(r"[:=]|->|[^\s:=]+(?::\S+)?", text[name.end():name.end() + 160].split("\n", 1)[0])
         for at, word in enumerate(words[:10]):
-            lowered = word.lower()
-            changed = changed or lowered in CHANGED
-            said = lowered in SAYS or (changed and lowered == "to")
+            plain = word.lower()
+            changed = changed or plain in CHANGED
+            said = plain in SAYS or (changed and plain == "to")
             if said or at == 0:  # "... is VALUE", "...: VALUE", or the value right after its name
                 rest = words[at + 1:] if said else words[at:]
                 if kind == "pair":
@@ -220,7 +221,7 @@ def _credential_in_prose(text: str, lowered: str) -> bool:
                         return True
                 elif rest and _accepts(kind, _value(rest[0])) and (said or (adjacent and kind in NAMED_BEFORE)):
                     return True
-            if lowered.strip(".,;:") in ABOUT_IT or (word[-1:] in ".;!?" and not said):
+            if plain.strip(".,;:") in ABOUT_IT or (word[-1:] in ".;!?" and not said):
                 break  # the sentence ended, or it is about something of the credential's, not its value
     return False
 
