@@ -288,6 +288,7 @@ class Settings:
     key_expiry_warning_days: int = _env("KEY_EXPIRY_WARNING_DAYS", 7)
     rate_limits_table: str = _env("RATE_LIMITS_TABLE", "")
     quota_store_failure: str = _env("QUOTA_STORE_FAILURE", "open")  # a QUOTA_STORE_FAILURE name
+    quota_max_lease: int = _env("QUOTA_MAX_LEASE", 64)  # a busy tenant's requests counted ahead at most; 1: none
     default_rpm: int = _env("RPM_LIMIT", 60)
     default_rpd: int = _env("RPD_LIMIT", 1000)
     default_tpm: int | None = _env("TPM_LIMIT", None, int)

@@ -321,6 +321,102 @@ def test_a_clock_ahead_counts_everyone_in_its_minute(gateway: LocalGateway) -> N
     assert gone and gone.tokens_remaining == 900
 
 
+
+def counts(limiter: RateLimiter, tenant_id: str, now: float) -> dict[str, int]:
+    """The tenant's counter item as the table holds it: the day's and the minute's requests."""
+    item = limiter._ddb.get_item(TableName=limiter._table, Key={"pk": {"S": f"{tenant_id}#d#{int(now // 86400)}"}},
+                                 ConsistentRead=True)["Item"]
+    return {"day": int(item["requests"]["N"]), "minute": int(item["minute_requests"]["N"])}
+
+
+def test_a_busy_tenant_is_counted_a_lease_at_a_time(gateway: LocalGateway) -> None:
+    """Requests arriving quickly are counted ahead in growing leases (1, 2, 4, ... 64 at a time):
+    200 of them take 10 writes (the minute's first opens it), and each reads its own place in the
+    minute."""
+    limiter, made = limiter_on(gateway, rpm=10_000, rpd=100_000)
+    minute = noon_today()
+    admitted = [limiter.admit("t_busy", now=minute + i / 100) for i in range(200)]
+    assert made == ["UpdateItem"] * 10
+    assert [a.remaining for a in admitted if a] == list(range(9_999, 9_799, -1))
+    table = counts(limiter, "t_busy", minute)
+    assert table["minute"] == table["day"] == 1 + 2 + 4 + 8 + 16 + 32 + 64 + 64 + 64  # 55 held ahead
+
+
+
+def test_a_leased_request_is_admitted_without_waiting(gateway: LocalGateway) -> None:
+    """``from_lease`` admits from what this process holds, with no call (the pipeline then needs no
+    thread for the admission), and says None once the lease is used up."""
+    limiter, made = limiter_on(gateway, rpm=10_000, rpd=100_000)
+    assert limiter.from_lease("t_now") is None  # nothing leased yet
+    wait_for_fresh_minute(margin=5.0)
+    for _ in range(8):  # counts of 1, 2, 4 and 8: seven of the last still held
+        limiter.admit("t_now")
+    made.clear()
+    admitted = [limiter.from_lease("t_now") for _ in range(8)]
+    assert made == [] and [a.remaining if a else None for a in admitted] == [*range(9_991, 9_984, -1), None]
+
+def test_a_slow_tenant_is_counted_request_by_request(gateway: LocalGateway) -> None:
+    limiter, made = limiter_on(gateway, rpm=10_000, rpd=100_000)
+    minute = noon_today()
+    for i in range(5):
+        limiter.admit("t_slow", now=minute + 1.5 * i)  # a second and a half apart: nothing to lease
+    assert made == ["UpdateItem"] * 6  # and the minute's first opens it
+    assert counts(limiter, "t_slow", minute) == {"day": 5, "minute": 5}
+
+
+def test_near_a_limit_every_request_is_counted_alone(gateway: LocalGateway) -> None:
+    """A lease of k is taken only while the windows have room for 16k: with 40 a minute, two at a
+    time while 32 or more are left, then one by one, and the limit holds to the request."""
+    limiter, made = limiter_on(gateway, rpm=40, rpd=100_000)
+    minute = noon_today()
+    admitted = [limiter.admit("t_near", now=minute + i / 100) for i in range(40)]
+    with pytest.raises(RateLimited):
+        limiter.admit("t_near", now=minute + 0.5)
+    assert [a.remaining for a in admitted if a] == list(range(39, -1, -1))
+    assert counts(limiter, "t_near", minute)["minute"] == 40
+    assert len(made) >= 36  # at most a handful of requests counted two at a time
+
+
+def test_leases_never_admit_more_than_the_quota(gateway: LocalGateway) -> None:
+    """Two processes' leases and single counts racing for one tenant's minute: exactly the quota
+    is admitted once each has used what it leased."""
+    first, _ = limiter_on(gateway, rpm=500, rpd=100_000)
+    second, _ = limiter_on(gateway, rpm=500, rpd=100_000)
+    minute = noon_today()
+
+    def admitted(attempt: int) -> bool:
+        limiter = (first, second)[attempt % 2]
+        try:
+            return limiter.admit("t_two", now=minute + attempt / 1000) is not None
+        except RateLimited:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        total = sum(pool.map(admitted, range(800)))
+    total += sum(admitted(800 + attempt) for attempt in range(140))  # what a lease still holds
+    assert total == 500 and counts(first, "t_two", minute)["minute"] == 500
+
+
+def test_a_lease_left_unused_is_given_back_to_the_day(gateway: LocalGateway) -> None:
+    """A minute ends with part of a lease unused: the day's count gives it back with this process's
+    next count, so the day counts only what was admitted (and what is leased now)."""
+    limiter, _ = limiter_on(gateway, rpm=10_000, rpd=100_000)
+    minute = noon_today()
+    for i in range(5):  # leases of 1, 2 and 4: two of the last unused
+        limiter.admit("t_unused", now=minute + 59.9 + i / 100)
+    assert counts(limiter, "t_unused", minute)["day"] == 7
+    limiter.admit("t_unused", now=minute + 60)  # the next minute: a lease of 8 counted, 2 given back
+    assert counts(limiter, "t_unused", minute) == {"day": 5 + 8, "minute": 8}
+    assert limiter.admit("t_unused", now=minute + 60.01).remaining == 10_000 - 2
+
+
+def test_a_tenant_limited_by_tokens_is_counted_request_by_request(gateway: LocalGateway) -> None:
+    limiter, made = limiter_on(gateway, rpm=10_000, rpd=100_000, tpm=1_000_000)
+    minute = noon_today()
+    for i in range(10):
+        limiter.admit("t_tokens_leased", now=minute + i / 100, estimate=10)
+    assert made == ["UpdateItem"] * 11
+
 # -- isolation and secrecy -----------------------------------------------------------------------
 
 def test_cached_answers_never_cross_tenants(gateway: LocalGateway, keys: KeyStore) -> None:

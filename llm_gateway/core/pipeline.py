@@ -228,6 +228,19 @@ class Pipeline:
             self._settle(None, 0, hold)
             raise
 
+    def _admitting(self, query: Query, route: Route, max_tokens: int,
+                   timings: Timings) -> Future[tuple[Admission | None, Hold | None]]:
+        """The request's admission under way: at once from this process's quota lease when it has
+        a request left (and no budget is to be reserved), else counted in the pool."""
+        leased = (self.limiter.from_lease(query.tenant_id, query.quotas)
+                  if self.limiter and not (self.budgets and query.budget) else None)
+        if leased is None:
+            return self._pool.submit(timings.timed, "admission", self._admit, query, route, query.prompt_tokens(),
+                                     max_tokens)
+        admitted: Future[tuple[Admission | None, Hold | None]] = Future()
+        admitted.set_result((leased, None))
+        return admitted
+
     def _prepare(self, query: Query, request_id: str) -> Prepared | Outcome:
         """Everything before the model: permission, route, then at once quota admission, cache
         lookup and input guardrail (a cache miss waits for one AWS round trip, not three)."""
@@ -238,9 +251,7 @@ class Pipeline:
         # guardrail lets the question through (and was asked about the same text).
         lookup = self._start_lookup(query, route, timings)  # first: the longest way (an embedding, then a query)
         # Counted at once beside the rest; a route that skips quotas has nothing to wait for.
-        admitting = (None if "quotas" in route.skip else
-                     self._pool.submit(timings.timed, "admission", self._admit, query, route,
-                                       query.prompt_tokens(), max_tokens))
+        admitting = None if "quotas" in route.skip else self._admitting(query, route, max_tokens, timings)
         with timings.stage("input_guardrail"):
             checked = self._check_input(query, route, query.text)
         admission, hold = admitting.result() if admitting else (None, None)  # over quota or budget raises here

@@ -226,11 +226,14 @@ def _same_count(x: str | None, y: str | None) -> bool:
     return x is None or y is None or _alike(x, y)
 
 
+NUMBER = re.compile(r"[0-9][0-9.,:x%]*")
+
+
 def _numbers(tokens: list[str]) -> list[str]:
     """Quantities, in the order they come: numbers standing alone ("3 replicas", "port 8080"), not
     names that contain digits (S3, EC2, utf8, python3): those are entities, compared as such. The
     order counts: "7 divided by 2" is not "2 divided by 7"."""
-    return list(dict.fromkeys(t for t in tokens if re.fullmatch(r"[0-9][0-9.,:x%]*", t)))
+    return list(dict.fromkeys(t for t in tokens if NUMBER.fullmatch(t)))
 
 
 def _opposed(sa: set[str], sb: set[str]) -> bool:
@@ -326,20 +329,19 @@ def _same_aspect(ta: list[str], tb: list[str]) -> bool:
 
 
 def same_question(a: str, b: str) -> bool:
-    """Whether an answer to ``a`` serves ``b`` as far as the rules can tell (see the module)."""
+    """Whether an answer to ``a`` serves ``b`` as far as the rules can tell (see the module). The
+    cheapest checks first: a lookup verifies every near candidate, and most fail on a number."""
     ta, tb = _tokens(a), _tokens(b)
     sa, sb = set(ta), set(tb)
-    checks = (
-        _negations(ta) == _negations(tb),
-        {TIMES[t] for t in sa if t in TIMES} == {TIMES[t] for t in sb if t in TIMES},
-        _numbers(ta) == _numbers(tb),
-        sa & ENTITIES == sb & ENTITIES,
-        all(name in sb or _stem(name) in {_stem(t) for t in tb} for name in _names(a))
-        and all(name in sa or _stem(name) in {_stem(t) for t in ta} for name in _names(b)),
-        sa & QUESTION_KINDS == sb & QUESTION_KINDS,
-        sa & COLOURS == sb & COLOURS,
-        _same_count(_counted(ta), _counted(tb)),
-        _same_aspect(ta, tb),
-    )
-    return (all(checks) and not _opposed(sa, sb) and not _swapped(ta, tb) and not _exchanged(ta, tb)
+    return (_numbers(ta) == _numbers(tb)
+            and _negations(ta) == _negations(tb)
+            and {TIMES[t] for t in sa if t in TIMES} == {TIMES[t] for t in sb if t in TIMES}
+            and sa & ENTITIES == sb & ENTITIES
+            and sa & QUESTION_KINDS == sb & QUESTION_KINDS
+            and sa & COLOURS == sb & COLOURS
+            and all(name in sb or _stem(name) in {_stem(t) for t in tb} for name in _names(a))
+            and all(name in sa or _stem(name) in {_stem(t) for t in ta} for name in _names(b))
+            and _same_count(_counted(ta), _counted(tb))
+            and _same_aspect(ta, tb)
+            and not _opposed(sa, sb) and not _swapped(ta, tb) and not _exchanged(ta, tb)
             and not _substituted(ta, tb))

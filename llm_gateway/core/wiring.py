@@ -93,7 +93,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),
-            on_store_failure=settings.quota_store_failure)
+            on_store_failure=settings.quota_store_failure, max_lease=settings.quota_max_lease)
         if settings.rate_limits_table else None,
         refusal=settings.refusal_message,
         cache_max_temperature=settings.cache_max_temperature,
