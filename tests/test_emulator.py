@@ -39,6 +39,7 @@ from llm_gateway.local.emulator import (
     direct_item_responses,
     event_units,
     item_undo_transactions,
+    items_sized_once,
     partitioned_queries,
     write_units,
 )
@@ -126,6 +127,32 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(monkeypatch: pytest
         ddb.transact_write_items(TransactItems=transaction("attribute_exists(pk)"))
         after = {i["sk"]["S"]: i.get("n", {}).get("N") for i in ddb.scan(TableName="t")["Items"]}
         assert (after["new"], after["07"], after["08"], after["09"]) == (None, "2", "2", "1")
+
+
+def test_an_item_sized_once_is_built_and_refused_as_moto_does() -> None:
+    """DynamoDB's item size limit, summed once: the same attributes, and the same refusal on either
+    side of the limit, as moto's attribute-by-attribute check."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    items_sized_once()
+    ours, motos = Item.__init__, Item.__init__.motos  # type: ignore[attr-defined]
+
+    def built(init: Any, attrs: dict[str, Any]) -> dict[str, Any] | None:
+        item: Any = Item.__new__(Item)
+        try:
+            init(item, DynamoType(attrs["pk"]), None, attrs)
+        except ItemSizeTooLarge:
+            return None
+        return {key: value.to_json() for key, value in item.attrs.items()}
+
+    cases = [{"pk": {"S": "p"}, "n": {"N": "1"}, "l": {"L": [{"S": "a"}, {"N": "2"}]},
+              "m": {"M": {"k": {"BOOL": True}}}}]
+    for filler in (404_000, 404_988, 404_989, 404_990, 406_000):  # the limit falls between the middle ones
+        cases.append({"pk": {"S": "p"}, "text": {"S": "x" * filler}, "ss": {"SS": ["a", "bb"]}})
+    results = [built(ours, attrs) for attrs in cases]
+    assert results == [built(motos, attrs) for attrs in cases]
+    assert results[0] and None in results and results[1]  # both sides of the limit were tried
 
 
 def test_item_responses_written_directly_equal_motos(monkeypatch: pytest.MonkeyPatch) -> None:
