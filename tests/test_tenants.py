@@ -380,8 +380,8 @@ def test_near_a_limit_every_request_is_counted_alone(gateway: LocalGateway) -> N
 def test_leases_never_admit_more_than_the_quota(gateway: LocalGateway) -> None:
     """Two processes' leases and single counts racing for one tenant's minute: exactly the quota
     is admitted once each has used what it leased."""
-    first, _ = limiter_on(gateway, rpm=500, rpd=100_000)
-    second, _ = limiter_on(gateway, rpm=500, rpd=100_000)
+    first, made = limiter_on(gateway, rpm=500, rpd=100_000)
+    second, made_too = limiter_on(gateway, rpm=500, rpd=100_000)
     minute = noon_today()
 
     def admitted(attempt: int) -> bool:
@@ -395,6 +395,7 @@ def test_leases_never_admit_more_than_the_quota(gateway: LocalGateway) -> None:
         total = sum(pool.map(admitted, range(800)))
     total += sum(admitted(800 + attempt) for attempt in range(140))  # what a lease still holds
     assert total == 500 and counts(first, "t_two", minute)["minute"] == 500
+    assert len(made) + len(made_too) < 800  # leases were taken: counted singly, 940 attempts take 940 calls
 
 
 def test_a_lease_left_unused_is_given_back_to_the_day(gateway: LocalGateway) -> None:

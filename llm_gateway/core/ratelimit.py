@@ -118,7 +118,8 @@ class Lease:
         count found it) or failure (no ``item``)."""
         if not counted:
             self.unreturned += returned  # it was not taken off: the next count gives it back
-            self.size = 1 if size > 1 else self.size  # a lease that did not fit: one by one from here
+            if size > 1:
+                self.size = 1  # a lease that did not fit: one by one from here
         if item and minute >= self.minute:
             state = Counter.state(item, minute)
             self.minute_count, self.day_count = state["requests"], state["day"]
@@ -170,11 +171,15 @@ class RateLimiter:
             return None
         try:
             counter, now = self._counter(tenant_id, overrides, None, 0)
-            if counter.quotas.tpm is None and lease.take(counter.pk, int(now // 60)):
+            if self._leasable(counter) and lease.take(counter.pk, int(now // 60)):
                 return self._admission(counter, True, {}, lease.minute, now, lease=lease)
             return None
         finally:
             lease.lock.release()
+
+    def _leasable(self, counter: Counter) -> bool:
+        """Leases are on, and the tenant is not limited by tokens (reserved request by request)."""
+        return self.max_lease > 1 and counter.quotas.tpm is None
 
     def _counter(self, tenant_id: str, overrides: Quotas | None, now: float | None,
                  estimate: int) -> tuple[Counter, float]:
@@ -188,7 +193,7 @@ class RateLimiter:
     def _admit(self, tenant_id: str, overrides: Quotas | None, now: float | None, estimate: int) -> Admission:
         counter, now = self._counter(tenant_id, overrides, now, estimate)
         minute = int(now // 60)
-        if counter.quotas.tpm is not None or self.max_lease <= 1:  # tokens are reserved request by request
+        if not self._leasable(counter):
             counted, item, minute = counter.bump(self._ddb, self._table, minute)
             return self._admission(counter, counted, item, minute, now)
         lease = self._leases.setdefault(tenant_id, Lease())
