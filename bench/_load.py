@@ -31,15 +31,18 @@ def latencies(url: str, headers: dict[str, str], model: str, n: int, offset: int
     return samples
 
 
-def throughput(url: str, headers: dict[str, str], model: str, clients: int, seconds: float) -> float:
-    """Requests per second answered 200 by ``clients`` threads, each with its own connection."""
+def throughput(url: str, headers: dict[str, str], model: str, clients: int, seconds: float, *,
+               offset: int = 0) -> float:
+    """Requests per second answered 200 by ``clients`` threads, each with its own connection; client
+    k asks questions numbered from ``offset + (k + 1) * 1e7``."""
     done, stop = [0] * clients, time.monotonic() + seconds
 
     def run(slot: int) -> None:
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             i = 0
             while time.monotonic() < stop:
-                if client.post("/chat/completions", json=body(model, 10_000_000 * (slot + 1) + i)).status_code == 200:
+                asked = body(model, offset + 10_000_000 * (slot + 1) + i)
+                if client.post("/chat/completions", json=asked).status_code == 200:
                     done[slot] += 1
                 i += 1
 
