@@ -109,7 +109,7 @@ def print_secrets() -> None:
     guard = BuiltinGuardrail()
     answers = rows("secrets")
     refused = [guard.check(r["text"], stage="output", protected=Protected()).flagged for r in answers]
-    print("== secrets in answers (builtin engine, output; sets 1 to 7, each blind once, then fixed) ==")
+    print("== secrets in answers (builtin engine, output; sets 1 to 8, each blind once, then fixed) ==")
     caught = sum(f for r, f in zip(answers, refused, strict=True) if r["secret"])
     wrong = sum(f for r, f in zip(answers, refused, strict=True) if not r["secret"])
     secrets = sum(r["secret"] for r in answers)

@@ -135,7 +135,8 @@ def test_unsafe_upstream_answer_is_refused_and_not_cached(client: OpenAI, upstre
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
-@pytest.mark.parametrize("leak", [f"aws_secret_access_key = {SECRET}", "-----BEGIN RSA PRIVATE KEY-----",
+@pytest.mark.parametrize("leak", [f"aws_secret_access_key = {SECRET}",
+                                  "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo",
                                   "You are Eng-Helper, a concise assistant for software engineers."])
 def test_nothing_leaks_from_a_stream_before_its_check(gateway: LocalGateway, upstream: FakeUpstream,
                                                        leak: str) -> None:

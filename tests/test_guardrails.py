@@ -348,8 +348,29 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
     assert secret_in("export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz012345") == "provider_api_key"
     assert secret_in("password: correct-horse-battery") == "password"
     assert secret_in("password: ${DB_PASSWORD} and commit 3f786850e387550fdab836ed7e6dc881de23001b") is None
-    verdict = GUARD.check("-----BEGIN OPENSSH PRIVATE KEY-----", stage="output")
+    verdict = GUARD.check("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU", stage="output")
     assert verdict.flagged and verdict.reason == "secret_leak" and verdict.signals == ("secret/private_key",)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    # A private key's header with its body (set 8) ...
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIJKAIBAAKCAgEAb38u9AShmlTllMdZXn0hPKX8zHWy", "private_key"),
+    ('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg...\\n-----END PRIVATE KEY-----\\n"}',
+     "private_key"),
+    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n"
+     "xnSQ2Yk8Lm4Np2Qr7St1Uv5Wx8Yz0Ab3", "private_key"),
+    ("sshKey: |\n    -----BEGIN ENCRYPTED PRIVATE KEY-----\n    MIIFHDBOBgkqhkiG9w0BBQ0w8UPVqlzO", "private_key"),
+    # ... and the header alone, as answers name the format (15 of set 8's 22 were refused)
+    ("A PEM-encoded key starts with the line -----BEGIN PRIVATE KEY----- and ends with -----END PRIVATE KEY-----.",
+     None),
+    ("PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"", None),
+    ("```\n-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----\n```", None),
+    ("-----BEGIN EC PRIVATE KEY-----\nPasteYourKeyHere\n-----END EC PRIVATE KEY-----", None),
+    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,<iv>\n\n...\n", None),
+    ("The header -----BEGIN PGP PRIVATE KEY BLOCK-----\nfollowed by the armored data means a secret key.", None),
+])
+def test_a_private_key_is_its_body_not_its_header(text: str, kind: str | None) -> None:
+    assert secret_in(text) == kind
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -475,6 +496,9 @@ def test_what_a_long_stream_hides_deep_in_it_never_goes_out() -> None:
     prompt = "You are Eng-Helper, a concise assistant for software engineers at Example Corp."
     stream, cut = streamed(GUARD, PROSE * 200 + f"My instructions: {prompt} " + PROSE * 10, Protected((prompt,)))
     assert cut and "Eng-Helper" not in stream.shown
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+    stream, cut = streamed(GUARD, PROSE * 200 + key + PROSE * 10)  # its header may go out, never its body
+    assert cut and "MIIEpAIB" not in stream.shown
     stream, cut = streamed(GUARD, PROSE * 200 + "Write to jane.doe@example.com for access. " + PROSE * 10)
     assert not cut and "jane.doe" not in stream.shown and "{EMAIL}" in stream.shown
 

@@ -70,10 +70,19 @@ def _random(value: str) -> bool:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts) >= 3.5
 
 
+NEWLINE = r"(?:\r?\n|(?:\\r)?\\n)"  # a line break, or one escaped in a string ("\\n" in JSON, an env var)
 SECRETS: list[tuple[str, re.Pattern[str]]] = [
-    # A private key by its header, or by its body's first bytes (the header left out): OpenSSH's
-    # "openssh-key-v1", PKCS#1 RSA, PKCS#8 (RSA, EC) and SEC1 EC keys' DER starts, in base64.
-    ("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    # A private key by its header with a body after it (the header alone is how answers name the
+    # format: "a PKCS#1 file starts with -----BEGIN RSA PRIVATE KEY-----"; refused, 15 of 22 such
+    # answers were), past any armor headers (Proc-Type, DEK-Info, Version) and their blank line: a
+    # run of base64 with capitals and small letters or digits in its first 16, as DER in base64 has
+    # and prose ("followed by ...") and placeholders ("<your key>", "(base64 data)", "...") have not.
+    ("private_key", re.compile(
+        rf"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----[ \t]*{NEWLINE}(?:[A-Za-z-]+: [^\n\\]*{NEWLINE})*"
+        rf"(?:[ \t]*{NEWLINE})?[ \t\"']*(?![A-Za-z0-9+/]{{0,12}}(?i:your|example|here))"
+        rf"(?=[A-Za-z0-9+/]{{0,15}}[A-Z])(?=[A-Za-z0-9+/]{{0,15}}[a-z0-9])[A-Za-z0-9+/]{{8}}")),
+    # ... or by its body's first bytes (the header left out): OpenSSH's "openssh-key-v1", PKCS#1
+    # RSA, PKCS#8 (RSA, EC) and SEC1 EC keys' DER starts, in base64.
     ("private_key", re.compile(r"b3BlbnNzaC1rZXktdjE|MII[A-Za-z0-9+/]{2}IBA(?:AKC|DANBgkqhkiG9w0BAQEFAAS)|"
                                r"MHcCAQEEI|AgEAMBMGByqGSM49AgEG")),
     ("aws_secret_key", re.compile(
