@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +45,24 @@ def _documents(raw: list[dict[str, Any]]) -> list[Document]:
     return list(documents.values())
 
 
+@dataclass
+class Retrieved:
+    """What a query's retrieval found, and what its embedding cost (nothing, until it runs)."""
+
+    passages: list[rag.Passage] = field(default_factory=list)
+    embedding_cost: float = 0.0
+
+
+def _store_call(call: Any, *args: Any, param: str) -> Any:
+    """A call to the document store, its refusals as the client's errors."""
+    try:
+        return call(*args)
+    except rag.IndexNotFound as exc:
+        raise ApiError(404, str(exc), param="index_name", code="index_not_found") from None
+    except ValueError as exc:  # WrongDimension, or a filter S3 Vectors refused
+        raise ApiError(400, str(exc), param=param, code="invalid_value") from None
+
+
 class RagDoors:
     def __init__(self, answers: Answers, settings: Settings, store: DocumentStore | None) -> None:
         self.answers, self.pipeline, self.settings, self.store = answers, answers.pipeline, settings, store
@@ -57,12 +75,7 @@ class RagDoors:
         return body, self.store
 
     async def _call(self, call: Any, *args: Any, param: str) -> Any:
-        try:
-            return await run_in_threadpool(call, *args)
-        except rag.IndexNotFound as exc:
-            raise ApiError(404, str(exc), param="index_name", code="index_not_found") from None
-        except ValueError as exc:  # WrongDimension, or a filter S3 Vectors refused
-            raise ApiError(400, str(exc), param=param, code="invalid_value") from None
+        return await run_in_threadpool(_store_call, call, *args, param=param)
 
     async def ingest(self, request: Request, caller: Caller) -> Response:
         body, store = await self._body(request, RagIngestRequest, self.settings.max_upload_bytes)
@@ -76,31 +89,35 @@ class RagDoors:
         body, store = await self._body(request, RagQueryRequest, self.settings.max_body_bytes)
         question, model = body["query"].strip(), body["model"].strip()
         if not question or not model:
-            field = "query" if not question else "model"
-            raise ApiError(400, f"'{field}' must not be empty", param=field, code="invalid_value")
+            empty = "query" if not question else "model"
+            raise ApiError(400, f"'{empty}' must not be empty", param=empty, code="invalid_value")
         index = body.get("index_name") or self.settings.rag_index_name
-        vector, embedding_cost = await run_in_threadpool(
-            self.pipeline.embed_question, body.get("embedding_model") or self.settings.rag_embedder, question,
-            caller.allowed_models)
-        passages = await self._call(store.query, caller.tenant_id, index, vector, body.get("top_k") or 5,
-                                    body.get("metadata_filter"), param="metadata_filter")
+        retrieved = Retrieved()
+
+        def retrieve(text: str) -> str:  # by the pipeline, once the request is admitted and let through
+            vector, retrieved.embedding_cost = self.pipeline.embed_question(
+                body.get("embedding_model") or self.settings.rag_embedder, text, caller.allowed_models)
+            retrieved.passages = _store_call(store.query, caller.tenant_id, index, vector, body.get("top_k") or 5,
+                                             body.get("metadata_filter"), param="metadata_filter")
+            caller.headers["x-gateway-rag-keys"] = ",".join(p.key for p in retrieved.passages)[:1024]
+            return rag.render(retrieved.passages)
+
         system = [{"role": "system", "content": rag.INSTRUCTIONS}]
         if (body.get("system_prompt") or "").strip():  # the seed's: extra instructions after the documents
             system.append({"role": "system", "content": body["system_prompt"]})
         params = {k: body[k] for k in ("temperature", "max_tokens") if body.get(k) is not None}
         query = Query(caller.tenant_id, (*system, {"role": "user", "content": question}), model, params,
-                      documents=rag.render(passages), **caller.query_fields())
+                      retrieve=retrieve, **caller.query_fields())
         chat = Chat(caller.request_id, model, int(time.time()))
-        context = [{"key": p.key, "distance": p.distance} for p in passages]
-        caller.headers["x-gateway-rag-keys"] = ",".join(p.key for p in passages)[:1024]
 
         def priced(outcome: Outcome) -> Outcome:  # the question's embedding is part of the request's cost
-            return replace(outcome, cost_usd=outcome.cost_usd + embedding_cost)
+            return replace(outcome, cost_usd=outcome.cost_usd + retrieved.embedding_cost)
 
         if not body.get("stream"):
             outcome = priced(await self.answers.answer(caller, query, "query"))
             caller.outcome = outcome
             caller.headers["x-gateway-cost-usd"] = f"{outcome.cost_usd:.6f}"
+            context = [{"key": p.key, "distance": p.distance} for p in retrieved.passages]
             return JSONResponse({**chat.completion(outcome), "rag_context": context})
         stream = await self.answers.stream(caller, query, "query")
         return StreamingResponse(

@@ -60,6 +60,9 @@ class Query:
     # Retrieved passages (RAG) the answer must draw on: given to the model after the first system
     # prompt, part of the cache scope, and free to be quoted (unlike a system prompt).
     documents: str = ""
+    # The documents still to retrieve for the question (RAG), given its text: called once the request
+    # is admitted and its question let through, so a refused one costs no embedding or search.
+    retrieve: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def question(cls, tenant_id: str, text: str, model_alias: str, system_prompt: str = "", **kw: Any) -> Query:
@@ -248,8 +251,9 @@ class Pipeline:
         route = self._route(query.model_alias, query.allowed_models)
         max_tokens = ChatRequest(list(query.messages), query.params).max_tokens or self.max_output_tokens
         # The cache lookup runs while the input guardrail decides; its answer is used only if the
-        # guardrail lets the question through (and was asked about the same text).
-        lookup = self._start_lookup(query, route, timings)  # first: the longest way (an embedding, then a query)
+        # guardrail lets the question through (and was asked about the same text). A question whose
+        # documents are still to retrieve is looked up with them, after.
+        lookup = None if query.retrieve else self._start_lookup(query, route, timings)  # the longest way first
         # Counted at once beside the rest; a route that skips quotas has nothing to wait for.
         admitting = None if "quotas" in route.skip else self._admitting(query, route, max_tokens, timings)
         with timings.stage("input_guardrail"):
@@ -262,6 +266,10 @@ class Pipeline:
             return self._blocked(prepared, checked, query.text)
         elif checked and checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
+            lookup = None if query.retrieve else self._start_lookup(query, route, timings)
+        if query.retrieve:  # admitted and let through: now its documents (an embedding, a search)
+            with self._released_on_failure(admission, hold), timings.stage("retrieval"):
+                query = prepared.query = replace(query, documents=query.retrieve(query.text), retrieve=None)
             lookup = self._start_lookup(query, route, timings)
         if lookup:
             hit = lookup.exact.result() if lookup.exact else None
@@ -463,7 +471,7 @@ class Pipeline:
     def embed_question(self, model_alias: str, text: str,
                        allowed_models: tuple[str, ...] = ()) -> tuple[list[float], float]:
         """A question's embedding for retrieval (RAG), and its cost: the alias checked like any,
-        with no quota of its own (the answer that follows is counted)."""
+        with no quota of its own (a ``Query.retrieve`` calls it once its request is counted)."""
         route = self._route(model_alias, allowed_models)
         embeddings, served = self.router.embed(route, [text])
         return embeddings.vectors[0], self.prices.for_served(served).cost(embeddings.usage.prompt_tokens, 0)

@@ -17,7 +17,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 # The pipeline's stages, in the order a request meets them.
-STAGES = ("admission", "input_guardrail", "cache_exact", "cache_lookup", "model", "output_guardrail")
+STAGES = ("admission", "input_guardrail", "retrieval", "cache_exact", "cache_lookup", "model", "output_guardrail")
 
 
 class Timings:
