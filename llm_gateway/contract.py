@@ -279,6 +279,7 @@ class Settings:
     rag_embedding_alias: str = _env("RAG_EMBEDDING_ALIAS", "")
     # Eval loop
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
+    eval_loop: str = _env("EVAL_LOOP", "")  # the EvalLoop an answer's event is for: its rule matches only those
     eval_keep_queue_url: str = _env("EVAL_KEEP_QUEUE_URL", "")  # where an event the bus refused is kept
     scores_table: str = _env("SCORES_TABLE", "")
     sample_rate: float = _env("SAMPLE_RATE", 1.0)

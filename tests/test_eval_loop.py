@@ -239,3 +239,20 @@ def test_the_gateway_samples_answers_at_the_source(gateway: LocalGateway) -> Non
 
     assert events_sent("0") == 0
     assert events_sent("1") == 3
+
+
+def test_a_shared_bus_carries_other_gateways_answers_to_their_own_judges(gateway: LocalGateway,
+                                                                         tables: dict[str, str]) -> None:
+    """Each answer event names its EvalLoop (``detail.loop``), and the loop's rule matches only its
+    own: another gateway publishing to the same bus (bring your own) is not scored here too."""
+    env = gateway.environment_of_gateway()
+    events = gateway.client("events")
+    ours, theirs = (EvalEvents(env["EVENT_BUS_NAME"], events, loop=loop)
+                    for loop in (env["EVAL_LOOP"], "OtherEvalLoop"))
+    mine, other = (AnswerEvent(request_id=uuid.uuid4().hex, tenant_id="t1", model_alias="default", model_id="m",
+                               question="How do I list files?", answer="Use ls.") for _ in range(2))
+    theirs.answer_generated(other)
+    ours.answer_generated(mine)
+    assert eventually(lambda: score_of(gateway, tables["scores"], mine.request_id))
+    time.sleep(1.5)  # the other was published first: had the rule let it through, it would be scored by now
+    assert score_of(gateway, tables["scores"], other.request_id) is None

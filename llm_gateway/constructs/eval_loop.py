@@ -67,12 +67,16 @@ class EvalLoop(Construct):
         model = model or ModelAccess()
         self.sample_rate = sample_rate
         self.bus: events.IEventBus = event_bus or events.EventBus(self, "Bus")
+        # What its publishers' events name, and all its rule matches: another gateway's answers on a
+        # shared bus (bring your own) are its own judge's, not scored twice.
+        self.loop_id = cdk.Names.unique_id(self)
         judge_timeout = cdk.Duration.seconds(60)
         self.queue, self.dead_letter_queue = queue_for_function(self, consumer_timeout=judge_timeout,
                                                                 max_receive_count=max_receive_count)
         self.rule = events.Rule(
             self, "AnswerRule", event_bus=self.bus,
-            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT]),
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ANSWER_EVENT],
+                                              detail={"loop": [self.loop_id]}),
             # EventBridge retries a failed delivery for a day, then keeps the event in the DLQ.
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue, retry_attempts=185,
                                       max_event_age=cdk.Duration.hours(24))])
@@ -108,10 +112,11 @@ class EvalLoop(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        """What a function publishing answer events needs in its environment: the bus, the share of
-        answers to publish, and the dead-letter queue that keeps an event the bus refused."""
-        return Settings.env(event_bus_name=self.bus.event_bus_name, sample_rate=self.sample_rate,
-                            eval_keep_queue_url=self.dead_letter_queue.queue_url)
+        """What a function publishing answer events needs in its environment: the bus, the loop its
+        events name, the share of answers to publish, and the dead-letter queue that keeps an event
+        the bus refused."""
+        return Settings.env(event_bus_name=self.bus.event_bus_name, eval_loop=self.loop_id,
+                            sample_rate=self.sample_rate, eval_keep_queue_url=self.dead_letter_queue.queue_url)
 
     def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish answer events, and keep one in the dead-letter queue when the bus refuses it."""

@@ -126,14 +126,15 @@ class EvalEvents:
     them, chosen here, at the source, so an answer not to be judged costs no event, queue message or
     judge invocation. If the bus refuses one (after botocore's retries), the event is kept in
     ``keep_queue`` (the eval loop's dead-letter queue), in the envelope the judge reads, so a
-    redrive scores it later."""
+    redrive scores it later. Each event names its eval ``loop`` (``detail.loop``), which its rule
+    matches: on a bus other gateways also publish to, each judge scores its own gateway's answers."""
 
     MAX_ENTRIES, MAX_BYTES = 10, 256 * 1024  # a PutEvents call's limits
 
     def __init__(self, bus_name: str, client: Any, *, keep_queue: str = "", sqs: Any = None,
-                 sample_rate: float = 1.0) -> None:
+                 sample_rate: float = 1.0, loop: str = "") -> None:
         self._bus, self._events, self._keep, self._sqs = bus_name, client, keep_queue, sqs
-        self._sample_rate = sample_rate
+        self._sample_rate, self._loop = sample_rate, loop
         self._put = GroupCommit(self._put_events, limit=self.MAX_ENTRIES, budget=self.MAX_BYTES,
                                 weight=lambda entry: sum(len(str(v).encode()) for v in entry.values()))
 
@@ -147,14 +148,15 @@ class EvalEvents:
         return random.random() < self._sample_rate
 
     def answer_generated(self, event: AnswerEvent) -> None:
+        detail = {**asdict(event), "loop": self._loop} if self._loop else asdict(event)
         entry = {"EventBusName": self._bus, "Source": EVENT_SOURCE, "DetailType": ANSWER_EVENT,
-                 "Detail": json.dumps(asdict(event))}
+                 "Detail": json.dumps(detail)}
         try:
             self._put(entry)
         except Exception as exc:
             if not (self._keep and self._sqs):
                 raise
-            envelope = {"source": EVENT_SOURCE, "detail-type": ANSWER_EVENT, "detail": asdict(event)}
+            envelope = {"source": EVENT_SOURCE, "detail-type": ANSWER_EVENT, "detail": detail}
             self._sqs.send_message(QueueUrl=self._keep, MessageBody=json.dumps(envelope))
             raise EventKept(str(exc)) from exc
 

@@ -89,7 +89,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
         incidents=IncidentLog(settings.incidents_table, ddb),
         events=EvalEvents(settings.event_bus_name, LazyClient("events"), keep_queue=settings.eval_keep_queue_url,
                           sqs=LazyClient("sqs") if settings.eval_keep_queue_url else None,
-                          sample_rate=settings.sample_rate),
+                          sample_rate=settings.sample_rate, loop=settings.eval_loop),
         # No table, no limits: leaving the RateLimiter construct out disables them.
         limiter=RateLimiter(settings.rate_limits_table, ddb, Quotas(
             rpm=settings.default_rpm, rpd=settings.default_rpd, tpm=settings.default_tpm),
