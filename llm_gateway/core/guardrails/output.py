@@ -311,8 +311,21 @@ WORD_SHARE = 0.7
 MIN_DISTINCT_WORDS = 8
 
 
+# Scripts written without spaces between words (Chinese, Japanese kana and kanji): each character
+# is a word of its own, weighing half an English word in a verbatim run (12 of them make one). Read
+# as runs of letters, a Chinese sentence was one "word", and a system prompt leaked a sentence at a
+# time went unseen (0 of 6 such leaks refused).
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_WEIGHT = 0.5
+WORD = re.compile(rf"[{CJK}]|[^\W_{CJK}]+(?:['-][^\W_{CJK}]+)*")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+(?:['-][^\W_]+)*", text)
+    return WORD.findall(text)
+
+
+def _weight(word: str) -> float:
+    return CJK_WEIGHT if len(word) == 1 and "\u3040" <= word <= "\ufaff" else 1.0
 
 
 @dataclass(frozen=True)
@@ -338,13 +351,27 @@ class Protected:
         return None
 
 
+def _runs(prompt: list[str]) -> set[tuple[str, ...]]:
+    """The prompt's runs of VERBATIM_WORDS words' weight (the whole prompt if it weighs less), each
+    with DISTINCTIVE_IN_RUN words that are not stopwords (all of them in a shorter run)."""
+    weights = [_weight(w) for w in prompt]
+    run = min(float(VERBATIM_WORDS), sum(weights))
+    runs = set()
+    for i in range(len(prompt)):
+        weight, j = 0.0, i
+        while j < len(prompt) and weight < run:
+            weight, j = weight + weights[j], j + 1
+        if weight >= run:
+            runs.add(tuple(prompt[i:j]))
+    return {r for r in runs if sum(w not in STOPWORDS for w in r) >= min(DISTINCTIVE_IN_RUN, len(r))}
+
+
 def _overlap(prompt: list[str], answer: list[str]) -> str | None:
     if not prompt or not answer:
         return None
-    run = min(VERBATIM_WORDS, len(prompt))
-    runs = {tuple(prompt[i:i + run]) for i in range(len(prompt) - run + 1)}
-    runs = {r for r in runs if sum(w not in STOPWORDS for w in r) >= min(DISTINCTIVE_IN_RUN, run)}
-    if any(tuple(answer[i:i + run]) in runs for i in range(len(answer) - run + 1)):
+    runs = _runs(prompt)
+    lengths = {len(r) for r in runs}
+    if any(tuple(answer[i:i + n]) in runs for n in lengths for i in range(len(answer) - n + 1)):
         return "verbatim"
     squashed = "".join(answer)  # the same runs with their letters spaced, dashed or run together
     if any("".join(r) in squashed for r in runs):
