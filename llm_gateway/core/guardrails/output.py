@@ -318,6 +318,7 @@ MIN_DISTINCT_WORDS = 8
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_WEIGHT = 0.5
 WORD = re.compile(rf"[{CJK}]|[^\W_{CJK}]+(?:['-][^\W_{CJK}]+)*")
+CJK_CHARACTER = re.compile(f"[{CJK}]")
 
 
 def _words(text: str) -> list[str]:
@@ -325,7 +326,7 @@ def _words(text: str) -> list[str]:
 
 
 def _weight(word: str) -> float:
-    return CJK_WEIGHT if len(word) == 1 and "\u3040" <= word <= "\ufaff" else 1.0
+    return CJK_WEIGHT if CJK_CHARACTER.fullmatch(word) else 1.0
 
 
 @dataclass(frozen=True)
