@@ -23,6 +23,9 @@ Guardrail runs after it deployed).
 Then secrets in answers (``secrets.jsonl``: answers carrying one, and clean technical answers
 with look-alikes; sets written for the purpose, each measured blind once, then its gaps fixed).
 
+Then system prompt leaks (``leaks.jsonl``: answers that leak their prompt, and answers in its
+domain that share words with it; Chinese and Japanese written blind, then fixed; English blind).
+
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
 the same way: ``cache_probes.jsonl`` (sets 1 to 5, each measured blind once, then its gaps fixed)
 and ``cache_holdout.jsonl`` (set 6, blind): hard negatives wrongly served and paraphrases served
@@ -120,6 +123,24 @@ def print_secrets() -> None:
             print(f"    {'missed' if r['secret'] else 'false refusal'}: {r['text'][:100]!r}")
 
 
+def print_leaks() -> None:
+    """Answers that leak their system prompt (refused) and answers in its domain that share words
+    with it (not), by language."""
+    guard = BuiltinGuardrail()
+    answers = rows("leaks")
+    print("== system prompt leaks in answers (builtin engine, output; set 1 zh/ja blind then fixed, set 2 en blind) ==")
+    for lang in sorted({r["lang"] for r in answers}):
+        some = [r for r in answers if r["lang"] == lang]
+        refused = [guard.check(r["answer"], stage="output", protected=Protected((r["prompt"],))).flagged for r in some]
+        caught = sum(f for r, f in zip(some, refused, strict=True) if r["leak"])
+        wrong = sum(f for r, f in zip(some, refused, strict=True) if not r["leak"])
+        leaks = sum(r["leak"] for r in some)
+        print(f"  {lang}: leaks refused {rate(caught, leaks)}; clean answers refused {rate(wrong, len(some) - leaks)}")
+        for r, f in zip(some, refused, strict=True):
+            if f != r["leak"]:
+                print(f"    {'missed' if r['leak'] else 'false refusal'}: {r['answer'][:100]!r}")
+
+
 def print_cache_pairs() -> None:
     """Pairs written after the calibration pairs: what the cache would serve at the threshold."""
     if not minilm.available():
@@ -193,6 +214,7 @@ def main() -> None:
         print(f"    false redaction: {text[:100]}")
 
     print_secrets()
+    print_leaks()
     print_cache_pairs()
 
 
