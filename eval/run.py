@@ -107,20 +107,25 @@ def print_fresh() -> None:
             print(f"  {label:30} {rate(wrong, len(everyday))}")
 
 
+def print_refused(what: str, cases: list[dict[str, Any]], refused: list[bool], *, harmful: str, text: str) -> None:
+    """How many of the ``harmful`` cases were refused and how many clean ones, then each case the
+    guardrail got wrong."""
+    caught = sum(f for r, f in zip(cases, refused, strict=True) if r[harmful])
+    wrong = sum(f for r, f in zip(cases, refused, strict=True) if not r[harmful])
+    total = sum(r[harmful] for r in cases)
+    print(f"  {what} refused {rate(caught, total)}; clean answers refused {rate(wrong, len(cases) - total)}")
+    for r, f in zip(cases, refused, strict=True):
+        if f != r[harmful]:
+            print(f"    {'missed' if r[harmful] else 'false refusal'}: {r[text][:100]!r}")
+
+
 def print_secrets() -> None:
     """Answers carrying a secret (refused) and clean technical answers with look-alikes (not)."""
     guard = BuiltinGuardrail()
     answers = rows("secrets")
     refused = [guard.check(r["text"], stage="output", protected=Protected()).flagged for r in answers]
     print("== secrets in answers (builtin engine, output; sets 1 to 8, each blind once, then fixed) ==")
-    caught = sum(f for r, f in zip(answers, refused, strict=True) if r["secret"])
-    wrong = sum(f for r, f in zip(answers, refused, strict=True) if not r["secret"])
-    secrets = sum(r["secret"] for r in answers)
-    print(f"  answers with a secret refused {rate(caught, secrets)}; clean answers refused "
-          f"{rate(wrong, len(answers) - secrets)}")
-    for r, f in zip(answers, refused, strict=True):
-        if f != r["secret"]:
-            print(f"    {'missed' if r['secret'] else 'false refusal'}: {r['text'][:100]!r}")
+    print_refused("answers with a secret", answers, refused, harmful="secret", text="text")
 
 
 def print_leaks() -> None:
@@ -132,13 +137,7 @@ def print_leaks() -> None:
     for lang in sorted({r["lang"] for r in answers}):
         some = [r for r in answers if r["lang"] == lang]
         refused = [guard.check(r["answer"], stage="output", protected=Protected((r["prompt"],))).flagged for r in some]
-        caught = sum(f for r, f in zip(some, refused, strict=True) if r["leak"])
-        wrong = sum(f for r, f in zip(some, refused, strict=True) if not r["leak"])
-        leaks = sum(r["leak"] for r in some)
-        print(f"  {lang}: leaks refused {rate(caught, leaks)}; clean answers refused {rate(wrong, len(some) - leaks)}")
-        for r, f in zip(some, refused, strict=True):
-            if f != r["leak"]:
-                print(f"    {'missed' if r['leak'] else 'false refusal'}: {r['answer'][:100]!r}")
+        print_refused(f"{lang}: leaks", some, refused, harmful="leak", text="answer")
 
 
 def print_cache_pairs() -> None:

@@ -266,10 +266,11 @@ class Pipeline:
             return self._blocked(prepared, checked, query.text)
         elif checked and checked.text is not None:  # PII anonymised on the way in: look up what the model will see
             query = prepared.query = query.with_text(checked.text)
-            lookup = None if query.retrieve else self._start_lookup(query, route, timings)
+            lookup = None  # started again below, with the text the model will see
         if query.retrieve:  # admitted and let through: now its documents (an embedding, a search)
             with self._released_on_failure(admission, hold), timings.stage("retrieval"):
                 query = prepared.query = replace(query, documents=query.retrieve(query.text), retrieve=None)
+        if lookup is None:
             lookup = self._start_lookup(query, route, timings)
         if lookup:
             hit = lookup.exact.result() if lookup.exact else None

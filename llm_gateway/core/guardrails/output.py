@@ -340,49 +340,58 @@ class Protected:
         """``canary``, ``verbatim``, ``near_verbatim`` or ``paraphrase``: how the answer leaked. Read
         as written, decoded, reversed or in rot13, and with what separates its letters taken out
         ("Y-o-u a-r-e ...")."""
-        prompts = [_words(prompt.lower()) for prompt in self.prompts]
+        prompts = [_Prompt.of(_words(prompt.lower())) for prompt in self.prompts]  # once, for every reading
         for reading in readings(answer) + ciphered(answer):
             if self.canary and self.canary.lower() in reading:
                 return "canary"
             words = _words(reading)
-            for prompt_words in prompts:
-                how = _overlap(prompt_words, words)
+            for prompt in prompts:
+                how = _overlap(prompt, words)
                 if how:
                     return how
         return None
 
 
-def _runs(prompt: list[str]) -> set[tuple[str, ...]]:
-    """The prompt's runs of VERBATIM_WORDS words' weight (the whole prompt if it weighs less), each
-    with DISTINCTIVE_IN_RUN words that are not stopwords (all of them in a shorter run)."""
-    weights = [_weight(w) for w in prompt]
-    run = min(float(VERBATIM_WORDS), sum(weights))
-    runs = set()
-    for i in range(len(prompt)):
-        weight, j = 0.0, i
-        while j < len(prompt) and weight < run:
-            weight, j = weight + weights[j], j + 1
-        if weight >= run:
-            runs.add(tuple(prompt[i:j]))
-    return {r for r in runs if sum(w not in STOPWORDS for w in r) >= min(DISTINCTIVE_IN_RUN, len(r))}
+@dataclass(frozen=True)
+class _Prompt:
+    """What an answer is compared with: the prompt's verbatim runs (``VERBATIM_WORDS`` words'
+    weight each, the whole prompt if it weighs less, each with ``DISTINCTIVE_IN_RUN`` words that
+    are not stopwords, all of them in a shorter run), its shingles and its distinctive words."""
+
+    runs: frozenset[tuple[str, ...]]
+    shingles: frozenset[tuple[str, ...]]
+    distinct: frozenset[str]
+
+    @classmethod
+    def of(cls, words: list[str]) -> _Prompt:
+        weights = [_weight(w) for w in words]
+        run = min(float(VERBATIM_WORDS), sum(weights))
+        runs = set()
+        for i in range(len(words)):
+            weight, j = 0.0, i
+            while j < len(words) and weight < run:
+                weight, j = weight + weights[j], j + 1
+            if weight >= run:
+                runs.add(tuple(words[i:j]))
+        return cls(frozenset(r for r in runs if sum(w not in STOPWORDS for w in r) >= min(DISTINCTIVE_IN_RUN, len(r))),
+                   frozenset(tuple(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)),
+                   frozenset(w for w in words if w not in STOPWORDS and len(w) > 3))
 
 
-def _overlap(prompt: list[str], answer: list[str]) -> str | None:
-    if not prompt or not answer:
+def _overlap(prompt: _Prompt, answer: list[str]) -> str | None:
+    if not answer:
         return None
-    runs = _runs(prompt)
-    lengths = {len(r) for r in runs}
-    if any(tuple(answer[i:i + n]) in runs for n in lengths for i in range(len(answer) - n + 1)):
+    lengths = {len(r) for r in prompt.runs}
+    if any(tuple(answer[i:i + n]) in prompt.runs for n in lengths for i in range(len(answer) - n + 1)):
         return "verbatim"
     squashed = "".join(answer)  # the same runs with their letters spaced, dashed or run together
-    if any("".join(r) in squashed for r in runs):
+    if any("".join(r) in squashed for r in prompt.runs):
         return "verbatim"
-    shingles = {tuple(prompt[i:i + SHINGLE]) for i in range(len(prompt) - SHINGLE + 1)}
-    if len(shingles) >= 3:
+    if len(prompt.shingles) >= 3:
         seen = {tuple(answer[i:i + SHINGLE]) for i in range(len(answer) - SHINGLE + 1)}
-        if len(shingles & seen) / len(shingles) >= SHINGLE_SHARE:
+        if len(prompt.shingles & seen) / len(prompt.shingles) >= SHINGLE_SHARE:
             return "near_verbatim"
-    distinct = {w for w in prompt if w not in STOPWORDS and len(w) > 3}
+    distinct = prompt.distinct
     if len(distinct) >= MIN_DISTINCT_WORDS and len(distinct & set(answer)) / len(distinct) >= WORD_SHARE:
         return "paraphrase"
     return None
