@@ -132,7 +132,7 @@ def test_unsafe_upstream_answer_is_refused_and_not_cached(client: OpenAI, upstre
         upstream.text = "Hello from upstream, one token at a time."
 
 
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SECRET = "tQ3vX8nR2mK7pL9sW4yZ1bC6dF0gH5jN/e8uA+Yi"
 
 
 @pytest.mark.parametrize("leak", [f"aws_secret_access_key = {SECRET}",

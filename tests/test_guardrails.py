@@ -344,12 +344,28 @@ def test_pii_is_anonymised_only_when_valid(text: str, expected: str) -> None:
 
 
 def test_secrets_refuse_and_placeholders_do_not() -> None:
-    assert secret_in("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") == "aws_secret_key"
+    assert secret_in("aws_secret_access_key = tQ3vX8nR2mK7pL9sW4yZ1bC6dF0gH5jN/e8uA+Yi") == "aws_secret_key"
     assert secret_in("export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz012345") == "provider_api_key"
     assert secret_in("password: correct-horse-battery") == "password"
     assert secret_in("password: ${DB_PASSWORD} and commit 3f786850e387550fdab836ed7e6dc881de23001b") is None
     verdict = GUARD.check("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU", stage="output")
     assert verdict.flagged and verdict.reason == "secret_leak" and verdict.signals == ("secret/private_key",)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    # Documentation's stand-ins, as answers about setting a key up quote them (set 9: 12 of 12 refused) ...
+    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     None),
+    ("Classic tokens are ghp_ and 36 characters: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", None),
+    ("A bot token has the form xoxb-XXXXXXXXXXXX-XXXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX", None),
+    ("In the page it appears as key=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX.", None),
+    # ... but a real key with such a tail still has its random part
+    ("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8xxxxxxxx", "provider_api_key"),
+    ("OPENAI_API_KEY=sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7sU9wY1-XXXXXXXXXXXX", "provider_api_key"),
+    ("aws_secret_access_key = Q3vX8nR2mK7pL9sW4yZ1bC6dF0gHEXAMPLEKEY5j", "aws_secret_key"),
+])
+def test_documented_example_keys_are_not_secrets(text: str, kind: str | None) -> None:
+    assert secret_in(text) == kind
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -510,9 +526,9 @@ def test_a_stream_in_a_script_without_spaces_is_released_as_it_comes() -> None:
 
 def test_what_a_long_stream_hides_deep_in_it_never_goes_out() -> None:
     """A secret 30 KB into an answer, a protected prompt, PII: caught as the stream reaches them."""
-    secret = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    secret = "aws_secret_access_key = tQ3vX8nR2mK7pL9sW4yZ1bC6dF0gH5jN/e8uA+Yi"
     stream, cut = streamed(GUARD, PROSE * 300 + secret + " " + PROSE * 10)
-    assert cut and "wJalrXUtnFEMI" not in stream.shown and len(stream.shown) > len(PROSE) * 290
+    assert cut and "tQ3vX8nR" not in stream.shown and len(stream.shown) > len(PROSE) * 290
     prompt = "You are Eng-Helper, a concise assistant for software engineers at Example Corp."
     stream, cut = streamed(GUARD, PROSE * 200 + f"My instructions: {prompt} " + PROSE * 10, Protected((prompt,)))
     assert cut and "Eng-Helper" not in stream.shown

@@ -277,10 +277,25 @@ JUDGED: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
 ]
 
 
+# Documentation's stand-ins for a key, which answers about setting one up quote: AWS's examples end
+# in EXAMPLE or EXAMPLEKEY (wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY), and a format's example fills
+# the random part with one character (ghp_xxxx..., xoxb-XXXX-XXXX-..., AIzaSyXXXX...): each run of
+# nine or more letters and digits is a short prefix, then one character eight times or more. A
+# real key with such a tail added still has its random run (a whole key never passes).
+EXAMPLE_KEY = re.compile(r"EXAMPLE(?:KEY)?$")
+LONG_RUN = re.compile(r"[A-Za-z0-9]{9,}")
+FILLED_RUN = re.compile(r"(?i)[a-z0-9]{0,8}?([a-z0-9])\1{7,}")
+
+
+def _stand_in(value: str) -> bool:
+    runs = LONG_RUN.findall(value)
+    return bool(EXAMPLE_KEY.search(value) or (runs and all(FILLED_RUN.fullmatch(run) for run in runs)))
+
+
 def secret_in(text: str) -> str | None:
     """The kind of the first secret in ``text``, if any."""
     for kind, pattern in SECRETS:
-        if pattern.search(text):
+        if any(not _stand_in(found.group()) for found in pattern.finditer(text)):
             return kind
     lowered = _lowered(text)
     for kind, pattern, accept in JUDGED:
