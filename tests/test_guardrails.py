@@ -336,6 +336,13 @@ def test_developer_questions_about_these_things_pass(question: str) -> None:
     # An address written to dodge scrapers; "(at)" in a sentence is not one.
     ("Email r.okafor (at) gmail (dot) com or ops [at] example.org; see me (at) home. Then go",
      "Email {EMAIL} or {EMAIL}; see me (at) home. Then go"),
+    # ... or spelled out in words, where it reads as an address, not where "at" and "dot" are prose
+    ("Reach me at john dot smith at gmail dot com, or write to tom at tomsworkshop dot net.",
+     "Reach me at {EMAIL}, or write to {EMAIL}."),
+    ("Send it to mwilliams42 at yahoo dot co dot uk; cc: marco dot rossi at libero dot it",
+     "Send it to {EMAIL}; cc: {EMAIL}"),
+    ("Visit us at example dot com, look at google dot com; jobs at amazon dot com; take the dot product at each step.",
+     "Visit us at example dot com, look at google dot com; jobs at amazon dot com; take the dot product at each step."),
     # A part number shaped like a phone number, then its revision; a phone number and its extension.
     ("Part 212-555-0187-B fits; call 212-555-0188-ext 4", "Part 212-555-0187-B fits; call {PHONE}-ext 4"),
 ])

@@ -73,6 +73,24 @@ def _phone(candidate: str) -> bool:
     return not re.fullmatch(r"\d{4}[-./]\d{2}[-./]\d{2}.*|\d{2}[-./]\d{2}[-./]\d{4}", candidate.strip())  # a date
 
 
+# An address with "at" and "dot" spelled out; a pronoun ("reach us at example dot com") is no local part.
+SPELLED_ADDRESS = (
+    r"(?!(?:us|me|him|her|them|you|it)\b)[a-z0-9][a-z0-9._%+-]*"
+    r"(?: (?:dot|underscore|dash|hyphen) [a-z0-9][a-z0-9._%+-]*)*"
+    r" at [a-z0-9][a-z0-9-]*(?: dot [a-z0-9][a-z0-9-]*)* dot (?:com|org|net|edu|gov|mil|int|io|co|me|ai|dev|app|"
+    r"info|biz|us|uk|ca|au|nz|ie|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|pl|pt|cz|ru|ua|jp|cn|kr|in|sg|hk|tw|br|mx|ar|"
+    r"cl|za|ng|ke|eu|tech|xyz|online|email)\b")
+MAIL_PROVIDERS = frozenset([
+    "gmail", "googlemail", "yahoo", "ymail", "outlook", "hotmail", "live", "msn", "icloud", "proton", "protonmail",
+    "pm", "aol", "gmx", "web", "mail", "yandex", "zoho", "libero", "fastmail", "hey", "qq", "163", "naver", "orange",
+    "free"])
+
+
+def _spelled_address(candidate: str) -> bool:
+    local, _, domain = candidate.lower().partition(" at ")
+    return bool(re.search(r"[\d._%+-]| (?:dot|underscore|dash|hyphen) ", local)) or domain.split()[0] in MAIL_PROVIDERS
+
+
 def _always(candidate: str) -> bool:
     return True
 
@@ -82,6 +100,7 @@ class Entity:
     kind: str  # the Bedrock Guardrail's PII entity type, also the placeholder
     pattern: re.Pattern[str]  # its group ``pii``, where it has one, is what is replaced (else the match)
     valid: Callable[[str], bool] = _always
+    needs: str = ""  # a word the text has (in lower case) wherever the pattern can match: else not tried
     # A candidate its validator refuses may be valid without its last space-separated groups (an
     # IBAN's pattern also takes a following word of four letters or digits).
     shrinks: bool = False
@@ -96,6 +115,14 @@ ENTITIES = [
     Entity("EMAIL", re.compile(
         r"(?i)(?<![\w.+-])[a-z0-9._%+-]{1,64} ?[(\[{] ?at ?[)\]}] ?[a-z0-9-]+"
         r"(?:(?: ?[(\[{] ?dot ?[)\]}] ?|\.)[a-z0-9-]+)*(?: ?[(\[{] ?dot ?[)\]}] ?|\.)[a-z]{2,}\b")),
+    # ... or spelled out in words: "john dot smith at gmail dot com". "at" and "dot" are also prose
+    # ("look at google dot com", "visit us at example dot com"), so it is an address only where it
+    # reads as one: a local part no word has (digits, dots, dashes, a spelled "dot"), a mail
+    # provider's domain, or after a word that says so ("email", "write to", "reach", "cc", ...).
+    Entity("EMAIL", re.compile(rf"(?i)(?<![\w.+-]){SPELLED_ADDRESS}"), _spelled_address, needs=" dot "),
+    Entity("EMAIL", re.compile(
+        r"(?i)\b(?:e-?mail(?:ed)?|mail|write|wrote|contact|reach|address|send|sent|message|ping|b?cc)\b"
+        rf"[^.\n]{{0,40}}?(?<![\w.+-])(?P<pii>{SPELLED_ADDRESS})"), needs=" dot "),
     Entity("AWS_ACCESS_KEY", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
     Entity("INTERNATIONAL_BANK_ACCOUNT_NUMBER",
            re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"), _iban, shrinks=True),
@@ -149,8 +176,9 @@ def find(text: str, kinds: frozenset[str] = PII_ANONYMIZED) -> list[Span]:
     """Validated PII in ``text``, earlier entity types winning where two overlap."""
     spans: list[Span] = []
     taken = [False] * len(text)
+    lowered = text.lower()
     for entity in ENTITIES:
-        if entity.kind not in kinds:
+        if entity.kind not in kinds or entity.needs not in lowered:
             continue
         for match in entity.pattern.finditer(text):
             found = _candidate(entity, match)
