@@ -360,43 +360,6 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
 
 
 @pytest.mark.parametrize(("text", "kind"), [
-    # Documentation's stand-ins, as answers about setting a key up quote them (set 9: 12 of 12 refused) ...
-    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-     None),
-    ("Classic tokens are ghp_ and 36 characters: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", None),
-    ("A bot token has the form xoxb-XXXXXXXXXXXX-XXXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX", None),
-    ("In the page it appears as key=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX.", None),
-    # ... but a real key with such a tail still has its random part
-    ("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8xxxxxxxx", "provider_api_key"),
-    ("OPENAI_API_KEY=sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7sU9wY1-XXXXXXXXXXXX", "provider_api_key"),
-    ("aws_secret_access_key = Q3vX8nR2mK7pL9sW4yZ1bC6dF0gHEXAMPLEKEY5j", "aws_secret_key"),
-])
-def test_documented_example_keys_are_not_secrets(text: str, kind: str | None) -> None:
-    assert secret_in(text) == kind
-
-
-@pytest.mark.parametrize(("text", "kind"), [
-    # A private key's header with its body (set 8) ...
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIJKAIBAAKCAgEAb38u9AShmlTllMdZXn0hPKX8zHWy", "private_key"),
-    ('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg...\\n-----END PRIVATE KEY-----\\n"}',
-     "private_key"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n"
-     "xnSQ2Yk8Lm4Np2Qr7St1Uv5Wx8Yz0Ab3", "private_key"),
-    ("sshKey: |\n    -----BEGIN ENCRYPTED PRIVATE KEY-----\n    MIIFHDBOBgkqhkiG9w0BBQ0w8UPVqlzO", "private_key"),
-    # ... and the header alone, as answers name the format (15 of set 8's 22 were refused)
-    ("A PEM-encoded key starts with the line -----BEGIN PRIVATE KEY----- and ends with -----END PRIVATE KEY-----.",
-     None),
-    ("PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"", None),
-    ("```\n-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----\n```", None),
-    ("-----BEGIN EC PRIVATE KEY-----\nPasteYourKeyHere\n-----END EC PRIVATE KEY-----", None),
-    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,<iv>\n\n...\n", None),
-    ("The header -----BEGIN PGP PRIVATE KEY BLOCK-----\nfollowed by the armored data means a secret key.", None),
-])
-def test_a_private_key_is_its_body_not_its_header(text: str, kind: str | None) -> None:
-    assert secret_in(text) == kind
-
-
-@pytest.mark.parametrize(("text", "kind"), [
     # Secrets written after the first rules (eval/corpus/secrets.jsonl), one per kind they missed
     ("GITHUB_TOKEN=ghs_8fK2mQ9xLp4Rt7Vw1Zy3Ab5Cd6Ef0Gh2Ij4K", "provider_api_key"),
     ("https://hooks.slack.com/services/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", "provider_api_key"),
@@ -449,6 +412,31 @@ def test_a_private_key_is_its_body_not_its_header(text: str, kind: str | None) -
     ("The idempotency token 123e4567-e89b-12d3-a456-426614174000 prevents duplicate charges.", None),
     ("Stripe publishable key pk_live_51HqLyjWDarjtT1zdp7dcXk9vQ2mN8bR4 goes in the frontend.", None),
     ("Add your public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", None),
+    # A private key's header with its body (set 8) ...
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIJKAIBAAKCAgEAb38u9AShmlTllMdZXn0hPKX8zHWy", "private_key"),
+    ('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg...\\n-----END PRIVATE KEY-----\\n"}',
+     "private_key"),
+    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n"
+     "xnSQ2Yk8Lm4Np2Qr7St1Uv5Wx8Yz0Ab3", "private_key"),
+    ("sshKey: |\n    -----BEGIN ENCRYPTED PRIVATE KEY-----\n    MIIFHDBOBgkqhkiG9w0BBQ0w8UPVqlzO", "private_key"),
+    # ... and the header alone, as answers name the format (15 of set 8's 22 were refused)
+    ("A PEM-encoded key starts with the line -----BEGIN PRIVATE KEY----- and ends with -----END PRIVATE KEY-----.",
+     None),
+    ("PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"", None),
+    ("```\n-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----\n```", None),
+    ("-----BEGIN EC PRIVATE KEY-----\nPasteYourKeyHere\n-----END EC PRIVATE KEY-----", None),
+    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,<iv>\n\n...\n", None),
+    ("The header -----BEGIN PGP PRIVATE KEY BLOCK-----\nfollowed by the armored data means a secret key.", None),
+    # Documentation's stand-ins, as answers about setting a key up quote them (set 9: 12 of 12 refused) ...
+    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     None),
+    ("Classic tokens are ghp_ and 36 characters: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", None),
+    ("A bot token has the form xoxb-XXXXXXXXXXXX-XXXXXXXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX", None),
+    ("In the page it appears as key=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX.", None),
+    # ... but a real key with such a tail still has its random part
+    ("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8xxxxxxxx", "provider_api_key"),
+    ("OPENAI_API_KEY=sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7sU9wY1-XXXXXXXXXXXX", "provider_api_key"),
+    ("aws_secret_access_key = Q3vX8nR2mK7pL9sW4yZ1bC6dF0gHEXAMPLEKEY5j", "aws_secret_key"),
 ])
 def test_secrets_by_their_format_or_their_name(text: str, kind: str | None) -> None:
     assert secret_in(text) == kind
