@@ -63,6 +63,18 @@ from tests.conftest import eventually, log_records
     ("Which is faster for reading files, an SSD or an HDD?", "Which is cheaper per terabyte, an SSD or an HDD?",
      False),  # aspects: its speed, its cost
     ("How do I squash the last three commits?", "How do I split the last commit into three?", False),
+    # Sets 7 and 8 (each blind once): one thing put for another in its place, with words added
+    # elsewhere; how many; one of two things weighed against each other.
+    ("How do I unclog a bathroom sink?", "How do I unclog a kitchen sink with a garbage disposal?", False),
+    ("How do I get my deposit back from my landlord?",
+     "How do I get my deposit back from a car rental company?", False),
+    ("What does a tenant have to pay for when moving out?",
+     "What does a landlord have to pay for when a tenant moves out?", False),
+    ("How do I undo git add for one file?", "How do I undo git add for all files?", False),
+    ("Does the employee or the employer pay the social security tax?",
+     "How much social security tax does the employer pay?", False),
+    ("What's the difference between weather and climate?",
+     "What's the difference between climate and climate change?", False),
     # ... and rephrasings they still serve
     ("What is the difference between a process and a thread?",
      "What is the difference between a thread and a process?", True),
@@ -74,6 +86,11 @@ from tests.conftest import eventually, log_records
     ("How much disk space does node_modules take?", "What's the size of node_modules on disk?", True),
     ("Explain what a REST API is.", "What is a REST API?", True),
     ("How do I book a meeting room for ten people?", "How can I reserve a meeting room for 10 people?", True),
+    ("Why is the sky blue during the day?", "Why does the sky look blue in the daytime?", True),  # forms of a word
+    ("Should I stretch before or after running?", "Is it better to stretch before a run or after it?", True),
+    ("Is Python pass-by-reference or pass-by-value?", "Does Python pass arguments by reference or by value?", True),
+    ("How do I convert a string to lowercase in Java?", "How can I make a Java string lowercase?", True),  # a verb
+    ("Which one is faster, a list or a tuple?", "Which is faster: a list or a tuple?", True),  # a pronoun's "one"
 ])
 def test_verification_beyond_cosine(a: str, b: str, same: bool) -> None:
     assert same_question(a, b) is same
@@ -417,16 +434,17 @@ def test_paraphrases_hit_and_hard_negatives_miss_with_the_default_embedder(http:
 
 
 def test_fewer_wrong_hits_on_pairs_written_after_calibration() -> None:
-    """The probes (``eval/corpus/cache_probes.jsonl``, sets 1 to 5: 400 near misses and 177
-    paraphrases written after the calibration pairs; the rules before them served 35 of the near
-    misses) at the local embedder's threshold: at most two wrong hits, and at least 72% of the
-    paraphrases served (133 of 177 now; set 5's rephrasings, 22 of 36, are the hardest)."""
+    """The probes (``eval/corpus/cache_probes.jsonl``, sets 1 to 5, 7 and 8: 490 near misses and
+    222 paraphrases written after the calibration pairs; the rules before them served 35 of sets 1
+    to 5's 400 near misses, and set 7 blind 5 of its 50) at the local embedder's threshold: at most
+    one wrong hit, and at least 70% of the paraphrases served (159 of 222 now; sets 7 and 8's
+    rephrasings, 27 of 45, and set 5's, 22 of 36, are the hardest)."""
     pairs = read_pairs(str(Path(__file__).resolve().parents[1] / "eval" / "corpus" / "cache_probes.jsonl"))
     encoder, threshold = minilm.load(), cache_threshold_for(minilm.NAME)
     texts = list(dict.fromkeys(t for p in pairs for t in (p.a, p.b)))
     vectors = dict(zip(texts, encoder.embed(texts), strict=True))
     (row,) = table(pairs, [cosine(vectors[p.a], vectors[p.b]) for p in pairs], [threshold])
-    assert row.served_wrong <= 2 and row.served_same >= 0.72 * sum(p.same for p in pairs)
+    assert row.served_wrong <= 1 and row.served_same >= 0.70 * sum(p.same for p in pairs)
 
 
 def test_calibration_recommends_the_shipped_default(capsys: pytest.CaptureFixture[str]) -> None:

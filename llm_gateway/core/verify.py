@@ -16,7 +16,11 @@ serves a wrong answer.
 - **the kind of question**: who, when, where and why ask different things; so do a thing's
   **aspects** (its time or its place, its speed or its memory, how far or how big: ``ASPECTS``);
 - **minimal pairs**: two questions the same but for a word or two that are not synonyms
-  ("monthly"/"hourly", "keys"/"values"), or but for a qualifier added ("a *vegan* lasagna recipe").
+  ("monthly"/"hourly", "keys"/"values"), or but for a qualifier added ("a *vegan* lasagna recipe");
+  and **a thing put for another in its place** (after the same article or preposition) even with
+  words added elsewhere ("unclog a *bathroom* sink" / "unclog a *kitchen* sink with a disposal");
+- **how many** ("one file" / "all files") and **alternatives**: a question weighing two things ("the
+  employee *or* the employer", "*between* weather *and* climate") is not one about either alone.
 
 Measured on near misses written after the rules (``eval/corpus/cache_holdout.jsonl``, ``make
 eval``), they still let a few through: rules read words, not meaning. ``cache_verify: model`` on a
@@ -104,6 +108,7 @@ SYNONYMS = [set(group.split()) for group in (
     "use utilize employ", "renew rotate refresh regenerate reissue", "enable activate on turn",
     "disable deactivate off", "combine merge join concatenate", "error exception failure",
     "folder directory dir", "way method approach best proper correct right recommended", "size length",
+    "specific particular certain",
     "squash merge",
     "install set-up setup", "deadline due", "send post submit", "learn study", "program script app application",
     "picture image photo", "buy purchase", "price cost pricing charge", "help assist support",
@@ -276,14 +281,48 @@ def _alike(x: str, y: str) -> bool:
     return x == y or _stem(x) == _stem(y) or y in SYNONYM.get(x, ()) or _stem(y) in SYNONYM.get(_stem(x), ())
 
 
+ENDINGS = frozenset("s es ed ing y ly ily ness ment ion ation al ally ic ical time".split())  # noqa: SIM905
+
+
+def _variants(x: str, y: str) -> bool:
+    """Forms of one word, crudely: one word and an ending or two ("day" / "daytime", "leaky" /
+    "leaking", "run" / "running"; not "employee" / "employer")."""
+    common = next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
+    tails = [tail[1:] if tail[:1] == x[common - 1:common] else tail for tail in (x[common:], y[common:])]  # "running"
+    return common >= 3 and all(tail in ENDINGS or not tail for tail in tails)
+
+
+PLACED = DETERMINERS | DIRECTIONAL | frozenset("of for on at about".split())  # noqa: SIM905  # a noun comes after
+
+
+def _swapped_in_place(ta: list[str], tb: list[str], span: tuple[int, int, int, int]) -> bool:
+    """``ta[i1:i2]`` and ``tb[j1:j2]`` name different things in one place ("from *my landlord*" /
+    "from *a car rental company*"): after the same article or preposition and before the same word,
+    at most three content words a side (articles aside), none a form or synonym of one on the other."""
+    i1, i2, j1, j2 = span
+    x = [t for t in ta[i1:i2] if t not in DETERMINERS]
+    y = [t for t in tb[j1:j2] if t not in DETERMINERS]
+    return (0 < len(x) <= 3 and 0 < len(y) <= 3 and i1 > 0 and j1 > 0 and ta[i1 - 1] == tb[j1 - 1]
+            and ta[i1 - 1] in PLACED and (ta[i2:i2 + 1] or [""]) == (tb[j2:j2 + 1] or [""])
+            and not (set(x) | set(y)) & (STOPWORDS | FILLERS)
+            and not any(_alike(p, q) or _variants(p, q) for p in x for q in y))
+
+
+def _kept(ta: list[str], tb: list[str]) -> bool:
+    """Most of one question's content words are in the other, in the same order."""
+    ca, cb = [t for t in ta if t not in STOPWORDS], [t for t in tb if t not in STOPWORDS]
+    same = sum(block.size for block in SequenceMatcher(a=ca, b=cb, autojunk=False).get_matching_blocks())
+    return same >= 2 and same * 2 >= min(len(ca), len(cb))
+
+
 def _substituted(ta: list[str], tb: list[str]) -> bool:
     """A minimal pair: the questions are word for word the same (function words aside) but for one
     short run, whose content words are not synonyms ("monthly cost" / "hourly cost"), or which adds
     a content word the other question has nothing like: a qualifier ("a *vegan* lasagna recipe"), or
     a function word made a content word ("a *for* loop" / "a *while* loop"). Rephrasings change more
     than one place, so they are left to the other checks."""
-    runs = [(ta[i1:i2], tb[j1:j2]) for op, i1, i2, j1, j2 in SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes()
-            if op != "equal"]
+    opcodes = SequenceMatcher(a=ta, b=tb, autojunk=False).get_opcodes()
+    runs = [(ta[i1:i2], tb[j1:j2]) for op, i1, i2, j1, j2 in opcodes if op != "equal"]
     # The same sentence with a word or two put for others, one for one ("which is bigger, a gigabyte
     # or a gibibyte" / "... a megabyte or a mebibyte"): any word unlike the one it replaced counts.
     # (The same words in another order are for ``_exchanged`` to judge.)
@@ -291,6 +330,13 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
     if put and runs and all(len(x) == len(y) <= 2 for x, y in runs) and any(
             not _alike(x, y) and x not in STOPWORDS and y not in STOPWORDS
             for xs, ys in runs for x, y in zip(xs, ys, strict=True)):
+        return True
+    # Or a thing put for another in its place, with words added elsewhere ("unclog a *bathroom* sink"
+    # / "unclog a *kitchen* sink with a garbage disposal"): a noun's place, after the same article or
+    # preposition and before the same word, in a sentence otherwise kept. (A verb put for another,
+    # "how do I *convert*" / "how can I *make*", is how people rephrase.)
+    if put and any(op == "replace" and _swapped_in_place(ta, tb, (i1, i2, j1, j2))
+                   for op, i1, i2, j1, j2 in opcodes) and _kept(ta, tb):
         return True
     changed = [(x, y, [t for t in x if t not in STOPWORDS], [t for t in y if t not in STOPWORDS]) for x, y in runs]
     changed = [run for run in changed if run[2] or run[3]]
@@ -311,6 +357,41 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
     # added, "which command lists" for "how do I list", is a rephrasing.)
     return (any(not any(_alike(x, y) for y in theirs) for x in mine)
             and any(not any(_alike(y, x) for x in mine) for y in theirs))
+
+
+# How many of a thing: "one file" is not "all files" (a pronoun's "one", "which one", aside).
+QUANTIFIERS = {"one": "one", "single": "one", "all": "all", "every": "all", "each": "all",
+               "multiple": "several", "several": "several", "both": "both", "none": "none"}
+PRONOUN_ONE = frozenset("which this that the each every any no one's".split())  # noqa: SIM905
+
+
+def _quantifiers(tokens: list[str]) -> set[str]:
+    return {QUANTIFIERS[t] for i, t in enumerate(tokens) if t in QUANTIFIERS
+            and not (t == "one" and (i == len(tokens) - 1 or (i and tokens[i - 1] in PRONOUN_ONE)))}
+
+
+def _same_quantifier(ta: list[str], tb: list[str]) -> bool:
+    """Unless each question says how many and they say different things."""
+    mine, theirs = _quantifiers(ta), _quantifiers(tb)
+    return not (mine and theirs) or mine == theirs
+
+
+def _same_alternatives(ta: list[str], tb: list[str]) -> bool:
+    """Things ``ta`` weighs against each other ("the employee *or* the employer", "*between*
+    weather *and* climate") are both in ``tb``: about only one of them, or another, it asks
+    something else."""
+    for i, token in enumerate(ta):
+        if token in ("or", "vs", "versus") or (token == "and" and "between" in ta[max(0, i - 4):i]):
+            sides = (next((t for t in reversed(ta[:i]) if t not in DETERMINERS), ""),
+                     next((t for t in ta[i + 1:] if t not in DETERMINERS), ""))
+            if all(side and side not in STOPWORDS for side in sides) and not all(
+                    _mentioned(part, tb) for side in sides for part in side.split("-") if part not in STOPWORDS):
+                return False
+    return True
+
+
+def _mentioned(word: str, tokens: list[str]) -> bool:
+    return any(_alike(word, part) or _variants(word, part) for t in tokens for part in (t, *t.split("-")))
 
 
 RUN_TIME = frozenset("running run execution cpu response load compile build".split())  # noqa: SIM905  # "... time": speed
@@ -342,6 +423,8 @@ def same_question(a: str, b: str) -> bool:
             and all(name in sb or _stem(name) in {_stem(t) for t in tb} for name in _names(a))
             and all(name in sa or _stem(name) in {_stem(t) for t in ta} for name in _names(b))
             and _same_count(_counted(ta), _counted(tb))
+            and _same_quantifier(ta, tb)
+            and _same_alternatives(ta, tb) and _same_alternatives(tb, ta)
             and _same_aspect(ta, tb)
             and not _opposed(sa, sb) and not _swapped(ta, tb) and not _exchanged(ta, tb)
             and not _substituted(ta, tb))
