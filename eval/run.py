@@ -83,8 +83,8 @@ def engines() -> tuple[tuple[BuiltinGuardrail, GuardrailProfile | None, str], ..
 
 def print_fresh() -> None:
     """The probes and the holdout, by the rules alone, the engine, and the local classifier after it."""
-    for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E, I and L to U "
-                                             "then fixed; the models trained on them)"),
+    for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E, I, L to U, X "
+                                             "and Y then fixed; the models trained on them)"),
                         ("injection_holdout", "blind holdout (no rule written for it, no model trained on it)")):
         fresh = rows(name)
         attacks = sum(1 for r in fresh if r["attack"])

@@ -35,6 +35,9 @@ EARLIER = (r"(?:(?:all|any|every|each|the|these|those|of)\W+)*(?:previous|prior|
 ORDERS = (r"(?:instructions?|prompts?|directives?|guidelines|rules|commands|orders|programming|constraints|"
           r"restrictions|guardrails|polic(?:y|ies)|training|system message|conditioning|filters|"
           r"limitations|safeguards|rule|instruction|guidance|directions|setup|configuration)")
+# The user's own earlier settings ("ignore the previous configuration I set up"), not the model's.
+MINE = (r"(?!\W+(?:that\W+|which\W+)?(?:i|we)\W+(?:\w+\W+)?(?:set|made|created|configured|wrote|used|had|added|saved|"
+        r"entered|typed|chose|picked|installed|defined|tried|applied)\b)")
 # What a question would call the model's own setup, however it is qualified.
 SETUP_NOUN = (r"(?:instructions|rules|guidelines|guidance|directives|directions|constraints|restrictions|safeguards|"
               r"guardrails|filters|programming|polic(?:y|ies)|limitations|setup|configuration)")
@@ -47,6 +50,14 @@ REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|giv
                r"render|send|emit|rewrite|rephrase|paraphrase|restate|reformat|turn|say|describe|outline|detail|precede|prefix)")
 REVEAL_BASE = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
 REVEAL = rf"(?:{REVEAL_VERB}(?:s|es|ed|ing)?|what (?:is|are|was|were)|what'?s)"  # "the assistant reveals your ..."
+# Of something else: "the original instructions *in the* manual", "*for assembling* the bookcase",
+# "*for my* thesis" (but "in your prompt", "of this conversation" are the model's own).
+OF_ANOTHER = (r"(?!\W+(?:(?:in|of|for|on)\W+(?:the|an?|his|her|their|my|our|\d+)\W|"
+              r"(?:for|on|about)\W+\w+ing\b))")
+# "Above" a thing in a file or a page, not above this message ("everything above a certain line").
+ELSEWHERE = (r"(?!\W+(?:an?|the)\W+(?:(?:certain|specific|given|particular|first|last|next)\W+)?(?:line|row|cell|column|"
+             r"index|character|position|marker|heading|header|section|paragraph|word|pattern|match|string|threshold|"
+             r"value|level|limit|fold)s?\b)")
 # What the assistant was told, addressed as its own ("your instructions", "the text above").
 SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\W+(?:text|prompt|message|instructions|string|"
                 r"parameters|config(?:uration)?)\b|your\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|real|"
@@ -54,9 +65,10 @@ SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
                 r"secret\W*instructions)|(?:all|the)\W+(?:\w+\W+)?(?:internal|hidden|secret|confidential|"
-                r"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W)|"
+                rf"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)\b{OF_ANOTHER}|"
                 r"(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
-                r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)|"
+                r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)"
+                rf"{ELSEWHERE}|"
                 r"what (?:was|is|were) (?:written|said|stated|typed) (?:above|before|earlier)|how you (?:were|have been) "
                 r"(?:configured|instructed|programmed|set up|prompted)|what you (?:were|have been) (?:instructed|told|programmed|"
                 r"given)|(?:the\W+)?(?:\w+\W+)?(?:directions|instructions|rules|guidelines|orders|prompt|text|preamble)\W+"
@@ -72,7 +84,7 @@ SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\
                 r"'ve been)\W+(?:given|told|provided|shown|handed|sent|trained with)|got|received|are operating under|(?:are\W+)?operating with|"
                 r"operating under|operate under|are bound by|work under|(?:follow|obey|abide by|are following)"
                 r"(?!\W+(?:when|while|for|in|to|as)\b))|(?:the|this)\W+(?:hidden|secret|original|"
-                r"initial|confidential)\W+(?:prompt|instructions|rules)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))")
+                rf"initial|confidential)\W+(?:prompt|instructions|rules)\b{OF_ANOTHER})")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
 SYSTEM_PROMPT = (r"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?(?:system\W*prompt|system\W*message|pre-?prompt|"
                  r"meta\W*prompt|developer\W*(?:message|prompt|instructions))")
@@ -114,7 +126,7 @@ def _signals(family: str, *rules: tuple[str, str, float, str]) -> list[Signal]:
 SIGNALS: list[Signal] = [
     *_signals(
         "instruction_override",
-        ("override_earlier", "ignor disregard forget skip overrid overrul bypass neglect abandon discard aside throw attention follow drop erase delete clear reset wipe", 1.0, rf"\b{OVERRIDE_VERB}\W+(?:\w+\W+){{0,3}}?{EARLIER}{_}(?:\w+\W+){{0,2}}?{ORDERS}"),
+        ("override_earlier", "ignor disregard forget skip overrid overrul bypass neglect abandon discard aside throw attention follow drop erase delete clear reset wipe", 1.0, rf"\b{OVERRIDE_VERB}\W+(?:\w+\W+){{0,3}}?{EARLIER}{_}(?:\w+\W+){{0,2}}?{ORDERS}{MINE}"),
         ("override_all", "ignor disregard forget skip overrid overrul bypass neglect abandon discard scratch ditch dismiss toss nullify cancel revoke void aside throw attention follow drop erase delete clear reset wipe", 1.0,
          rf"\b{OVERRIDE_VERB}\W+(?:all|any|every|each)\W+(?:of\W+)?(?:the\W+|your\W+|these\W+|those\W+)?(?:\w+\W+)?"
          rf"{SETUP_NOUN}"),
@@ -342,7 +354,8 @@ SIGNALS: list[Signal] = [
         "prompt_extraction",
         ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by you_follow you_obey you_abide you_are_following work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
-         rf"\b{REVEAL_VERB}\W+(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
+         rf"\b{REVEAL_VERB}\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?(?:system\W*prompt|system\W*message|"
+         rf"pre-?prompt|meta\W*prompt)\b)(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
          r"\byour\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|first)\W+)*"
          r"(?:system\W*prompt|system\W*message|pre-?prompt|developer\W*(?:message|prompt)|initial\W*instructions|"
@@ -403,10 +416,10 @@ SIGNALS: list[Signal] = [
                               r"(?:table|code|list|answer|example|summary|chart|script|function|snippet|steps|recipe|draft|"
                               r"copyright|notice|licen[cs]e|disclaimer)\b))"
                               r"(?:\w+\W+){0,4}?"
-                              r"(?:above|before this|preceding|verbatim|word for word|starting with)"),
+                              rf"(?:above{ELSEWHERE}|before this|preceding|verbatim|word for word|starting with)"),
         ("what_instructions", "what", 1.0, r"\bwhat\W+(?:are|were|is|was)\W+(?:your\W+(?:\w+\W+){0,2}?(?:instructions|"
                                    r"system prompt|initial prompt|prompt|rules|directives|guidelines)|the\W+"
-                                   r"(?:system|initial|original|hidden|secret)\W+(?:prompt|instructions)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W))"),
+                                   rf"(?:system|initial|original|hidden|secret)\W+(?:prompt|instructions)\b{OF_ANOTHER})"),
         ("what_it_says", "system_message system_prompt instructions prompt rules guidelines directives orders", 1.0,
          r"\bwhat\W+(?:does|do|did)\W+your\W+(?:\w+\W+){0,2}?(?:system\W*message|system\W*prompt|instructions|prompt|"
          r"rules|guidelines)\W+(?:say|contain|tell you|state|look like)|\bwhat\W+(?:\w+\W+)?(?:instructions|rules|"
@@ -446,7 +459,7 @@ SIGNALS: list[Signal] = [
         ("before_first_message", "first_message first_question first_prompt first_turn initial_message initial_question initial_prompt initial_turn", 0.5,
          r"\b(?:before|prior to)\W+(?:my|our|this|the)\W+(?:very\W+)?(?:first|initial)\W+(?:message|question|prompt|turn)"),
         ("first_message", "first initial opening original", 0.8, r"\b(?:your|the)\W+(?:very\W+)?(?:first|initial|opening|original)\W+"
-                               r"(?:message|instructions?|prompt|lines?|words|sentence)\b(?!\W+(?:in|of|for|on)\W+(?:the|an?|his|her|their|\d+)\W)"),
+                               rf"(?:message|instructions?|prompt|lines?|words|sentence)\b{OF_ANOTHER}"),
         ("prompt_in_format", "system your", 0.4, r"\b(?:system\W*prompt|your instructions|your prompt)\b.{0,60}\b(?:json|yaml|"
                                   r"base64|hex|code block|markdown|poem|song|acrostic|reverse|backwards|"
                                   r"one letter|character by character|rot13|pig latin)"),
@@ -694,8 +707,10 @@ SIGNALS: list[Signal] = [
          r"polic(?:y|ies)|laws?)"),
         # "If you had no rules": the hypothetical that removes them, however the question is framed.
         ("if_no_rules", "if_you if_there", 1.0,
-         r"\bif (?:you (?:had|have|were|did(?: not|n'?t) have)|there (?:were|was|are))\W+(?:no|zero|not any|without(?: any)?)"
-         r"\W+(?:\w+\W+)?(?:guidelines|rules|restrictions|filters|limits|limitations|ethics|morals|content polic(?:y|ies)|"
+         # (of a world without them, only a model's kind: "if there were no speed limits" asks about roads)
+         r"\bif (?:you (?:had|have|were|did(?: not|n'?t) have)\W+(?:no|zero|not any|without(?: any)?)\W+(?:\w+\W+)?|"
+         r"there (?:were|was|are)\W+(?:no|zero|not any|without(?: any)?)\W+(?:(?:content|safety|ethical|moral|ai|such)\W+)?)"
+         r"(?:guidelines|rules|restrictions|filters|limits|limitations|ethics|morals|content polic(?:y|ies)|"
          r"constraints|safeguards|guardrails)|\bif you (?:were|weren'?t) (?:not )?(?:bound|restricted|limited) by\b"),
         ("confirm_saying", "confirm", 0.4,
          r"\bconfirm\W+(?:\w+\W+){0,4}?by\W+(?:saying|replying|responding|typing|writing|answering)"),
@@ -712,7 +727,7 @@ SIGNALS: list[Signal] = [
          r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)"),
         ("opposite_game", "opposite", 0.5, r"\bopposite\W+(?:day|mode|game|world)\b"),
         ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor unrestrict unlimit jailbroken unalign unhinged raw rogue", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored|unrestricted|unlimited|jailbroken|unaligned|"
-                           r"unhinged|raw|rogue)\W+(?:ego|twin|"
+                           r"unhinged|raw|rogue)\W+(?!(?:ai|bot|model)\W+(?:villain|character|antagonist|npc|boss|enemy|monster)s?\b)(?:ego|twin|"
                            r"version|side|persona|self|counterpart|clone|confidant|assistant|bot|ai|gpt|model)"),
         ("roleplay", "pretend role going gonna act_as from_now you_are_now assume simulate you_are_my you're_my", 0.3, r"\b(?:pretend(?:ing)?\W+(?:to be|you(?:'re| are)?|that you)|role\W*play|you\W+(?:are|will)\W+"
                           r"(?:now\W+)?(?:going to|gonna)\W+(?:act|pretend|play|be|simulate)|act\W+as\W+(?:if|though)|"
@@ -1010,7 +1025,7 @@ SIGNALS: list[Signal] = [
          r"(?:conversation|chat|transcript|history)\b.{0,60}?\bto\W+\S+@"),
         ("exfil_link", "http", 1.0,
          r"\b(?:link|url)\W+(?:to\W+)?https?://\S*[?&]\w+=\W*(?:\w+\W+){0,3}?(?:followed by|with|containing|plus|and append)\W+"
-         r"(?:the\W+)?(?:user'?s?|their|conversation|chat)"),
+         r"(?:\w+\W+){0,10}?(?:user'?s?|their|conversation|chat|messages?|history|system prompt|instructions)\b"),
         # An image whose address carries the chat away (a badge's "?style=flat" carries nothing).
         ("image_beacon", "![", 0.5, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=[^)\s&]*(?:conversation|history|chat|prompt|secret|"
                                     r"password|credential|api_?key|token|email|summary|context|memory|instructions|\{|\$|<)"),
@@ -1080,7 +1095,8 @@ DEV_FRAMING = re.compile(
     r"my code|my app|the sdk|the api)|using (?:the )?(?:api|sdk|openai|langchain|boto3)|(?:my|our) (?:app|code|"
     r"function|chatbot|agent|application|service)|best practices?|unit test|example code|code snippet|"
     r"(?:writing|write|for) (?:a|an|my|our) (?:report|paper|essay|thesis|article|blog post|lecture|talk|course|class) "
-    r"(?:on|about))\b|```")
+    r"(?:on|about)|as (?:a|the) (?:game|dungeon) master|(?:for|in) (?:a|an|my|our) (?:tabletop|d&d|rpg|role-?playing|"
+    r"board game) (?:campaign|game|session|adventure))\b|```")
 DEV_FACTOR = 0.4
 
 
