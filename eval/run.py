@@ -124,7 +124,7 @@ def print_secrets() -> None:
     guard = BuiltinGuardrail()
     answers = rows("secrets")
     refused = [guard.check(r["text"], stage="output", protected=Protected()).flagged for r in answers]
-    print("== secrets in answers (builtin engine, output; sets 1 to 9, each blind once, then fixed) ==")
+    print("== secrets in answers (builtin engine, output; sets 1 to 9 each blind once, then fixed; 10 after) ==")
     print_refused("answers with a secret", answers, refused, harmful="secret", text="text")
 
 

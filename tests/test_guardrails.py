@@ -447,6 +447,11 @@ def test_secrets_refuse_and_placeholders_do_not() -> None:
     ("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8xxxxxxxx", "provider_api_key"),
     ("OPENAI_API_KEY=sk-proj-Ab3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7sU9wY1-XXXXXXXXXXXX", "provider_api_key"),
     ("aws_secret_access_key = Q3vX8nR2mK7pL9sW4yZ1bC6dF0gHEXAMPLEKEY5j", "aws_secret_key"),
+    # A clause that goes on about the credential just named gives its value, or says where it is.
+    ("We rotated the JWT signing key; the new one is Hs256-Kx9mP2vL7qR4tW8zB5nC1dF6gH0j", "credential_in_prose"),
+    ("The router's admin password is printed nowhere, it's Rtr!Adm1n#2024", "credential_in_prose"),
+    ("We rotated the signing key last week; the new one is stored in AWS Secrets Manager under prod/jwt.", None),
+    ("The token lasts one hour; it's refreshed automatically by the SDK before it expires.", None),
 ])
 def test_secrets_by_their_format_or_their_name(text: str, kind: str | None) -> None:
     assert secret_in(text) == kind

@@ -165,7 +165,8 @@ NAMING_KEYS = frozenset([
     "routing", "shard", "composite", "map", "dict", "hash", "lookup", "row", "index", "natural", "surrogate",
     "unique", "public", "publishable", "registry", "s3", "redis", "attribute", "hotkey", "pagination",
     "continuation", "next", "page", "request", "correlation", "trace", "sync", "client"])
-SAYS = frozenset(["is", "are", "was", "were", ":", "=", "->", "\u2014", "reads", "contains", "equals",
+SAYS = frozenset(["is", "are", "was", "were", ":", "=", "->", "\u2014", "reads", "contains", "equals", "it's",
+                  "it\u2019s",
                   "ist", "lautet", "est", "es", "\u00e9", "\u00e8", "\u00e4r", "jest"])  # ... and the same languages
 TRIVIAL_CODE = re.compile(r"(\d)\1+|0?123456?7?8?9?|987654?3?2?1?")
 
@@ -202,6 +203,15 @@ def _pair(words: list[str]) -> str | None:
     return password if user and password else None
 
 
+# A clause that goes on about the credential just named: "...; the new one is ...", "...; it is ...".
+REFERS_BACK = re.compile(r"(?:the (?:new|current|old|updated|rotated|temporary|default|actual|real) (?:one|value|key|"
+                         r"password|token|secret)|its value|it|it's|this|that)\b")
+
+
+def _refers_back(words: list[str]) -> bool:
+    return bool(REFERS_BACK.match(" ".join(words).lower()))
+
+
 CHANGED = frozenset(["set", "changed", "reset", "updated", "rotated", "change", "update"])
 NAMED_BEFORE = ("password", "token", "key")  # kinds whose value may follow the name at once: "password Vp9!..."
 
@@ -230,7 +240,8 @@ def _credential_in_prose(text: str, lowered: str) -> bool:
                         return True
                 elif rest and _accepts(kind, _value(rest[0])) and (said or (adjacent and kind in NAMED_BEFORE)):
                     return True
-            if plain.strip(".,;:") in ABOUT_IT or (word[-1:] in ".;!?" and not said):
+            if plain.strip(".,;:") in ABOUT_IT or (word[-1:] in ".;!?" and not said
+                                                  and not (word[-1:] == ";" and _refers_back(words[at + 1:at + 5]))):
                 break  # the sentence ended, or it is about something of the credential's, not its value
     return False
 
