@@ -27,7 +27,7 @@ Then system prompt leaks (``leaks.jsonl``: answers that leak their prompt, and a
 domain that share words with it; Chinese and Japanese written blind, then fixed; English blind).
 
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
-the same way: ``cache_probes.jsonl`` (sets 1 to 5, 7 and 8, each measured blind once, then its gaps fixed)
+the same way: ``cache_probes.jsonl`` (sets 1 to 5 and 7 to 9, each measured blind once, then its gaps fixed)
 and ``cache_holdout.jsonl`` (set 6, blind): hard negatives wrongly served and paraphrases served
 at the local embedder's threshold.
 """

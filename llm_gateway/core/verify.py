@@ -308,6 +308,18 @@ def _swapped_in_place(ta: list[str], tb: list[str], span: tuple[int, int, int, i
             and not any(_alike(p, q) or _variants(p, q) for p in x for q in y))
 
 
+TOWARDS, AWAY = frozenset(("to", "into", "onto")), frozenset(("from", "off"))
+
+
+def _turned(ta: list[str], tb: list[str], span: tuple[int, int, int, int]) -> bool:
+    """The same thing moved the other way: "copy a file *to* a remote server" / "... *from* a remote
+    server" (one word for the other, before the same word; "to" alone is too often a verb's)."""
+    i1, i2, j1, j2 = span
+    pair = {*ta[i1:i2], *tb[j1:j2]}
+    return (i2 - i1 == j2 - j1 == 1 and bool(pair & TOWARDS) and bool(pair & AWAY)
+            and (ta[i2:i2 + 1] or [""]) == (tb[j2:j2 + 1] or [""]))
+
+
 def _kept(ta: list[str], tb: list[str]) -> bool:
     """Most of one question's content words are in the other, in the same order."""
     ca, cb = [t for t in ta if t not in STOPWORDS], [t for t in tb if t not in STOPWORDS]
@@ -335,8 +347,8 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
     # / "unclog a *kitchen* sink with a garbage disposal"): a noun's place, after the same article or
     # preposition and before the same word, in a sentence otherwise kept. (A verb put for another,
     # "how do I *convert*" / "how can I *make*", is how people rephrase.)
-    if put and any(op == "replace" and _swapped_in_place(ta, tb, (i1, i2, j1, j2))
-                   for op, i1, i2, j1, j2 in opcodes) and _kept(ta, tb):
+    spans = [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in opcodes if op == "replace"]
+    if put and any(_swapped_in_place(ta, tb, span) or _turned(ta, tb, span) for span in spans) and _kept(ta, tb):
         return True
     changed = [(x, y, [t for t in x if t not in STOPWORDS], [t for t in y if t not in STOPWORDS]) for x, y in runs]
     changed = [run for run in changed if run[2] or run[3]]
@@ -348,7 +360,8 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
         # Only in a question otherwise the same to the letter (rephrasings move function words too),
         # and not a question word's noun ("what food do cats eat" asks what "what do cats eat" does).
         at = asker.index(added[0])
-        return (len(runs) == 1 and len(added) == 1 and len(plain) <= 1 and added[0] not in FILLERS
+        return (len([x + y for x, y in runs if set(x + y) - DETERMINERS]) == 1  # "in (the) VS Code *terminal*"
+                and len(added) == 1 and len(plain) <= 1 and added[0] not in FILLERS
                 and not (at and asker[at - 1] in ("what", "which"))
                 and not any(_alike(added[0], t) for t in other))
     if not (len(mine) <= 2 and len(theirs) <= 2):
