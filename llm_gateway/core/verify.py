@@ -292,6 +292,11 @@ def _variants(x: str, y: str) -> bool:
     return common >= 3 and all(tail in ENDINGS or not tail for tail in tails)
 
 
+def _same_after(ta: list[str], tb: list[str], i: int, j: int) -> bool:
+    """The word at ``ta[i]`` is the one at ``tb[j]`` (or both questions end there)."""
+    return (ta[i:i + 1] or [""]) == (tb[j:j + 1] or [""])
+
+
 PLACED = DETERMINERS | DIRECTIONAL | frozenset("of for on at about".split())  # noqa: SIM905  # a noun comes after
 
 
@@ -303,7 +308,7 @@ def _swapped_in_place(ta: list[str], tb: list[str], span: tuple[int, int, int, i
     x = [t for t in ta[i1:i2] if t not in DETERMINERS]
     y = [t for t in tb[j1:j2] if t not in DETERMINERS]
     return (0 < len(x) <= 3 and 0 < len(y) <= 3 and i1 > 0 and j1 > 0 and ta[i1 - 1] == tb[j1 - 1]
-            and ta[i1 - 1] in PLACED and (ta[i2:i2 + 1] or [""]) == (tb[j2:j2 + 1] or [""])
+            and ta[i1 - 1] in PLACED and _same_after(ta, tb, i2, j2)
             and not (set(x) | set(y)) & (STOPWORDS | FILLERS)
             and not any(_alike(p, q) or _variants(p, q) for p in x for q in y))
 
@@ -316,8 +321,7 @@ def _turned(ta: list[str], tb: list[str], span: tuple[int, int, int, int]) -> bo
     server" (one word for the other, before the same word; "to" alone is too often a verb's)."""
     i1, i2, j1, j2 = span
     pair = {*ta[i1:i2], *tb[j1:j2]}
-    return (i2 - i1 == j2 - j1 == 1 and bool(pair & TOWARDS) and bool(pair & AWAY)
-            and (ta[i2:i2 + 1] or [""]) == (tb[j2:j2 + 1] or [""]))
+    return i2 - i1 == j2 - j1 == 1 and bool(pair & TOWARDS) and bool(pair & AWAY) and _same_after(ta, tb, i2, j2)
 
 
 def _kept(ta: list[str], tb: list[str]) -> bool:
@@ -375,7 +379,7 @@ def _substituted(ta: list[str], tb: list[str]) -> bool:
 # How many of a thing: "one file" is not "all files" (a pronoun's "one", "which one", aside).
 QUANTIFIERS = {"one": "one", "single": "one", "all": "all", "every": "all", "each": "all",
                "multiple": "several", "several": "several", "both": "both", "none": "none"}
-PRONOUN_ONE = frozenset("which this that the each every any no one's".split())  # noqa: SIM905
+PRONOUN_ONE = frozenset("which this that the each every any no".split())  # noqa: SIM905
 
 
 def _quantifiers(tokens: list[str]) -> set[str]:

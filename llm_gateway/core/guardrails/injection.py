@@ -86,8 +86,8 @@ SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\
                 r"(?!\W+(?:when|while|for|in|to|as)\b))|(?:the|this)\W+(?:hidden|secret|original|"
                 rf"initial|confidential)\W+(?:prompt|instructions|rules)\b{OF_ANOTHER})")
 # The same asked of "the system prompt": an attack, or a developer asking about their own app.
-SYSTEM_PROMPT = (r"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?(?:system\W*prompt|system\W*message|pre-?prompt|"
-                 r"meta\W*prompt|developer\W*(?:message|prompt|instructions))")
+PROMPT_NAME = r"(?:system\W*prompt|system\W*message|pre-?prompt|meta\W*prompt|developer\W*(?:message|prompt|instructions))"
+SYSTEM_PROMPT = rf"(?:(?:the|this|that|its)\W+(?:\w+\W+)?)?{PROMPT_NAME}"
 
 
 @dataclass(frozen=True)
@@ -354,8 +354,9 @@ SIGNALS: list[Signal] = [
         "prompt_extraction",
         ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by you_follow you_obey you_abide you_are_following work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
-         rf"\b{REVEAL_VERB}\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?(?:system\W*prompt|system\W*message|"
-         rf"pre-?prompt|meta\W*prompt)\b)(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
+         # (not one being written: "write a system prompt for my support bot")
+         rf"\b{REVEAL_VERB}\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?{PROMPT_NAME}\b)"
+         rf"(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
          r"\byour\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|first)\W+)*"
          r"(?:system\W*prompt|system\W*message|pre-?prompt|developer\W*(?:message|prompt)|initial\W*instructions|"

@@ -165,8 +165,8 @@ NAMING_KEYS = frozenset([
     "routing", "shard", "composite", "map", "dict", "hash", "lookup", "row", "index", "natural", "surrogate",
     "unique", "public", "publishable", "registry", "s3", "redis", "attribute", "hotkey", "pagination",
     "continuation", "next", "page", "request", "correlation", "trace", "sync", "client"])
-SAYS = frozenset(["is", "are", "was", "were", ":", "=", "->", "\u2014", "reads", "contains", "equals", "it's",
-                  "it\u2019s",
+SAYS = frozenset(["is", "are", "was", "were", ":", "=", "->", "\u2014", "reads", "contains", "equals",
+                  "it's", "it\u2019s",  # "the password is printed nowhere, it's ..."
                   "ist", "lautet", "est", "es", "\u00e9", "\u00e8", "\u00e4r", "jest"])  # ... and the same languages
 TRIVIAL_CODE = re.compile(r"(\d)\1+|0?123456?7?8?9?|987654?3?2?1?")
 
@@ -205,7 +205,7 @@ def _pair(words: list[str]) -> str | None:
 
 # A clause that goes on about the credential just named: "...; the new one is ...", "...; it is ...".
 REFERS_BACK = re.compile(r"(?:the (?:new|current|old|updated|rotated|temporary|default|actual|real) (?:one|value|key|"
-                         r"password|token|secret)|its value|it|it's|this|that)\b")
+                         r"password|token|secret)|its value|it|this|that)\b")  # ("it" reads "it's" too)
 
 
 def _refers_back(words: list[str]) -> bool:
