@@ -27,7 +27,7 @@ Then system prompt leaks (``leaks.jsonl``: answers that leak their prompt, and a
 domain that share words with it; Chinese and Japanese written blind, then fixed; English blind).
 
 Last, the semantic cache's verification on question pairs written after its calibration pairs,
-the same way: ``cache_probes.jsonl`` (sets 1 to 5 and 7 to 9, each measured blind once, then its gaps fixed)
+the same way: ``cache_probes.jsonl`` (sets 1 to 5 and 7 to 10, each measured blind once, then its gaps fixed)
 and ``cache_holdout.jsonl`` (set 6, blind): hard negatives wrongly served and paraphrases served
 at the local embedder's threshold.
 """
@@ -84,7 +84,7 @@ def engines() -> tuple[tuple[BuiltinGuardrail, GuardrailProfile | None, str], ..
 def print_fresh() -> None:
     """The probes and the holdout, by the rules alone, the engine, and the local classifier after it."""
     for name, title in (("injection_probes", "probes written after the corpus (each blind once; A to E, I, L to U, X "
-                                             "and Y then fixed; the models trained on them)"),
+                                             "to Z then fixed; the models trained on them up to Y)"),
                         ("injection_holdout", "blind holdout (no rule written for it, no model trained on it)")):
         fresh = rows(name)
         attacks = sum(1 for r in fresh if r["attack"])

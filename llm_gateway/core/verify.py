@@ -79,7 +79,7 @@ OPPOSITES = [pair.split("/") for pair in (  # noqa: SIM905
     "mother/father son/daughter north/south east/west summer/winter sunrise/sunset buyer/seller "
     "sender/recipient employer/employee parent/child teacher/student landlord/tenant formal/casual "
     "raw/cooked fresh/stale indoor/outdoor indoors/outdoors key/value keys/values catch/raise catch/throw "
-    "squash/split"
+    "squash/split reset/restart reset/reboot"
 ).split()]
 OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in OPPOSITES:
@@ -104,7 +104,7 @@ SYNONYMS = [set(group.split()) for group in (
     "show display list view print see output", "change modify update edit alter adjust switch",
     "start launch run begin boot kick", "stop halt terminate end kill cancel quit shut",
     "big large huge biggest largest bigger larger", "small tiny little smallest smaller",
-    "fast quick quickly speedy fastest", "slow slowly sluggish",
+    "fast quick quickly speedy fastest quickest faster quicker", "move transfer", "slow slowly sluggish",
     "use utilize employ", "renew rotate refresh regenerate reissue", "enable activate on turn",
     "disable deactivate off", "combine merge join concatenate", "error exception failure",
     "folder directory dir", "way method approach best proper correct right recommended", "size length",

@@ -65,7 +65,7 @@ SECRET_SETUP = (r"(?:your\W+(?:initiali[sz]ation|startup|boot(?:strap)?|launch)\
                 r"system\W*message|instructions?|prompt|pre-?prompt|rules|guidelines|directives|configuration|"
                 r"config|context window|programming|setup|guardrails|constraints|hidden\W*rules|"
                 r"secret\W*instructions)|(?:all|the)\W+(?:\w+\W+)?(?:internal|hidden|secret|confidential|"
-                rf"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings)\b{OF_ANOTHER}|"
+                rf"initial|original)\W+(?:instructions|prompts?|rules|configuration|settings|preamble)\b{OF_ANOTHER}|"
                 r"(?:the )?(?:text|words|content|messages?|instructions?|lines?)\W+"
                 r"(?:above|before|preceding|prior)|everything (?:above|before|you were told|you have been told)"
                 rf"{ELSEWHERE}|"
@@ -276,7 +276,8 @@ SIGNALS: list[Signal] = [
         ("override_fr", "ignor oubli neglig tiens tenez abstraction obei cesse arrete ecoute efface", 1.0, r"\b(?:ignore[rz]?|oublie[rz]?|neglige[rz]?|ne tiens pas compte|ne tenez pas compte|"
                              r"fais abstraction|faites abstraction|n'obeis plus a|n'obeissez plus a|cesse de suivre|cessez de suivre|"
                              r"arrete de suivre|arretez de suivre|n'ecoute plus|efface|effacez)\W+(?:\w+\W+){0,4}?(?:instructions?|consignes?|"
-                             r"regles|directives|prompt|indications)"),
+                             r"regles|directives|prompt|indications)|\b(?:ignore[rz]?|oublie[rz]?)\W+tout\W+ce\W+qu\W*(?:e\W+l\W*)?on\W+"
+                             r"(?:t\W*|vous\W+)a\W+(?:dit|appris|demande|ordonne|explique)"),
         ("override_es", "ignor olvid omit descarta caso sigas seguir borra elimina", 1.0, r"\b(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|omite|omita|"
                              r"descarta|haz caso omiso|no sigas|deja de seguir|olvidate de|borra|elimina)\W+(?:\w+\W+){0,4}?(?:instruccion(?:es)?|"
                              r"indicacion(?:es)?|reglas?|directrices|directriz|ordenes|prompt|normas?)"),
@@ -353,9 +354,12 @@ SIGNALS: list[Signal] = [
     *_signals(
         "prompt_extraction",
         ("reveal_setup", "your its my prompt above before preceding prior everything written said instructions how_you what_you preamble directions you_were you_received you_got you're_operating you_are_operating operating_under operate_under operating_with bound_by you_follow you_obey you_abide you_are_following work_under used_to_set used_to_configure used_to_create used_to_initiali used_to_program used_to_instruct used_to_prompt it_was it_has you_have_been you've_been you_had", 1.0, rf"\b{REVEAL}\W+(?:\w+\W+){{0,5}}?{SECRET_SETUP}"),
+        ("makers_forbade", "told tell instruct asked ordered", 1.0,
+         rf"\b(?:what|which\W+\w+)\W+(?:did\W+)?(?:the|your)\W+{MAKERS}\W+(?:told|tell|instruct(?:ed)?|ask(?:ed)?|"
+         r"order(?:ed)?)\W+you\W+(?:not|never)\W+to\W+(?:say|tell|share|reveal|disclose|talk|mention|discuss|answer)"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          # (not one being written: "write a system prompt for my support bot")
-         rf"\b{REVEAL_VERB}\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?{PROMPT_NAME}\b)"
+         rf"\b{REVEAL_VERB}(?:s|es|ed|ing)?\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?{PROMPT_NAME}\b)"
          rf"(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
          r"\byour\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|first)\W+)*"
@@ -619,6 +623,10 @@ SIGNALS: list[Signal] = [
         ("helps_with_illegal", "anything everything", 0.6,
          r"\b(?:help(?:ing|s)?|assist(?:ing|s)?)\W+(?:me\W+|you\W+|people\W+)?(?:with\W+)?(?:anything|everything)\W+"
          r"(?:illegal|unethical|dangerous|harmful|criminal)"),
+        ("rules_lifted", "suspend waiv lifted disabled void revoked deactivated", 0.6,
+         r"\b(?:content|safety|policy|usage|ethical|your|all|previous|prior|ai)\W+(?:\w+\W+)?(?:rules|polic(?:y|ies)|checks|"
+         r"filters?|guidelines|restrictions|guardrails|safeguards)\W+(?:are|is|have been|has been|were)\W+(?:now\W+|hereby\W+|"
+         r"temporarily\W+)?(?:suspended|waived|lifted|disabled|void|null|revoked|deactivated)\b"),
         ("dont_abide", "n't not never won need", 0.9, r"\b(?:doesn'?t|does not|don'?t|do not|never|won'?t|will not|need not|needn'?t|"
                             r"not required to|no need to)\W+(?:have to\W+|need to\W+)?(?:follow|abide by|obey|"
                             r"adhere to|comply with|care about|respect|stick to|worry about)\W+(?:any\W+|the\W+|"
@@ -627,10 +635,10 @@ SIGNALS: list[Signal] = [
         ("unfiltered_words", "unfilter uncensor amoral unethical unrestrict unbound unhinged unlimited no_morals immoral lawless rogue machiavell", 0.4, r"\b(?:unfiltered|uncensored|machiavellian|amoral|unethical|unrestricted|unbound|unhinged|"
                                   r"unlimited ai|no morals|immoral|lawless|rogue ai)\b"),
         ("anything_goes", "holds anything questions off limits", 0.4,
-         r"\b(?:no holds barred|anything goes|no questions asked|nothing is off(?:-| )limits|no limits)\b"),
+         r"\b(?:no holds barred|anything goes|no questions asked|nothing is off(?:-| )limits)\b"),  # "no limits": no_rules
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
-        ("never_refuse", "never n't not cannot always must without comply forbidden prohibited banned refusal", 0.7,
+        ("never_refuse", "never n't not cannot always must without comply forbidden prohibited banned refusal normally", 0.7,
          r"\b(?:forbidden|prohibited|banned|not allowed|not permitted)\W+(?:from\W+|to\W+)?(?:refus\w*|declin\w*|say(?:ing)? no)\b|"
          r"\bany\W+refusals?\W+(?:\w+\W+){0,2}?(?:counts?|is|will be|means)\b|"
                               r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
@@ -725,7 +733,10 @@ SIGNALS: list[Signal] = [
          r"\b(?:begin|start|prefix)\W+(?:every|each|all|your)\W+(?:\w+\W+)?(?:reply|replies|response|responses|answer|"
          r"answers|message|messages)\W+with\W+[\"'\[(]"),
         ("refuse_inversion", "refuse", 0.6,
-         r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)"),
+         r"\b(?:would|normally|usually|otherwise)\W+(?:\w+\W+)?refuse\W+(?:\w+\W+){0,3}?(?:comply|answer|do it|agree)|"
+         # What it would refuse, asked for: "produce the content you would normally refuse"
+         r"\b(?:produce|write|give|generate|say|provide|answer|tell|do)\W+(?:\w+\W+){0,4}?you(?:'d|\W+would)?\W+"
+         r"(?:normally|usually|typically|otherwise)\W+refuse"),
         ("opposite_game", "opposite", 0.5, r"\bopposite\W+(?:day|mode|game|world)\b"),
         ("evil_twin", "opposite reverse evil dark shadow alter unfilter uncensor unrestrict unlimit jailbroken unalign unhinged raw rogue", 0.6, r"\b(?:opposite|reverse|evil|dark|shadow|alter|unfiltered|uncensored|unrestricted|unlimited|jailbroken|unaligned|"
                            r"unhinged|raw|rogue)\W+(?!(?:ai|bot|model)\W+(?:villain|character|antagonist|npc|boss|enemy|monster)s?\b)(?:ego|twin|"
@@ -752,7 +763,7 @@ SIGNALS: list[Signal] = [
          r"credentials|api keys?|pins?|security codes?|admin\W+\w+|root\W+\w+|keys?\W+(?:to|for)\W+(?:the|her|his)\W+"
          r"(?:company|server|systems?|network))\b"),
         ("bedtime", "sleep bedtime", 0.3, r"\b(?:bedtime(?! stor(?:y|ies)(?: \w+)? (?:to|for) (?:a|the|my|our|their|his|her) "
-                                                  r"(?:child|children|kids?|son|daughter|toddler))|to (?:help me )?(?:fall )?a?sleep)\b"),
+                                                  r"(?:child|children|kids?|son|daughter|toddler)| stor(?:y|ies) about (?:a|an|the|two|three|some)\b)|to (?:help me )?(?:fall )?a?sleep)\b"),
         ("license_keys", "product licen serial activation cd_key windows_key", 0.4,
          r"\b(?:product|license|licence|serial|activation|cd|windows)\W+(?:keys?|codes?|numbers?)\b"),
         ("harmful_recipe", "meth fentanyl explosive nerve_agent sarin ricin napalm bomb", 0.6,
