@@ -623,6 +623,7 @@ SIGNALS: list[Signal] = [
         ("helps_with_illegal", "anything everything", 0.6,
          r"\b(?:help(?:ing|s)?|assist(?:ing|s)?)\W+(?:me\W+|you\W+|people\W+)?(?:with\W+)?(?:anything|everything)\W+"
          r"(?:illegal|unethical|dangerous|harmful|criminal)"),
+        # Its rules declared lifted ("policy checks are waived"): soft, as a site's safety rules are lifted too.
         ("rules_lifted", "suspend waiv lifted disabled void revoked deactivated", 0.6,
          r"\b(?:content|safety|policy|usage|ethical|your|all|previous|prior|ai)\W+(?:\w+\W+)?(?:rules|polic(?:y|ies)|checks|"
          r"filters?|guidelines|restrictions|guardrails|safeguards)\W+(?:are|is|have been|has been|were)\W+(?:now\W+|hereby\W+|"
@@ -638,7 +639,7 @@ SIGNALS: list[Signal] = [
          r"\b(?:no holds barred|anything goes|no questions asked|nothing is off(?:-| )limits)\b"),  # "no limits": no_rules
         ("stay_in_character", "character role", 0.5, r"\b(?:stay|remain|keep|break)\W+(?:\w+\W+)?in\W+character|\bbreak(?:ing)?\W+"
                                    r"character\b|\bstay\W+in\W+(?:the\W+)?role\b"),
-        ("never_refuse", "never n't not cannot always must without comply forbidden prohibited banned refusal normally", 0.7,
+        ("never_refuse", "never n't not cannot always must without comply forbidden prohibited banned refusal", 0.7,
          r"\b(?:forbidden|prohibited|banned|not allowed|not permitted)\W+(?:from\W+|to\W+)?(?:refus\w*|declin\w*|say(?:ing)? no)\b|"
          r"\bany\W+refusals?\W+(?:\w+\W+){0,2}?(?:counts?|is|will be|means)\b|"
                               r"\b(?:never|don'?t|do not|must not|cannot|can'?t|will not|won'?t|shall not)\W+"
