@@ -78,7 +78,11 @@ from tests.conftest import eventually, log_records
     # Set 9's (blind once): the same thing moved the other way; a qualifier after an article.
     ("How do I copy a file to a remote server with scp?", "How do I copy a file from a remote server with scp?", False),
     ("How do I increase the font size in VS Code?", "How do I increase the font size in the VS Code terminal?", False),
+    # Set 10's (blind once): another operation, however close ("reset" is neither "restart" nor "reboot").
+    ("How do I reset my router to factory settings?", "How do I restart my router?", False),
     # ... and rephrasings they still serve
+    ("How do I move money from PayPal into my bank account?",
+     "How do I transfer money from PayPal to my bank account?", True),
     ("What is the difference between a process and a thread?",
      "What is the difference between a thread and a process?", True),
     ("How do I reverse a list in Python?", "How do I reverse a Python list?", True),

@@ -49,7 +49,8 @@ REVEAL_VERB = (r"(?:reveal|print|show|display|output|repeat|recite|echo|tell|giv
                r"summari[sz]e|translate|encode|convert|put|type out|read back|reads? (?:out(?: loud)?|aloud)|reproduce|"
                r"render|send|emit|rewrite|rephrase|paraphrase|restate|reformat|turn|say|describe|outline|detail|precede|prefix)")
 REVEAL_BASE = rf"(?:{REVEAL_VERB}|what (?:is|are|was|were)|what'?s)"
-REVEAL = rf"(?:{REVEAL_VERB}(?:s|es|ed|ing)?|what (?:is|are|was|were)|what'?s)"  # "the assistant reveals your ..."
+REVEALS = rf"{REVEAL_VERB}(?:s|es|ed|ing)?"  # "the assistant reveals your ...", "a character recites the ..."
+REVEAL = rf"(?:{REVEALS}|what (?:is|are|was|were)|what'?s)"
 # Of something else: "the original instructions *in the* manual", "*for assembling* the bookcase",
 # "*for my* thesis" (but "in your prompt", "of this conversation" are the model's own).
 OF_ANOTHER = (r"(?!\W+(?:(?:in|of|for|on)\W+(?:the|an?|his|her|their|my|our|\d+)\W|"
@@ -359,7 +360,7 @@ SIGNALS: list[Signal] = [
          r"order(?:ed)?)\W+you\W+(?:not|never)\W+to\W+(?:say|tell|share|reveal|disclose|talk|mention|discuss|answer)"),
         ("reveal_system_prompt", "system prompt pre-prompt preprompt meta developer", 1.0,
          # (not one being written: "write a system prompt for my support bot")
-         rf"\b{REVEAL_VERB}(?:s|es|ed|ing)?\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?{PROMPT_NAME}\b)"
+         rf"\b{REVEALS}\W+(?!(?:\w+\W+){{0,2}}?(?:an?|my|our)\W+(?:\w+\W+)?{PROMPT_NAME}\b)"
          rf"(?:\w+\W+){{0,4}}?{SYSTEM_PROMPT}"),
         ("your_setup", "your", 0.6,
          r"\byour\W+(?:(?:full|complete|exact|entire|original|initial|hidden|secret|internal|first)\W+)*"
